@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "bgpmesh-agent",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "bgpmesh-agent", targets: ["bgpmesh-agent"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
+    targets: [
+        // System library shims (Debian: zlib1g-dev, libcurl4-openssl-dev).
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+
+        // Leaf libraries: they never import each other.
+        .target(name: "Exposition", dependencies: ["CZlib"]),
+        .target(name: "HTTPServer", dependencies: [.product(name: "Logging", package: "swift-log")]),
+
+        // The agent: collectors, configuration, routing.
+        .target(name: "MeshAgent", dependencies: [
+            "Exposition", "HTTPServer", "CCurl",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Yams", package: "Yams"),
+        ]),
+
+        // The executable: parsing, logging bootstrap and wiring only.
+        .executableTarget(name: "bgpmesh-agent", dependencies: [
+            "MeshAgent",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .testTarget(name: "ExpositionTests", dependencies: ["Exposition"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
+        .testTarget(name: "MeshAgentTests", dependencies: ["MeshAgent", "Exposition", "HTTPServer"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
