@@ -10,12 +10,15 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
-        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // System library shims (Debian: zlib1g-dev, libcurl4-openssl-dev).
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+
+        // The git revision, stamped by `make` into a gitignored header.
+        .target(name: "CBuildInfo"),
 
         // Leaf libraries: they never import each other.
         .target(name: "Exposition", dependencies: ["CZlib"]),
@@ -23,7 +26,7 @@ let package = Package(
 
         // The agent: collectors, configuration, routing.
         .target(name: "MeshAgent", dependencies: [
-            "Exposition", "HTTPServer", "CCurl",
+            "Exposition", "HTTPServer", "CCurl", "CBuildInfo",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Yams", package: "Yams"),
         ]),
@@ -37,7 +40,7 @@ let package = Package(
 
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition"], resources: [.copy("Fixtures")]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
-        .testTarget(name: "MeshAgentTests", dependencies: ["MeshAgent", "Exposition", "HTTPServer"]),
+        .testTarget(name: "MeshAgentTests", dependencies: ["MeshAgent", "Exposition", "HTTPServer"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]
 )

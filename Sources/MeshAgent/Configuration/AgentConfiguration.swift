@@ -1,0 +1,145 @@
+import Logging
+
+/// Every setting of the agent, with its default. Flags and the YAML file both go
+/// through `apply(_:_:from:)`, so a key has exactly one spelling and one parser.
+public struct AgentConfiguration: Sendable, Equatable {
+    public enum LogFormat: String, Sendable, CaseIterable { case logfmt, json }
+
+    public var listenAddresses: [String] = [":10179"]
+    public var maxConnections = 1024
+    public var readTimeout: Duration = .seconds(10)
+    public var idleTimeout: Duration = .seconds(60)
+    public var maxRequestBodyBytes = 1 << 20
+
+    public var logLevel: Logger.Level = .info
+    public var logFormat: LogFormat = .logfmt
+
+    /// Upper bound for one collector within a scrape.
+    public var collectorTimeout: Duration = .seconds(10)
+    /// Collector name -> enabled.
+    public var collectors: [String: Bool] = AgentConfiguration.defaultCollectors
+
+    /// Collectors this build knows, and whether each is on by default.
+    public static let defaultCollectors: [String: Bool] = ["process": true]
+
+    public init() {}
+
+    /// One row per key: the spelling shared by `--flag` and the YAML path, and its help.
+    public struct Key: Sendable {
+        public let name: String
+        public let help: String
+    }
+
+    public static var keys: [Key] {
+        var keys = [
+            Key(name: "web.listen-address", help: "Addresses to listen on, [host]:port (repeatable)."),
+            Key(name: "web.max-connections", help: "Concurrent HTTP connections before new ones get 503."),
+            Key(name: "web.read-timeout", help: "Time a client has to send a whole request."),
+            Key(name: "web.idle-timeout", help: "Time an idle keep-alive connection is kept."),
+            Key(name: "web.max-request-body-bytes", help: "Largest request body accepted (413 above)."),
+            Key(name: "log.level", help: "trace, debug, info, notice, warning, error or critical."),
+            Key(name: "log.format", help: "logfmt or json."),
+            Key(name: "collector.timeout", help: "Deadline for each collector in one scrape."),
+        ]
+        for name in defaultCollectors.keys.sorted() {
+            keys.append(Key(name: "collector.\(name)", help: "Enable the \(name) collector."))
+        }
+        return keys
+    }
+
+    /// Sets one key. Unknown keys and bad values throw with the source and line.
+    public mutating func apply(_ key: String, _ value: ConfigValue, from source: ConfigSource) throws(ConfigError) {
+        let parse = ValueParser(key: key, value: value, source: source)
+        switch key {
+        case "web.listen-address":
+            let list = try parse.list()
+            for address in list { try parse.check(ListenAddressSyntax.validate(address), address) }
+            listenAddresses = list
+        case "web.max-connections":
+            maxConnections = try parse.int(in: 1...1_000_000)
+        case "web.read-timeout":
+            readTimeout = try parse.duration()
+        case "web.idle-timeout":
+            idleTimeout = try parse.duration()
+        case "web.max-request-body-bytes":
+            maxRequestBodyBytes = try parse.int(in: 1...(64 << 20))
+        case "log.level":
+            let raw = try parse.scalar()
+            guard let level = Logger.Level(rawValue: raw.lowercased()) else {
+                throw parse.invalid("expected one of " + Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            logLevel = level
+        case "log.format":
+            let raw = try parse.scalar()
+            guard let format = LogFormat(rawValue: raw.lowercased()) else { throw parse.invalid("expected logfmt or json") }
+            logFormat = format
+        case "collector.timeout":
+            collectorTimeout = try parse.duration()
+        default:
+            if key.hasPrefix("collector."), case let name = String(key.dropFirst("collector.".count)),
+               Self.defaultCollectors[name] != nil {
+                collectors[name] = try parse.bool()
+                return
+            }
+            throw .unknownKey(key: key, source: source.name, line: source.line)
+        }
+    }
+
+    /// Names of the collectors that are switched on, sorted.
+    public var enabledCollectors: [String] {
+        collectors.filter(\.value).map(\.key).sorted()
+    }
+}
+
+/// Turns a raw `ConfigValue` into a typed one, with errors that name the key and source.
+struct ValueParser {
+    let key: String
+    let value: ConfigValue
+    let source: ConfigSource
+
+    func invalid(_ reason: String) -> ConfigError {
+        .invalidValue(key: key, value: value.display, source: source.name, line: source.line, reason: reason)
+    }
+
+    func check(_ problem: String?, _ item: String) throws(ConfigError) {
+        if let problem {
+            throw .invalidValue(key: key, value: item, source: source.name, line: source.line, reason: problem)
+        }
+    }
+
+    func scalar() throws(ConfigError) -> String {
+        guard case let .scalar(s) = value else { throw invalid("expected a single value, not a list") }
+        return s
+    }
+
+    func list() throws(ConfigError) -> [String] {
+        switch value {
+        case let .scalar(s): return [s]
+        case let .list(items):
+            guard !items.isEmpty else { throw invalid("the list is empty") }
+            return items
+        }
+    }
+
+    func int(in range: ClosedRange<Int>) throws(ConfigError) -> Int {
+        guard let n = Int(try scalar()) else { throw invalid("expected an integer") }
+        guard range.contains(n) else { throw invalid("must be between \(range.lowerBound) and \(range.upperBound)") }
+        return n
+    }
+
+    func bool() throws(ConfigError) -> Bool {
+        switch try scalar().lowercased() {
+        case "true", "yes", "on", "1": return true
+        case "false", "no", "off", "0": return false
+        default: throw invalid("expected true or false")
+        }
+    }
+
+    func duration() throws(ConfigError) -> Duration {
+        guard let d = DurationSyntax.parse(try scalar()) else {
+            throw invalid("expected a duration such as 500ms, 10s, 1m30s")
+        }
+        guard d > .zero else { throw invalid("must be greater than zero") }
+        return d
+    }
+}

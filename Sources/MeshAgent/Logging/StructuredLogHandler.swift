@@ -1,0 +1,105 @@
+import Foundation
+import Glibc
+import Logging
+
+/// A swift-log handler that writes one logfmt or JSON line per event to stderr.
+/// Only the executable bootstraps it; libraries just take a `Logger`.
+public struct StructuredLogHandler: LogHandler {
+    public var logLevel: Logger.Level
+    public var metadata: Logger.Metadata = [:]
+    public var metadataProvider: Logger.MetadataProvider?
+    let label: String
+    let format: AgentConfiguration.LogFormat
+    let sink: @Sendable (String) -> Void
+
+    public init(label: String, level: Logger.Level, format: AgentConfiguration.LogFormat,
+                sink: @escaping @Sendable (String) -> Void = StructuredLogHandler.stderr) {
+        self.label = label
+        self.logLevel = level
+        self.format = format
+        self.sink = sink
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var merged = metadata
+        if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
+        if let explicit = event.metadata { merged.merge(explicit) { _, new in new } }
+        if let error = event.error { merged["error"] = "\(error)" }
+        let fields: [(String, String)] = [("ts", Self.timestamp()), ("level", event.level.rawValue), ("msg", event.message.description)]
+            + merged.sorted { $0.key < $1.key }.map { ($0.key, "\($0.value)") }
+        sink(format == .json ? Self.json(fields) : Self.logfmt(fields))
+    }
+
+    /// `key=value key="two words"`, quoting where logfmt needs it.
+    static func logfmt(_ fields: [(String, String)]) -> String {
+        var line = ""
+        for (i, (key, value)) in fields.enumerated() {
+            if i > 0 { line += " " }
+            line += key + "="
+            let needsQuotes = value.isEmpty || value.contains { $0 == " " || $0 == "=" || $0 == "\"" || $0.isNewline || $0 == "\\" }
+            if needsQuotes {
+                line += "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                    .replacingOccurrences(of: "\n", with: "\\n") + "\""
+            } else {
+                line += value
+            }
+        }
+        return line + "\n"
+    }
+
+    static func json(_ fields: [(String, String)]) -> String {
+        var line = "{"
+        for (i, (key, value)) in fields.enumerated() {
+            if i > 0 { line += "," }
+            line += JSONText.quote(key) + ":" + JSONText.quote(value)
+        }
+        return line + "}\n"
+    }
+
+    static func timestamp() -> String {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        var tm = tm()
+        var seconds = ts.tv_sec
+        gmtime_r(&seconds, &tm)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(tm.tm_year) + 1900, Int(tm.tm_mon) + 1,
+                      Int(tm.tm_mday), Int(tm.tm_hour), Int(tm.tm_min), Int(tm.tm_sec), Int(ts.tv_nsec / 1_000_000))
+    }
+
+    /// One `write(2)` per line, so lines from several threads never interleave.
+    public static let stderr: @Sendable (String) -> Void = { line in
+        var bytes = Array(line.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 { if errno == EINTR { continue } else { return } }
+            offset += n
+        }
+        bytes.removeAll()
+    }
+}
+
+/// JSON string quoting (RFC 8259 section 7) for logs and the status API.
+public enum JSONText {
+    public static func quote(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,62 @@
+import ArgumentParser
+import MeshAgent
+
+/// The flags shared by `run`, `check-config` and `scrape-once`. Each one is
+/// optional so that a flag given on the command line wins over the config file,
+/// and a flag not given leaves the file's value alone.
+struct AgentOptions: ParsableArguments {
+    @Option(name: .customLong("config.file"), help: ArgumentHelp("YAML config file; flags win over it.", valueName: "path"))
+    var configFile: String?
+
+    @Option(name: .customLong("web.listen-address"),
+            help: ArgumentHelp("Address to listen on, [host]:port; repeat for more. (default: :10179)", valueName: "addr"))
+    var listenAddresses: [String] = []
+
+    @Option(name: .customLong("web.max-connections"), help: ArgumentHelp("Concurrent connections before 503. (default: 1024)", valueName: "n"))
+    var maxConnections: String?
+
+    @Option(name: .customLong("web.read-timeout"), help: ArgumentHelp("Time a client has to send a request. (default: 10s)", valueName: "duration"))
+    var readTimeout: String?
+
+    @Option(name: .customLong("web.idle-timeout"), help: ArgumentHelp("Idle keep-alive timeout. (default: 60s)", valueName: "duration"))
+    var idleTimeout: String?
+
+    @Option(name: .customLong("web.max-request-body-bytes"), help: ArgumentHelp("Largest request body. (default: 1048576)", valueName: "bytes"))
+    var maxBody: String?
+
+    @Option(name: .customLong("log.level"),
+            help: ArgumentHelp("trace, debug, info, notice, warning, error, critical. (default: info)", valueName: "level"))
+    var logLevel: String?
+
+    @Option(name: .customLong("log.format"), help: ArgumentHelp("logfmt or json. (default: logfmt)", valueName: "format"))
+    var logFormat: String?
+
+    @Option(name: .customLong("collector.timeout"), help: ArgumentHelp("Deadline per collector per scrape. (default: 10s)", valueName: "duration"))
+    var collectorTimeout: String?
+
+    @Flag(name: .customLong("collector.process"), inversion: .prefixedNo,
+          help: "Enable the process collector (process_* metrics of the agent). (default: on)")
+    var collectorProcess: Bool?
+
+    /// The flags the user actually gave, as config keys.
+    var overrides: [(String, ConfigValue)] {
+        var out: [(String, ConfigValue)] = []
+        if !listenAddresses.isEmpty { out.append(("web.listen-address", .list(listenAddresses))) }
+        let scalars: [(String, String?)] = [
+            ("web.max-connections", maxConnections), ("web.read-timeout", readTimeout),
+            ("web.idle-timeout", idleTimeout), ("web.max-request-body-bytes", maxBody),
+            ("log.level", logLevel), ("log.format", logFormat), ("collector.timeout", collectorTimeout),
+            ("collector.process", collectorProcess.map { $0 ? "true" : "false" }),
+        ]
+        for case let (key, value?) in scalars { out.append((key, .scalar(value))) }
+        return out
+    }
+
+    /// Defaults, then the file, then the flags.
+    func resolve() throws(ConfigError) -> AgentConfiguration {
+        var config = AgentConfiguration()
+        if let configFile { config = try AgentConfiguration.load(file: configFile) }
+        for (key, value) in overrides { try config.apply(key, value, from: .flag(key)) }
+        return config
+    }
+}

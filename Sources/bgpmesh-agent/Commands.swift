@@ -1,0 +1,103 @@
+import ArgumentParser
+import Exposition
+import Foundation
+import Logging
+import MeshAgent
+
+@main
+struct BGPMeshAgent: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bgpmesh-agent",
+        abstract: "Prometheus exporter and self-healing health agent for BGP-over-tinc meshes.",
+        discussion: """
+        Runs next to BIRD 2 and tincd on one node of the mesh and serves /metrics.
+        Every flag can also be set in the YAML file given by --config.file, under the
+        same dotted name (e.g. `web: {listen-address: [":10179"]}`); flags win.
+        """,
+        version: BuildInfo.versionLine,
+        subcommands: [Run.self, CheckConfig.self, ScrapeOnce.self],
+        defaultSubcommand: Run.self
+    )
+}
+
+/// Prints one clear line and exits 1: no stack traces for operator mistakes.
+func fail(_ message: String) -> ExitCode {
+    FileHandle.standardError.write(Data("bgpmesh-agent: error: \(message)\n".utf8))
+    return ExitCode(1)
+}
+
+func bootstrapLogging(_ config: AgentConfiguration) -> Logger {
+    let level = config.logLevel
+    let format = config.logFormat
+    LoggingSystem.bootstrap { label in StructuredLogHandler(label: label, level: level, format: format) }
+    return Logger(label: "bgpmesh-agent")
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve /metrics and run the agent (the default).")
+
+    @OptionGroup var options: AgentOptions
+
+    @Option(name: .customLong("web.shutdown-grace"), help: ArgumentHelp("Time in-flight requests get at SIGTERM.", valueName: "duration"))
+    var shutdownGrace = "10s"
+
+    func run() async throws {
+        let config: AgentConfiguration
+        do { config = try options.resolve() } catch { throw fail(error.description) }
+        guard let grace = DurationSyntax.parse(shutdownGrace) else { throw fail("invalid --web.shutdown-grace \"\(shutdownGrace)\"") }
+        let logger = bootstrapLogging(config)
+        let agent = Agent(configuration: config, logger: logger)
+        let signals = SignalWaiter(signals: [SIGTERM, SIGINT])
+        do { try agent.start() } catch { throw fail(error.description) }
+        let signal = await signals.next()
+        logger.info("received signal, stopping", metadata: ["signal": "\(signal == SIGTERM ? "SIGTERM" : "SIGINT")"])
+        await agent.shutdown(gracePeriod: grace)
+        logger.info("stopped")
+    }
+}
+
+struct CheckConfig: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Validate a config file (and flags) and exit: 0 if valid, 1 with the reason if not.")
+
+    @OptionGroup var options: AgentOptions
+
+    func run() throws {
+        guard options.configFile != nil else { throw fail("check-config needs --config.file <path>") }
+        let config: AgentConfiguration
+        do { config = try options.resolve() } catch { throw fail(error.description) }
+        print("config OK: \(options.configFile!)")
+        print("  listen: \(config.listenAddresses.joined(separator: " "))")
+        print("  collectors: \(config.enabledCollectors.joined(separator: ", "))")
+        print("  log: \(config.logLevel.rawValue) \(config.logFormat.rawValue)")
+    }
+}
+
+struct ScrapeOnce: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scrape-once",
+        abstract: "Run every enabled collector once and print the metrics to stdout.",
+        discussion: "Exits 1 if a collector failed, after printing everything that was collected.")
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case text, openmetrics }
+
+    @OptionGroup var options: AgentOptions
+
+    @Option(help: "Exposition format: text (0.0.4) or openmetrics.")
+    var format: Format = .text
+
+    func run() async throws {
+        let config: AgentConfiguration
+        do { config = try options.resolve() } catch { throw fail(error.description) }
+        let logger = bootstrapLogging(config)
+        let agent = Agent(configuration: config, logger: logger)
+        let families = await agent.gather()
+        let bytes = ExpositionEncoder.encode(families, format: format == .text ? .text004 : .openMetrics100)
+        FileHandle.standardOutput.write(Data(bytes))
+        let failed = agent.collectors.lastReports.filter { !$0.success }
+        if !failed.isEmpty {
+            throw fail("collector(s) failed: " + failed.map { "\($0.name) (\($0.error ?? "?"))" }.joined(separator: "; "))
+        }
+    }
+}

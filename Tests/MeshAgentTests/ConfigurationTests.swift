@@ -1,0 +1,160 @@
+import XCTest
+@testable import MeshAgent
+
+final class ConfigurationTests: XCTestCase {
+    func testDefaults() {
+        let c = AgentConfiguration()
+        XCTAssertEqual(c.listenAddresses, [":10179"])
+        XCTAssertEqual(c.logLevel, .info)
+        XCTAssertEqual(c.logFormat, .logfmt)
+        XCTAssertEqual(c.enabledCollectors, ["process"])
+    }
+
+    func testNestedAndDottedKeysAreTheSame() throws {
+        let nested = try AgentConfiguration.parse(yaml: """
+            web:
+              listen-address: ["127.0.0.1:9999", "[::1]:9999"]
+              read-timeout: 2s
+            log:
+              level: debug
+              format: json
+            collector:
+              process: false
+              timeout: 1500ms
+            """, path: "a.yml")
+        let dotted = try AgentConfiguration.parse(yaml: """
+            web.listen-address:
+              - 127.0.0.1:9999
+              - "[::1]:9999"
+            web.read-timeout: 2s
+            log.level: debug
+            log.format: json
+            collector.process: no
+            collector.timeout: 1.5s
+            """, path: "b.yml")
+        XCTAssertEqual(nested, dotted)
+        XCTAssertEqual(nested.listenAddresses, ["127.0.0.1:9999", "[::1]:9999"])
+        XCTAssertEqual(nested.readTimeout, .seconds(2))
+        XCTAssertEqual(nested.collectorTimeout, .milliseconds(1500))
+        XCTAssertEqual(nested.logLevel, .debug)
+        XCTAssertEqual(nested.logFormat, .json)
+        XCTAssertEqual(nested.enabledCollectors, [])
+    }
+
+    func testUnknownKeyNamesKeyAndLine() {
+        XCTAssertThrowsError(try AgentConfiguration.parse(yaml: "log:\n  level: info\n  colour: red\n", path: "c.yml")) { error in
+            XCTAssertEqual(error as? ConfigError, .unknownKey(key: "log.colour", source: "c.yml", line: 3))
+            XCTAssertEqual("\(error)", "c.yml line 3: unknown key \"log.colour\"")
+        }
+    }
+
+    func testUnknownCollectorIsUnknownKey() {
+        XCTAssertThrowsError(try AgentConfiguration.parse(yaml: "collector.nope: true\n", path: "c.yml")) { error in
+            XCTAssertEqual(error as? ConfigError, .unknownKey(key: "collector.nope", source: "c.yml", line: 1))
+        }
+    }
+
+    func testInvalidValues() {
+        let cases: [(String, String)] = [
+            ("log.level: loud\n", "log.level"),
+            ("log.format: xml\n", "log.format"),
+            ("web.max-connections: many\n", "web.max-connections"),
+            ("web.max-connections: 0\n", "web.max-connections"),
+            ("web.read-timeout: soon\n", "web.read-timeout"),
+            ("web.read-timeout: 0s\n", "web.read-timeout"),
+            ("web.listen-address: localhost\n", "web.listen-address"),
+            ("web.listen-address: \":99999\"\n", "web.listen-address"),
+            ("web.listen-address: \"::1:80\"\n", "web.listen-address"),
+            ("web.listen-address: []\n", "web.listen-address"),
+            ("log.level: [info, debug]\n", "log.level"),
+            ("collector.process: maybe\n", "collector.process"),
+            ("log.level:\n", "log.level"),
+        ]
+        for (yaml, key) in cases {
+            XCTAssertThrowsError(try AgentConfiguration.parse(yaml: yaml, path: "v.yml"), yaml) { error in
+                guard case let .invalidValue(k, _, _, line, _) = error as? ConfigError else {
+                    return XCTFail("\(yaml): \(error)")
+                }
+                XCTAssertEqual(k, key)
+                XCTAssertEqual(line, 1)
+            }
+        }
+    }
+
+    func testSyntaxErrorHasLine() {
+        XCTAssertThrowsError(try AgentConfiguration.parse(yaml: "log:\n  level: info\n   format: [json\n", path: "s.yml")) { error in
+            guard case let .syntax(path, line, _) = error as? ConfigError else { return XCTFail("\(error)") }
+            XCTAssertEqual(path, "s.yml")
+            XCTAssertNotNil(line)
+        }
+        XCTAssertThrowsError(try AgentConfiguration.parse(yaml: "- a\n- b\n", path: "l.yml")) { error in
+            guard case .syntax = error as? ConfigError else { return XCTFail("\(error)") }
+        }
+        XCTAssertThrowsError(try AgentConfiguration.parse(yaml: "log:\n  level: info\n  level: debug\n", path: "d.yml"))
+    }
+
+    func testEmptyFileKeepsDefaults() throws {
+        XCTAssertEqual(try AgentConfiguration.parse(yaml: "", path: "e.yml"), AgentConfiguration())
+        XCTAssertEqual(try AgentConfiguration.parse(yaml: "# only a comment\n", path: "e.yml"), AgentConfiguration())
+    }
+
+    func testUnreadableFile() {
+        XCTAssertThrowsError(try AgentConfiguration.load(file: "/nonexistent/agent.yml")) { error in
+            XCTAssertEqual("\(error)", "cannot read config file /nonexistent/agent.yml: No such file or directory")
+        }
+    }
+
+    func testNonUTF8FileIsRefused() throws {
+        let path = NSTemporaryDirectory() + "bgpmesh-bad-\(getpid()).yml"
+        FileManager.default.createFile(atPath: path, contents: Data([0x6c, 0x6f, 0x67, 0x3a, 0xff, 0xfe, 0x0a]))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        XCTAssertThrowsError(try AgentConfiguration.load(file: path))
+    }
+
+    func testFlagsApplyAfterTheFileAndWin() throws {
+        var c = try AgentConfiguration.parse(yaml: "log.level: debug\nweb.listen-address: [\":1\"]\n", path: "f.yml")
+        try c.apply("log.level", .scalar("error"), from: .flag("log.level"))
+        XCTAssertEqual(c.logLevel, .error)
+        XCTAssertEqual(c.listenAddresses, [":1"])
+        XCTAssertThrowsError(try c.apply("log.level", .scalar("x"), from: .flag("log.level"))) { error in
+            XCTAssertEqual("\(error)", "flag --log.level: invalid value \"x\" for log.level: expected one of trace, debug, info, notice, warning, error, critical")
+        }
+    }
+
+    func testEveryDocumentedKeyIsAccepted() throws {
+        // The key table drives --help and the README; each key must parse.
+        let samples: [String: ConfigValue] = [
+            "web.listen-address": .list([":1"]), "web.max-connections": .scalar("5"),
+            "web.read-timeout": .scalar("1s"), "web.idle-timeout": .scalar("1s"),
+            "web.max-request-body-bytes": .scalar("100"), "log.level": .scalar("info"),
+            "log.format": .scalar("json"), "collector.timeout": .scalar("2s"),
+        ]
+        var c = AgentConfiguration()
+        for key in AgentConfiguration.keys {
+            let value = samples[key.name] ?? .scalar("true")
+            XCTAssertNoThrow(try c.apply(key.name, value, from: .flag(key.name)), key.name)
+        }
+    }
+
+    func testListenAddressSyntax() {
+        for ok in [":10179", "0.0.0.0:10179", "127.0.0.1:0", "[::1]:8080", "[::]:1", "192.0.2.1:10179", "localhost:80"] {
+            XCTAssertNil(ListenAddressSyntax.validate(ok), ok)
+        }
+        for bad in ["10179", "::1:80", "[::1]80", "[::1", "1.2.3.4:", "1.2.3.4:-1", ":65536", "[1.2.3.4]:80", "a b:80"] {
+            XCTAssertNotNil(ListenAddressSyntax.validate(bad), bad)
+        }
+    }
+
+    func testDurations() {
+        XCTAssertEqual(DurationSyntax.parse("10s"), .seconds(10))
+        XCTAssertEqual(DurationSyntax.parse("250ms"), .milliseconds(250))
+        XCTAssertEqual(DurationSyntax.parse("1m30s"), .seconds(90))
+        XCTAssertEqual(DurationSyntax.parse("1h"), .seconds(3600))
+        XCTAssertEqual(DurationSyntax.parse("2"), .seconds(2))
+        XCTAssertEqual(DurationSyntax.parse("0.5"), .milliseconds(500))
+        for bad in ["", "s", "10x", "ten seconds", "-1s", "1e400s"] { XCTAssertNil(DurationSyntax.parse(bad), bad) }
+        XCTAssertEqual(DurationSyntax.format(.seconds(10)), "10s")
+        XCTAssertEqual(DurationSyntax.format(.milliseconds(250)), "250ms")
+        XCTAssertEqual(DurationSyntax.format(.milliseconds(1500)), "1.5s")
+    }
+}
