@@ -18,7 +18,7 @@ struct AgentPages: Sendable {
         var body = ExpositionEncoder.encode(await gather(), format: format)
         var headers: HTTPHeaders = ["Content-Type": format.contentType, "Vary": "Accept, Accept-Encoding"]
         if Gzip.isAccepted(acceptEncoding: request.headers["Accept-Encoding"]),
-           let compressed = try? Gzip.compress(body) {
+           let compressed = try? Gzip.compress(body, level: 1) {
             body = compressed
             headers.add("Content-Encoding", "gzip")
         }

@@ -1,0 +1,148 @@
+/// Encodes metric families as text 0.0.4 or OpenMetrics 1.0.0.
+///
+/// The encoder never fails and never crashes on its input. Before writing it
+/// normalises, so output is stable enough for golden files:
+/// - families with the same name (per format) are merged; a later family whose
+///   type differs from the first one's is dropped, and the first non-empty HELP wins;
+/// - families left without metrics are skipped, as client_golang does;
+/// - labels are sorted by name; a repeated label name keeps its first value;
+///   a user `le` label on a histogram is dropped;
+/// - metrics are sorted label by label (name, then value, by UTF-8 bytes), and a
+///   repeated label set keeps its first metric;
+/// - a value whose kind does not match the family type (a histogram in a gauge
+///   family, a plain value in a histogram family) is dropped;
+/// - counters always get samples named `<base>_total` and info families
+///   `<base>_info`, in both formats, so a counter family named without `_total`
+///   still yields the same series whichever format is negotiated;
+/// - info samples are always written with the value 1.
+/// Names are written as given: use `ExpositionValidation` in tests to catch bad ones.
+public enum ExpositionEncoder {
+    public static func encode(_ families: [MetricFamily], format: ExpositionFormat) -> [UInt8] {
+        let merged = PreparedFamily.merge(families, format: format)
+        let estimate = merged.reduce(16) { $0 + $1.roughEncodedSize }
+        var writer = ByteWriter(capacity: estimate + estimate / 8)
+        var scratch = FamilyScratch()
+        for family in merged {
+            scratch.normalize(family)
+            // Families without metrics are skipped, as client_golang does.
+            guard !scratch.order.isEmpty else { continue }
+            write(family, scratch: scratch, format: format, into: &writer)
+        }
+        if format == .openMetrics100 {
+            writer.append("# EOF\n")
+        }
+        return writer.finish()
+    }
+
+    /// A sample value as the encoder writes it (`3`, `0.25`, `1e-05`, `NaN`, `+Inf`).
+    public static func formatSampleValue(_ value: Double) -> String {
+        var writer = ByteWriter(capacity: 32)
+        writer.appendSampleValue(value)
+        return String(decoding: writer.finish(), as: UTF8.self)
+    }
+
+    /// A histogram bound as written in the `le` label: `1` in text 0.0.4, `1.0` in OpenMetrics.
+    public static func formatBucketBound(_ bound: Double, format: ExpositionFormat) -> String {
+        var writer = ByteWriter(capacity: 32)
+        writer.appendGoFloat(bound, canonical: format == .openMetrics100)
+        return String(decoding: writer.finish(), as: UTF8.self)
+    }
+
+    private static func typeWord(_ type: MetricType, format: ExpositionFormat) -> String {
+        switch (type, format) {
+        case (.info, .text004): "gauge"
+        case (.unknown, .text004): "untyped"
+        default: type.rawValue
+        }
+    }
+
+    private static func write(_ family: PreparedFamily, scratch: borrowing FamilyScratch, format: ExpositionFormat, into w: inout ByteWriter) {
+        let om = format == .openMetrics100
+        // client_golang writes HELP before TYPE; OpenMetrics 1.0 says the order SHOULD be TYPE, UNIT, HELP.
+        if !om { writeHelp(family, quote: false, into: &w) }
+        w.append("# TYPE ")
+        w.append(family.familyName)
+        w.append(UInt8(ascii: " "))
+        w.append(typeWord(family.type, format: format))
+        w.append(UInt8(ascii: "\n"))
+        if om { writeHelp(family, quote: true, into: &w) }
+
+        let name = Array(family.sampleName.utf8)
+        var boundCache: [UInt64: [UInt8]] = [:]
+        let infBound = Array("+Inf".utf8)
+        scratch.rendered.withBuffer { rendered in
+            for i in scratch.order {
+                let pairs = UnsafeBufferPointer(rebasing: rendered[scratch.renderedBounds[i]..<scratch.renderedBounds[i + 1]])
+                switch scratch.metrics[i].value {
+                case .value(let value):
+                    w.append(name)
+                    w.appendLabelSet(pairs: pairs)
+                    w.append(UInt8(ascii: " "))
+                    w.appendSampleValue(family.type == .info ? 1 : value)
+                    w.append(UInt8(ascii: "\n"))
+                case .histogram(let histogram):
+                    for bucket in histogram.buckets where !bucket.upperBound.isNaN && bucket.upperBound != .infinity {
+                        let key = bucket.upperBound.bitPattern
+                        let bound: [UInt8]
+                        if let cached = boundCache[key] {
+                            bound = cached
+                        } else {
+                            var bw = ByteWriter(capacity: 24)
+                            bw.appendGoFloat(bucket.upperBound, canonical: om)
+                            bound = bw.finish()
+                            boundCache[key] = bound
+                        }
+                        w.append(name)
+                        w.append("_bucket")
+                        w.appendLabelSet(pairs: pairs, le: bound)
+                        w.append(UInt8(ascii: " "))
+                        w.append(bucket.cumulativeCount)
+                        w.append(UInt8(ascii: "\n"))
+                    }
+                    w.append(name)
+                    w.append("_bucket")
+                    w.appendLabelSet(pairs: pairs, le: infBound)
+                    w.append(UInt8(ascii: " "))
+                    w.append(histogram.count)
+                    w.append(UInt8(ascii: "\n"))
+                    // client_golang order (_sum, _count) for 0.0.4; the OpenMetrics spec examples use _count, _sum.
+                    if om {
+                        writeCount(histogram, name: name, pairs: pairs, into: &w)
+                        writeSum(histogram, name: name, pairs: pairs, into: &w)
+                    } else {
+                        writeSum(histogram, name: name, pairs: pairs, into: &w)
+                        writeCount(histogram, name: name, pairs: pairs, into: &w)
+                    }
+                }
+            }
+        }
+    }
+
+    private static func writeHelp(_ family: PreparedFamily, quote: Bool, into w: inout ByteWriter) {
+        // An empty HELP is the same as none (OpenMetrics 1.0); skip the line rather than write a trailing space.
+        guard !family.help.isEmpty else { return }
+        w.append("# HELP ")
+        w.append(family.familyName)
+        w.append(UInt8(ascii: " "))
+        w.appendEscaped(family.help, quote: quote)
+        w.append(UInt8(ascii: "\n"))
+    }
+
+    private static func writeSum(_ histogram: HistogramValue, name: [UInt8], pairs: UnsafeBufferPointer<UInt8>, into w: inout ByteWriter) {
+        w.append(name)
+        w.append("_sum")
+        w.appendLabelSet(pairs: pairs)
+        w.append(UInt8(ascii: " "))
+        w.appendSampleValue(histogram.sum)
+        w.append(UInt8(ascii: "\n"))
+    }
+
+    private static func writeCount(_ histogram: HistogramValue, name: [UInt8], pairs: UnsafeBufferPointer<UInt8>, into w: inout ByteWriter) {
+        w.append(name)
+        w.append("_count")
+        w.appendLabelSet(pairs: pairs)
+        w.append(UInt8(ascii: " "))
+        w.append(histogram.count)
+        w.append(UInt8(ascii: "\n"))
+    }
+}

@@ -1,3 +1,0 @@
-import XCTest
-@testable import Exposition
-final class PlaceholderTests: XCTestCase { func testNothing() {} }
