@@ -23,10 +23,11 @@ let package = Package(
         // Leaf libraries: they never import each other.
         .target(name: "Exposition", dependencies: ["CZlib"]),
         .target(name: "HTTPServer", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        .target(name: "BIRDControl", dependencies: [.product(name: "Logging", package: "swift-log")]),
 
         // The agent: collectors, configuration, routing.
         .target(name: "MeshAgent", dependencies: [
-            "Exposition", "HTTPServer", "CCurl", "CBuildInfo",
+            "Exposition", "HTTPServer", "BIRDControl", "CCurl", "CBuildInfo",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Yams", package: "Yams"),
         ]),
@@ -40,7 +41,8 @@ let package = Package(
 
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition"], resources: [.copy("Fixtures")]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
-        .testTarget(name: "MeshAgentTests", dependencies: ["MeshAgent", "Exposition", "HTTPServer"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "BIRDControlTests", dependencies: ["BIRDControl"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "MeshAgentTests", dependencies: ["MeshAgent", "Exposition", "HTTPServer", "BIRDControl"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]
 )

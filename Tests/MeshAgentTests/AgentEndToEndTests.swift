@@ -158,7 +158,7 @@ final class LockedCounter: @unchecked Sendable {
 final class AgentCommandLineTests: XCTestCase {
     private func tempFile(_ text: String) -> String {
         let path = NSTemporaryDirectory() + "bgpmesh-test-\(UUID().uuidString).yml"
-        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
         addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
         return path
     }
@@ -172,7 +172,7 @@ final class AgentCommandLineTests: XCTestCase {
     func testHelpNamesTheFlags() throws {
         let r = try AgentProcess.run(["run", "--help"])
         XCTAssertEqual(r.status, 0)
-        for flag in ["--web.listen-address", "--config.file", "--log.level", "--log.format", "--[no-]collector.process"] {
+        for flag in ["--web.listen-address", "--config.file", "--log.level", "--log.format", "--collector.process/--no-collector.process", "--collector.bird.socket"] {
             XCTAssertTrue(r.stdout.contains(flag), "\(flag) missing from:\n\(r.stdout)")
         }
     }
@@ -219,7 +219,7 @@ final class AgentCommandLineTests: XCTestCase {
         let corrupt = tempFile("web: [unclosed\n")
         let c = try AgentProcess.run(["check-config", "--config.file", corrupt])
         XCTAssertEqual(c.status, 1)
-        XCTAssertTrue(c.stderr.hasPrefix("bgpmesh-agent: error: \(corrupt) line "), c.stderr)
+        XCTAssertTrue(c.stderr.hasPrefix("bgpmesh-agent: error: config file \(corrupt) line 2: invalid YAML: "), c.stderr)
         XCTAssertEqual(c.stderr.split(separator: "\n").count, 1, c.stderr)
     }
 

@@ -7,7 +7,9 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(c.listenAddresses, [":10179"])
         XCTAssertEqual(c.logLevel, .info)
         XCTAssertEqual(c.logFormat, .logfmt)
-        XCTAssertEqual(c.enabledCollectors, ["process"])
+        XCTAssertEqual(c.enabledCollectors, ["bird", "process"])
+        XCTAssertEqual(c.birdSocket, "/run/bird/bird.ctl")
+        XCTAssertFalse(c.birdCompat)
     }
 
     func testNestedAndDottedKeysAreTheSame() throws {
@@ -38,7 +40,25 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(nested.collectorTimeout, .milliseconds(1500))
         XCTAssertEqual(nested.logLevel, .debug)
         XCTAssertEqual(nested.logFormat, .json)
-        XCTAssertEqual(nested.enabledCollectors, [])
+        XCTAssertEqual(nested.enabledCollectors, ["bird"])
+    }
+
+    func testCollectorSwitchNextToItsSettings() throws {
+        let c = try AgentConfiguration.parse(yaml: """
+            collector:
+              bird:
+                enabled: false
+                socket: /var/run/bird/bird.ctl
+                compat: true
+                sampler-interval: 2s
+            """, path: "b.yml")
+        XCTAssertEqual(c.enabledCollectors, ["process"])
+        XCTAssertEqual(c.birdSocket, "/var/run/bird/bird.ctl")
+        XCTAssertTrue(c.birdCompat)
+        XCTAssertEqual(c.birdSamplerInterval, .seconds(2))
+        XCTAssertThrowsError(try AgentConfiguration.parse(yaml: "collector.bird.sockett: /x\n", path: "t.yml")) { error in
+            XCTAssertEqual(error as? ConfigError, .unknownKey(key: "collector.bird.sockett", source: "t.yml", line: 1))
+        }
     }
 
     func testUnknownKeyNamesKeyAndLine() {
@@ -106,7 +126,7 @@ final class ConfigurationTests: XCTestCase {
 
     func testNonUTF8FileIsRefused() throws {
         let path = NSTemporaryDirectory() + "bgpmesh-bad-\(getpid()).yml"
-        FileManager.default.createFile(atPath: path, contents: Data([0x6c, 0x6f, 0x67, 0x3a, 0xff, 0xfe, 0x0a]))
+        _ = FileManager.default.createFile(atPath: path, contents: Data([0x6c, 0x6f, 0x67, 0x3a, 0xff, 0xfe, 0x0a]))
         defer { try? FileManager.default.removeItem(atPath: path) }
         XCTAssertThrowsError(try AgentConfiguration.load(file: path))
     }
@@ -128,6 +148,8 @@ final class ConfigurationTests: XCTestCase {
             "web.read-timeout": .scalar("1s"), "web.idle-timeout": .scalar("1s"),
             "web.max-request-body-bytes": .scalar("100"), "log.level": .scalar("info"),
             "log.format": .scalar("json"), "collector.timeout": .scalar("2s"),
+            "collector.bird.socket": .scalar("/tmp/b.ctl"), "collector.bird.timeout": .scalar("1s"),
+            "collector.bird.sampler-interval": .scalar("2s"), "collector.bird.convergence-stable-polls": .scalar("5"),
         ]
         var c = AgentConfiguration()
         for key in AgentConfiguration.keys {

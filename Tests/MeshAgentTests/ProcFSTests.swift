@@ -26,7 +26,7 @@ final class ProcFSTests: XCTestCase {
     }
 
     func testLimits() throws {
-        XCTAssertEqual(try ProcFS.parseMaxOpenFiles(Fixture.text("proc/pid-limits")), 1024 * 32)
+        XCTAssertEqual(try ProcFS.parseMaxOpenFiles(Fixture.text("proc/pid-limits")), 20000)
         XCTAssertNil(try ProcFS.parseMaxOpenFiles("Max open files            unlimited            unlimited            files\n"))
         XCTAssertThrowsError(try ProcFS.parseMaxOpenFiles("Max cpu time unlimited unlimited seconds\n"))
     }

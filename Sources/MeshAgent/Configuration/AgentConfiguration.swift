@@ -19,8 +19,19 @@ public struct AgentConfiguration: Sendable, Equatable {
     /// Collector name -> enabled.
     public var collectors: [String: Bool] = AgentConfiguration.defaultCollectors
 
+    /// BIRD's control socket.
+    public var birdSocket = "/run/bird/bird.ctl"
+    /// Also emit bird_exporter 1.4.1's series.
+    public var birdCompat = false
+    /// Deadline of one command on the BIRD socket.
+    public var birdCommandTimeout: Duration = .seconds(5)
+    /// How often the BGP session sampler polls `show protocols`.
+    public var birdSamplerInterval: Duration = .seconds(1)
+    /// Polls with an unchanged imported route count after which a session counts as converged.
+    public var birdConvergenceStablePolls = 3
+
     /// Collectors this build knows, and whether each is on by default.
-    public static let defaultCollectors: [String: Bool] = ["process": true]
+    public static let defaultCollectors: [String: Bool] = ["process": true, "bird": true]
 
     public init() {}
 
@@ -40,6 +51,11 @@ public struct AgentConfiguration: Sendable, Equatable {
             Key(name: "log.level", help: "trace, debug, info, notice, warning, error or critical."),
             Key(name: "log.format", help: "logfmt or json."),
             Key(name: "collector.timeout", help: "Deadline for each collector in one scrape."),
+            Key(name: "collector.bird.socket", help: "BIRD control socket."),
+            Key(name: "collector.bird.compat", help: "Also emit bird_exporter's series (names and labels of its new format)."),
+            Key(name: "collector.bird.timeout", help: "Deadline of one command on the BIRD socket."),
+            Key(name: "collector.bird.sampler-interval", help: "How often the BGP session sampler polls BIRD (flaps, convergence)."),
+            Key(name: "collector.bird.convergence-stable-polls", help: "Unchanged route counts in a row that mean a session converged."),
         ]
         for name in defaultCollectors.keys.sorted() {
             keys.append(Key(name: "collector.\(name)", help: "Enable the \(name) collector."))
@@ -75,8 +91,20 @@ public struct AgentConfiguration: Sendable, Equatable {
             logFormat = format
         case "collector.timeout":
             collectorTimeout = try parse.duration()
+        case "collector.bird.socket":
+            birdSocket = try parse.path()
+        case "collector.bird.compat":
+            birdCompat = try parse.bool()
+        case "collector.bird.timeout":
+            birdCommandTimeout = try parse.duration()
+        case "collector.bird.sampler-interval":
+            birdSamplerInterval = try parse.duration()
+        case "collector.bird.convergence-stable-polls":
+            birdConvergenceStablePolls = try parse.int(in: 1...1000)
         default:
-            if key.hasPrefix("collector."), case let name = String(key.dropFirst("collector.".count)),
+            // `collector.<name>.enabled` is how YAML says `--collector.<name>` next to the collector's other keys.
+            let switchKey = key.hasSuffix(".enabled") ? String(key.dropLast(".enabled".count)) : key
+            if switchKey.hasPrefix("collector."), case let name = String(switchKey.dropFirst("collector.".count)),
                Self.defaultCollectors[name] != nil {
                 collectors[name] = try parse.bool()
                 return
@@ -133,6 +161,12 @@ struct ValueParser {
         case "false", "no", "off", "0": return false
         default: throw invalid("expected true or false")
         }
+    }
+
+    func path() throws(ConfigError) -> String {
+        let p = try scalar()
+        guard !p.isEmpty, !p.contains("\0") else { throw invalid("expected a file path") }
+        return p
     }
 
     func duration() throws(ConfigError) -> Duration {

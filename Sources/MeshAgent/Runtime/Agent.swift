@@ -1,6 +1,8 @@
+import BIRDControl
 import Exposition
 import HTTPServer
 import Logging
+import Synchronization
 
 /// The running agent: collectors, the HTTP server and its routes.
 public final class Agent: Sendable {
@@ -12,18 +14,39 @@ public final class Agent: Sendable {
 
     public static let routePaths: Set<String> = ["/", "/metrics", "/healthz", "/readyz"]
 
-    /// The collectors the configuration enables.
-    public static func makeCollectors(for configuration: AgentConfiguration, logger: Logger) -> [any Collector] {
+    /// Background loops (samplers) started with the server and cancelled at shutdown.
+    private let loops: [@Sendable () async -> Void]
+    private let running = Mutex<[Task<Void, Never>]>([])
+
+    /// The collectors the configuration enables, and the background loops that feed them.
+    public static func makeCollectors(for configuration: AgentConfiguration, logger: Logger)
+        -> (collectors: [any Collector], loops: [@Sendable () async -> Void]) {
         var collectors: [any Collector] = []
+        var loops: [@Sendable () async -> Void] = []
         if configuration.collectors["process"] == true { collectors.append(ProcessCollector()) }
-        return collectors
+        if configuration.collectors["bird"] == true {
+            func client() -> BIRDClient {
+                var birdLogger = logger
+                birdLogger[metadataKey: "collector"] = "bird"
+                return BIRDClient(configuration: .init(socketPath: configuration.birdSocket, restricted: true,
+                                                       timeout: configuration.birdCommandTimeout), logger: birdLogger)
+            }
+            let history = BGPSessionHistory(stablePolls: configuration.birdConvergenceStablePolls)
+            // The sampler has its own connection, so a scrape never queues behind a poll.
+            let sampler = BIRDSessionSampler(client: client(), history: history, interval: configuration.birdSamplerInterval,
+                                             logger: logger)
+            loops.append { await sampler.run() }
+            collectors.append(BIRDCollector(client: client(), history: history, compat: configuration.birdCompat, logger: logger))
+        }
+        return (collectors, loops)
     }
 
     public init(configuration: AgentConfiguration, logger: Logger, collectors: [any Collector]? = nil) {
         self.configuration = configuration
         self.logger = logger
-        let set = CollectorSet(collectors: collectors ?? Self.makeCollectors(for: configuration, logger: logger),
-                               timeout: configuration.collectorTimeout, logger: logger)
+        let made = collectors.map { ($0, [@Sendable () async -> Void]()) } ?? Self.makeCollectors(for: configuration, logger: logger)
+        self.loops = made.1
+        let set = CollectorSet(collectors: made.0, timeout: configuration.collectorTimeout, logger: logger)
         self.collectors = set
         let metrics = HTTPRequestMetrics(routes: Self.routePaths)
         self.httpMetrics = metrics
@@ -60,6 +83,15 @@ public final class Agent: Sendable {
                                             "version": "\(BuildInfo.version)"])
         let set = collectors
         Task { _ = await set.collect() }
+        startLoops()
+    }
+
+    /// Starts the samplers without the server (for `scrape-once` they stay off).
+    func startLoops() {
+        running.withLock { tasks in
+            guard tasks.isEmpty else { return }
+            tasks = loops.map { loop in Task { await loop() } }
+        }
     }
 
     public var boundAddresses: [String] { server.boundAddresses }
@@ -68,6 +100,7 @@ public final class Agent: Sendable {
     public func shutdown(gracePeriod: Duration) async {
         logger.info("shutting down", metadata: ["grace": "\(DurationSyntax.format(gracePeriod))"])
         await server.shutdown(gracePeriod: gracePeriod)
+        for task in running.withLock({ $0 }) { task.cancel() }
     }
 
     /// One collection plus the agent's own families, as `scrape-once` and `/metrics` see it.

@@ -7,11 +7,13 @@ import Synchronization
 /// `invalid` for requests that never parsed, so the label set stays bounded.
 public final class HTTPRequestMetrics: Sendable {
     private struct Key: Hashable { var handler: String; var code: Int }
-    private let counts = Mutex<[Key: UInt64]>([:])
+    private let counts: Mutex<[Key: UInt64]>
     private let routes: Set<String>
 
+    /// Every route starts with a zero for 200, so `rate()` works from the first scrape.
     public init(routes: Set<String>) {
         self.routes = routes
+        self.counts = Mutex(Dictionary(uniqueKeysWithValues: routes.map { (Key(handler: $0, code: 200), 0) }))
     }
 
     public func record(_ exchange: HTTPExchange) {
