@@ -4,7 +4,7 @@ SWIFT ?= swift
 CONFIG ?= release
 BIN := .build/$(CONFIG)/bgpmesh-agent
 
-.PHONY: all deps revision build test unit-test bench bench-http fuzz demo demo-down clean help
+.PHONY: all deps revision build test bench bench-http bench-lab bench-bird fuzz fuzz-http fuzz-bird demo demo-down clean help
 
 all: build
 
@@ -13,8 +13,8 @@ help:
 	@echo "make demo-down   stop the demo"
 	@echo "make test        every test this machine can run (unit, end-to-end, lab integration)"
 	@echo "make build       release build of bgpmesh-agent"
-	@echo "make bench       every benchmark (bench-http, ...)"
-	@echo "make fuzz        fuzz the HTTP request parser for FUZZ_SECONDS (default 60)"
+	@echo "make bench       every benchmark (bench-http, bench-bird, bench-lab)"
+	@echo "make fuzz        fuzz the HTTP request and BIRD reply parsers, FUZZ_SECONDS each (default 60)"
 
 # Debian packages the build, the tests and the demo need (idempotent).
 deps:
@@ -28,26 +28,35 @@ revision:
 	if [ "$$(cat Sources/CBuildInfo/revision.h 2>/dev/null)" != "$$line" ]; then echo "$$line" > Sources/CBuildInfo/revision.h; fi
 
 build: deps revision
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --product bgpmesh-agent
+	$(SWIFT) build -c release --product bgpmesh-lab
 
 test: deps revision
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-swift-testing
 
-bench: bench-http
+bench: bench-http bench-lab
 
-bench-http: deps revision
-	$(SWIFT) build -c release --product bgpmesh-agent
+bench-http: build
 	bash scripts/bench-http.sh
 
-fuzz:
+bench-lab: build
+	bash lab/bench-lab.sh
+
+fuzz: fuzz-http fuzz-bird
+
+fuzz-http:
 	bash scripts/fuzz-http.sh
 
-demo: build
-	bash scripts/demo.sh
+fuzz-bird:
+	bash scripts/fuzz-bird.sh
+
+# The lab needs root (network namespaces); demo.sh installs packages and builds.
+demo: revision
+	bash lab/demo.sh
 
 demo-down:
-	bash scripts/demo.sh down
+	bash lab/demo.sh down
 
 clean:
 	rm -rf .build .build-* Sources/CBuildInfo/revision.h

@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "bgpmesh-agent", targets: ["bgpmesh-agent"]),
+        .executable(name: "bgpmesh-lab", targets: ["bgpmesh-lab"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -39,9 +40,18 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // The network-namespace lab of real daemons: demo, integration tests, benchmarks.
+        .target(name: "MeshLab", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        .executableTarget(name: "bgpmesh-lab", dependencies: [
+            "MeshLab",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition"], resources: [.copy("Fixtures")]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
         .testTarget(name: "BIRDControlTests", dependencies: ["BIRDControl"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "MeshLabTests", dependencies: ["MeshLab"]),
         .testTarget(name: "MeshAgentTests", dependencies: ["MeshAgent", "Exposition", "HTTPServer", "BIRDControl"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]

@@ -38,6 +38,28 @@ struct AgentOptions: ParsableArguments {
           help: "Enable the process collector (process_* metrics of the agent). (default: on)")
     var collectorProcess: Bool?
 
+    @Flag(name: .customLong("collector.bird"), inversion: .prefixedNo,
+          help: "Enable the BIRD collector (bird_* metrics, BGP flaps and convergence). (default: on)")
+    var collectorBird: Bool?
+
+    @Option(name: .customLong("collector.bird.socket"), help: ArgumentHelp("BIRD control socket. (default: /run/bird/bird.ctl)", valueName: "path"))
+    var birdSocket: String?
+
+    @Flag(name: .customLong("collector.bird.compat"), inversion: .prefixedNo,
+          help: "Also emit bird_exporter's series, for existing dashboards. (default: off)")
+    var birdCompat: Bool?
+
+    @Option(name: .customLong("collector.bird.timeout"), help: ArgumentHelp("Deadline per BIRD command. (default: 5s)", valueName: "duration"))
+    var birdTimeout: String?
+
+    @Option(name: .customLong("collector.bird.sampler-interval"),
+            help: ArgumentHelp("How often BGP sessions are polled for flaps and convergence. (default: 1s)", valueName: "duration"))
+    var birdSamplerInterval: String?
+
+    @Option(name: .customLong("collector.bird.convergence-stable-polls"),
+            help: ArgumentHelp("Unchanged route counts in a row that mean converged. (default: 3)", valueName: "n"))
+    var birdStablePolls: String?
+
     /// The flags the user actually gave, as config keys.
     var overrides: [(String, ConfigValue)] {
         var out: [(String, ConfigValue)] = []
@@ -47,6 +69,10 @@ struct AgentOptions: ParsableArguments {
             ("web.idle-timeout", idleTimeout), ("web.max-request-body-bytes", maxBody),
             ("log.level", logLevel), ("log.format", logFormat), ("collector.timeout", collectorTimeout),
             ("collector.process", collectorProcess.map { $0 ? "true" : "false" }),
+            ("collector.bird", collectorBird.map { $0 ? "true" : "false" }),
+            ("collector.bird.socket", birdSocket), ("collector.bird.compat", birdCompat.map { $0 ? "true" : "false" }),
+            ("collector.bird.timeout", birdTimeout), ("collector.bird.sampler-interval", birdSamplerInterval),
+            ("collector.bird.convergence-stable-polls", birdStablePolls),
         ]
         for case let (key, value?) in scalars { out.append((key, .scalar(value))) }
         return out

@@ -1,0 +1,50 @@
+import Foundation
+
+/// The one place that builds a node's `bgpmesh-agent` command line.
+///
+/// Later collectors add their flags here. `--agent-arg` adds more at run time; it expands
+/// placeholders such as `{bird_socket}` (see `placeholders`).
+public enum AgentCommand {
+    public static func arguments(binary: String, node: NodeSpec, lab: LabState, extra: [String]) -> [String] {
+        var args = [
+            binary, "run",
+            "--web.listen-address", node.agentListen,
+            "--log.format", "logfmt",
+            "--log.level", "info",
+            "--collector.bird.socket", node.birdSocket,
+        ]
+        let values = placeholders(node: node, lab: lab)
+        args += extra.map { expand($0, values) }
+        return args
+    }
+
+    /// Values for `{name}` placeholders in `--agent-arg`.
+    public static func placeholders(node: NodeSpec, lab: LabState) -> [String: String] {
+        let mon = MonitoringSpec(stateDir: node.stateDir)
+        return [
+            "node": node.name,
+            "index": String(node.index),
+            "underlay": node.underlay,
+            "overlay4": node.overlay4,
+            "overlay6": node.overlay6,
+            "prefix4": node.prefix4,
+            "prefix6": node.prefix6,
+            "asn": String(LabNames.asn),
+            "listen": node.agentListen,
+            "tinc_net": LabNames.tincNet,
+            "tinc_dir": node.tincDir,
+            "tinc_pidfile": node.tincPidfile,
+            "tinc_log": node.tincLog,
+            "bird_socket": node.birdSocket,
+            "etcd_endpoints": LabTemplates.etcdEndpoints(members: lab.etcdMembers(stateDir: node.stateDir)),
+            "webhook_token_file": mon.webhookTokenFile,
+            "state_dir": node.dir,
+        ]
+    }
+
+    public static func expand(_ template: String, _ values: [String: String]) -> String {
+        var out = template
+        for (k, v) in values { out = out.replacingOccurrences(of: "{\(k)}", with: v) }
+        return out
+    }
+}

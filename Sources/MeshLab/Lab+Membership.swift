@@ -1,0 +1,93 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Lab {
+    /// Grows a running lab by one node (the next free number).
+    public func addNode(selfExecutable: String) throws(LabError) -> NodeSpec {
+        try Lab.preflight()
+        var state = try LabState.load(stateDir: stateDir)
+        let index = (state.nodes.max() ?? 0) + 1
+        guard index <= LabNames.maxNodes else { throw .invalidArgument("the lab is full (\(LabNames.maxNodes) nodes)") }
+        let n = node(index)
+        try? FileManager.default.removeItem(atPath: n.dir)
+        state.nodes.append(index)
+        try state.save(stateDir: stateDir)
+        let all = state.specs(stateDir: stateDir)
+        let others = all.filter { $0.index != index }
+
+        try createNodeNetwork(n)
+        try writeTincFiles(n, state: state)
+        if state.keys == .manual { try distributeKeys(all) }
+        try startDaemon(.tincd, n, state: state)
+        for o in others { signalTincd(o, SIGHUP); signalTincd(o, SIGALRM) }
+        progress.step("tinc: \(n.name) started" + (state.keys == .manual ? ", host files and ConnectTo lines updated on every node" : ""))
+        if state.keys == .manual {
+            try waitUntil("tinc full mesh", timeout: 45) { () throws(LabError) in try self.tincMissing(all) }
+            progress.step("tinc: every node reaches every other node")
+        }
+        try reconfigureBird(all, except: index)
+        try writeBirdConf(n, peers: all)
+        try startDaemon(.bird, n, state: state)
+        progress.step("bird: \(n.name) started, \(others.count) peers reconfigured")
+        try reloadMonitoring(state: state)
+        if state.agentBinary != nil {
+            try startDaemon(.agent, n, state: state)
+            try waitUntil("agent /healthz", timeout: 20) { () throws(LabError) in
+                self.agentResponds(n) ? [] : ["\(n.name): no answer on http://\(n.agentListen)/healthz"]
+            }
+        }
+        if Command.readPid(forwarderPidfile).map(Command.isAlive) == true {
+            try startForwarder(state: state, selfExecutable: selfExecutable)
+        }
+        return n
+    }
+
+    /// Shrinks a running lab by one node; etcd members cannot be removed.
+    public func removeNode(_ name: String?, selfExecutable: String) throws(LabError) -> String {
+        try Lab.preflight()
+        var state = try LabState.load(stateDir: stateDir)
+        let n: NodeSpec
+        if let name { n = try resolve(name, in: state) } else {
+            guard let last = state.nodes.max() else { throw .invalidArgument("the lab has no nodes") }
+            n = node(last)
+        }
+        guard !n.isEtcdMember else {
+            throw .invalidArgument("\(n.name) is an etcd member; only node4 and above can be removed")
+        }
+        guard state.nodes.count > 2 else { throw .invalidArgument("a lab keeps at least 2 nodes") }
+        for kind in [DaemonKind.agent, .bird, .tincd, .etcd] { stopDaemon(kind, n, hard: false) }
+        for p in Netns.pids(in: n.namespace) { Command.stop(p, grace: 2) }
+        _ = try? Command.run([Netns.ip, "netns", "del", n.namespace], timeout: 10)
+        state.nodes.removeAll { $0 == n.index }
+        try state.save(stateDir: stateDir)
+        let rest = state.specs(stateDir: stateDir)
+        if state.keys == .manual {
+            for o in rest {
+                try? FileManager.default.removeItem(atPath: "\(o.tincHostsDir)/\(n.name)")
+                try write(o.tincConf, LabTemplates.tincConf(node: o, connectTo: rest))
+                signalTincd(o, SIGHUP)
+            }
+        }
+        try reconfigureBird(rest, except: nil)
+        try reloadMonitoring(state: state)
+        if Command.readPid(forwarderPidfile).map(Command.isAlive) == true {
+            try startForwarder(state: state, selfExecutable: selfExecutable)
+        }
+        return n.name
+    }
+
+    /// Rewrites bird.conf for the given membership and makes each running BIRD reload it.
+    func reconfigureBird(_ all: [NodeSpec], except: Int?) throws(LabError) {
+        for o in all where o.index != except {
+            try writeBirdConf(o, peers: all)
+            guard isRunning(.bird, o) else { continue }
+            let r = try Command.run(["birdc", "-s", o.birdSocket, "configure"], timeout: 15)
+            guard r.succeeded, r.stdout.contains("Reconfigur") else {
+                throw .commandFailed(command: "birdc -s \(o.birdSocket) configure", status: r.status,
+                                     stderr: r.stdout + r.stderr)
+            }
+        }
+    }
+}

@@ -1,0 +1,311 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What `up` should build.
+public struct UpOptions: Sendable {
+    public var nodes: Int
+    public var keys: KeyMode
+    /// nil runs the lab without agents.
+    public var agentBinary: String?
+    public var agentExtraArgs: [String]
+    /// Path of the running bgpmesh-lab, for the loopback forwarder.
+    public var selfExecutable: String
+    public var forward: Bool
+
+    public init(nodes: Int, keys: KeyMode, agentBinary: String?, agentExtraArgs: [String],
+                selfExecutable: String, forward: Bool = true) {
+        self.nodes = nodes
+        self.keys = keys
+        self.agentBinary = agentBinary
+        self.agentExtraArgs = agentExtraArgs
+        self.selfExecutable = selfExecutable
+        self.forward = forward
+    }
+}
+
+extension Lab {
+    /// Builds the whole lab. On failure the pieces stay for inspection; `down` removes them.
+    @discardableResult
+    public func up(_ opts: UpOptions) throws(LabError) -> LabState {
+        guard (2...LabNames.maxNodes).contains(opts.nodes) else {
+            throw .invalidArgument("--nodes must be between 2 and \(LabNames.maxNodes), got \(opts.nodes)")
+        }
+        if let binary = opts.agentBinary, !FileManager.default.isExecutableFile(atPath: binary) {
+            throw .missingAgentBinary(path: binary)
+        }
+        try Lab.preflight()
+        try refuseIfRunning()
+        try resetStateDir()
+
+        let state = LabState(nodes: Array(1...opts.nodes), keys: opts.keys, agentBinary: opts.agentBinary,
+                             agentExtraArgs: opts.agentExtraArgs)
+        try state.save(stateDir: stateDir)
+        let nodes = state.specs(stateDir: stateDir)
+        progress.step("state in \(stateDir); \(nodes.count) nodes, keys \(opts.keys.rawValue)")
+
+        try Netns.add(LabNames.bridgeNamespace)
+        try Netns.ip("-n", LabNames.bridgeNamespace, "link", "add", LabNames.bridge, "type", "bridge")
+        try Netns.ip("-n", LabNames.bridgeNamespace, "link", "set", LabNames.bridge, "up")
+        for n in nodes { try createNodeNetwork(n) }
+        try createMonitoringNetwork()
+        progress.step("underlay: bridge \(LabNames.bridgeNamespace)/\(LabNames.bridge), \(nodes.count) node namespaces, \(LabNames.monitoringNamespace)")
+
+        try forEachNode(nodes) { (n) throws(LabError) in try self.writeTincFiles(n, state: state) }
+        if opts.keys == .manual { try distributeKeys(nodes) }
+        progress.step("tinc: keys generated" + (opts.keys == .manual ? ", host files and ConnectTo lines distributed" : "; each node knows only itself"))
+
+        for n in nodes { try startDaemon(.tincd, n, state: state) }
+        try waitUntil("tinc interfaces", timeout: 15) { () throws(LabError) in
+            nodes.compactMap { n in self.tincInterfaceUp(n) ? nil : "\(n.name): \(LabNames.tincInterface) not up (see \(n.tincLog))" }
+        }
+        if opts.keys == .manual {
+            try waitUntil("tinc full mesh", timeout: 45) { () throws(LabError) in try self.tincMissing(nodes) }
+            progress.step("tinc: every node reaches every other node")
+        } else {
+            progress.step("tinc: \(nodes.count) tincd running; the agents distribute keys")
+        }
+
+        let members = state.etcdMembers(stateDir: stateDir)
+        for m in members { try startDaemon(.etcd, m, state: state) }
+        try waitEtcdHealthy(members)
+        progress.step("etcd: \(members.count) members healthy at \(LabTemplates.etcdEndpoints(members: members))")
+
+        for n in nodes { try writeBirdConf(n, peers: nodes) }
+        for n in nodes { try startDaemon(.bird, n, state: state) }
+        try waitUntil("BIRD control sockets", timeout: 15) { () throws(LabError) in
+            nodes.compactMap { FileManager.default.fileExists(atPath: $0.birdSocket) ? nil : "\($0.name): no \($0.birdSocket)" }
+        }
+        progress.step("bird: \(nodes.count) daemons, \(nodes.count * (nodes.count - 1)) iBGP sessions configured")
+
+        try startMonitoring(state: state)
+        progress.step("monitoring: Prometheus and Alertmanager on \(LabNames.monitoringAddress)")
+
+        if state.agentBinary != nil {
+            for n in nodes { try startDaemon(.agent, n, state: state) }
+            try waitUntil("agents /healthz", timeout: 20) { () throws(LabError) in
+                nodes.compactMap { self.agentResponds($0) ? nil : "\($0.name): no answer on http://\($0.agentListen)/healthz (see \($0.log(.agent)))" }
+            }
+            progress.step("agents: \(nodes.count) running")
+        } else {
+            progress.step("agents: not started (--no-agents)")
+        }
+
+        if opts.forward {
+            try startForwarder(state: state, selfExecutable: opts.selfExecutable)
+            progress.step("forwarder: host loopback ports open")
+        }
+        return state
+    }
+
+    func refuseIfRunning() throws(LabError) {
+        let leftovers = Netns.labNamespaces()
+        if !leftovers.isEmpty {
+            throw .labAlreadyRunning("namespaces \(leftovers.prefix(4).joined(separator: ", "))\(leftovers.count > 4 ? ", ..." : "")")
+        }
+    }
+
+    /// Removes only what the lab writes, so a mistaken --state-dir cannot wipe unrelated files.
+    func resetStateDir() throws(LabError) {
+        try mkdir(stateDir)
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: stateDir)) ?? []
+        for e in entries where e == "lab.json" || e == "mon" || e == "run"
+            || (e.hasPrefix("node") && Int(e.dropFirst(4)) != nil) {
+            try? FileManager.default.removeItem(atPath: "\(stateDir)/\(e)")
+        }
+        try mkdir("\(stateDir)/run")
+    }
+
+    func createNodeNetwork(_ n: NodeSpec) throws(LabError) {
+        try Netns.add(n.namespace)
+        try Netns.plugIntoBridge(ns: n.namespace, inner: LabNames.underlayInterface, port: n.bridgePort,
+                                 address: "\(n.underlay)/24")
+        // The announced /32 is a real address on the node, so it answers over the overlay.
+        try Netns.ip("-n", n.namespace, "addr", "add", n.prefix4, "dev", "lo")
+    }
+
+    func createMonitoringNetwork() throws(LabError) {
+        try Netns.add(LabNames.monitoringNamespace)
+        try Netns.plugIntoBridge(ns: LabNames.monitoringNamespace, inner: LabNames.underlayInterface, port: "mon",
+                                 address: "\(LabNames.monitoringAddress)/24")
+    }
+
+    /// tinc.conf without ConnectTo, tinc-up/-down, hosts/<self>, and a fresh RSA key.
+    func writeTincFiles(_ n: NodeSpec, state: LabState) throws(LabError) {
+        try mkdir(n.tincHostsDir)
+        try mkdir(n.tincConfD)
+        try mkdir(n.logDir)
+        try mkdir(n.runDir)
+        try write(n.tincConf, LabTemplates.tincConf(node: n, connectTo: []))
+        try write("\(n.tincDir)/tinc-up", LabTemplates.tincUp(node: n), mode: 0o755)
+        try write("\(n.tincDir)/tinc-down", LabTemplates.tincDown, mode: 0o755)
+        try write("\(n.tincHostsDir)/\(n.name)", LabTemplates.tincHost(node: n))
+        // tinc 1.0 -K asks for file names only on a terminal; stdin is /dev/null here.
+        try Command.run(["tincd", "-n", LabNames.tincNet, "-c", n.tincDir, "-K", "2048"], timeout: 60, check: true)
+    }
+
+    /// `--keys manual`: every node gets every host file and a ConnectTo line for every peer.
+    func distributeKeys(_ nodes: [NodeSpec]) throws(LabError) {
+        for n in nodes {
+            for p in nodes where p.index != n.index {
+                try copy("\(p.tincHostsDir)/\(p.name)", "\(n.tincHostsDir)/\(p.name)")
+            }
+            try write(n.tincConf, LabTemplates.tincConf(node: n, connectTo: nodes))
+        }
+    }
+
+    func tincInterfaceUp(_ n: NodeSpec) -> Bool {
+        guard let r = try? Netns.exec(n.namespace, ["ip", "-o", "-4", "addr", "show", "dev", LabNames.tincInterface]) else {
+            return false
+        }
+        return r.succeeded && r.stdout.contains(n.overlay4 + "/")
+    }
+
+    func writeBirdConf(_ n: NodeSpec, peers: [NodeSpec]) throws(LabError) {
+        try mkdir(n.birdDir)
+        try write(n.birdConf, LabTemplates.birdConf(node: n, peers: peers))
+        let r = try Command.run(["bird", "-p", "-c", n.birdConf], timeout: 10)
+        guard r.succeeded else {
+            throw .commandFailed(command: "bird -p -c \(n.birdConf)", status: r.status, stderr: r.stderr)
+        }
+    }
+
+    func waitEtcdHealthy(_ members: [NodeSpec]) throws(LabError) {
+        guard let first = members.first else { return }
+        try waitUntil("etcd cluster health", timeout: 45, interval: 1) { () throws(LabError) in
+            let r = try Netns.exec(first.namespace, ["etcdctl", "--endpoints", LabTemplates.etcdEndpoints(members: members),
+                                                     "--dial-timeout=2s", "--command-timeout=3s", "endpoint", "health"],
+                                   timeout: 15)
+            let text = r.stdout + r.stderr
+            return members.compactMap { m in
+                text.contains("\(m.etcdClientURL) is healthy") ? nil : "\(m.name): etcd not healthy (see \(m.log(.etcd)))"
+            }
+        }
+    }
+
+    /// The repo's Prometheus rule files, when the `prometheus/` directory has any.
+    func repoRuleFiles() -> [String] {
+        let dir = "\(repoRoot)/prometheus"
+        var out: [String] = []
+        for sub in ["", "rules/"] {
+            let d = dir + (sub.isEmpty ? "" : "/" + sub.dropLast())
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: d)) ?? []
+            for f in files.sorted() where (f.hasSuffix(".rules.yml") || (!sub.isEmpty && (f.hasSuffix(".yml") || f.hasSuffix(".yaml")))) {
+                out.append("\(d)/\(f)")
+            }
+        }
+        return out
+    }
+
+    func writeMonitoringConfig(state: LabState) throws(LabError) {
+        let mon = monitoring
+        let nodes = state.specs(stateDir: stateDir)
+        try mkdir(mon.dir)
+        try mkdir(mon.runDir)
+        try mkdir(mon.logDir)
+        if !FileManager.default.fileExists(atPath: mon.webhookTokenFile) {
+            try write(mon.webhookTokenFile, UUID().uuidString.lowercased() + "\n", mode: 0o600)
+        }
+        try write(mon.prometheusConfig,
+                  LabTemplates.prometheusConfig(nodes: nodes, members: state.etcdMembers(stateDir: stateDir),
+                                                ruleFiles: repoRuleFiles(), scrapeAgents: state.agentBinary != nil))
+        try write(mon.alertmanagerConfig, LabTemplates.alertmanagerConfig(nodes: nodes, tokenFile: mon.webhookTokenFile))
+        let r = try Command.run(["promtool", "check", "config", mon.prometheusConfig], timeout: 20)
+        guard r.succeeded else {
+            throw .commandFailed(command: "promtool check config \(mon.prometheusConfig)", status: r.status,
+                                 stderr: r.stdout + r.stderr)
+        }
+    }
+
+    func startMonitoring(state: LabState) throws(LabError) {
+        try writeMonitoringConfig(state: state)
+        let mon = monitoring
+        for (name, argv) in [("prometheus", LabTemplates.prometheusArguments(mon)),
+                             ("alertmanager", LabTemplates.alertmanagerArguments(mon))] {
+            let pid = try Command.spawnDaemon(argv, netns: LabNames.monitoringNamespace, pidfile: mon.pidfile(name),
+                                              log: mon.log(name))
+            usleep(100_000)
+            guard Command.isAlive(pid) else {
+                throw .daemonDidNotStart(kind: name, node: LabNames.monitoringNamespace, log: mon.log(name),
+                                         lastLine: lastLine(mon.log(name)))
+            }
+        }
+        try waitUntil("Prometheus and Alertmanager ready", timeout: 30) { () throws(LabError) in
+            var missing: [String] = []
+            if !httpOK(from: LabNames.monitoringNamespace, "\(mon.prometheusURL)/-/ready") { missing.append("Prometheus not ready (see \(mon.log("prometheus")))") }
+            if !httpOK(from: LabNames.monitoringNamespace, "\(mon.alertmanagerURL)/-/ready") { missing.append("Alertmanager not ready (see \(mon.log("alertmanager")))") }
+            return missing
+        }
+    }
+
+    /// Rewrites the monitoring configs and makes both daemons reload them (SIGHUP).
+    func reloadMonitoring(state: LabState) throws(LabError) {
+        try writeMonitoringConfig(state: state)
+        for name in ["prometheus", "alertmanager"] {
+            if let p = Command.readPid(monitoring.pidfile(name)), Command.isAlive(p) { kill(p, SIGHUP) }
+        }
+    }
+
+    /// GET `url` from inside namespace `ns`; true on a 2xx answer.
+    public func httpOK(from ns: String, _ url: String, timeout: Double = 2) -> Bool {
+        (try? httpGet(from: ns, url, timeout: timeout)) != nil
+    }
+
+    /// GET `url` from inside namespace `ns`, returning the body of a 2xx answer.
+    public func httpGet(from ns: String, _ url: String, timeout: Double = 3) throws(LabError) -> String {
+        let r = try Netns.exec(ns, ["curl", "-sS", "--fail", "--max-time", String(Int(timeout.rounded(.up))), url],
+                               timeout: timeout + 5)
+        guard r.succeeded else { throw .commandFailed(command: "curl \(url)", status: r.status, stderr: r.stderr) }
+        return r.stdout
+    }
+
+    func agentResponds(_ n: NodeSpec) -> Bool {
+        httpOK(from: LabNames.monitoringNamespace, "http://\(n.agentListen)/healthz")
+    }
+
+    // MARK: - Loopback forwarder
+
+    /// host port -> target in the monitoring namespace's view of the underlay.
+    public func forwardMap(state: LabState) -> [(Int, String)] {
+        var m: [(Int, String)] = [
+            (LabNames.hostPrometheusPort, "\(LabNames.monitoringAddress):\(LabNames.prometheusPort)"),
+            (LabNames.hostAlertmanagerPort, "\(LabNames.monitoringAddress):\(LabNames.alertmanagerPort)"),
+        ]
+        if state.agentBinary != nil {
+            for n in state.specs(stateDir: stateDir) { m.append((n.hostAgentPort, n.agentListen)) }
+        }
+        return m
+    }
+
+    func startForwarder(state: LabState, selfExecutable: String) throws(LabError) {
+        if let p = Command.readPid(forwarderPidfile) { Command.stop(p, grace: 2) }
+        var argv = [selfExecutable, "_forward", "--netns", LabNames.monitoringNamespace, "--state-dir", stateDir]
+        for (port, target) in forwardMap(state: state) { argv += ["--map", "127.0.0.1:\(port)=\(target)"] }
+        let pid = try Command.spawnDaemon(argv, netns: nil, pidfile: forwarderPidfile, log: forwarderLog)
+        usleep(300_000)
+        guard Command.isAlive(pid) else {
+            throw .daemonDidNotStart(kind: "forwarder", node: "host", log: forwarderLog, lastLine: lastLine(forwarderLog))
+        }
+    }
+
+    /// The lines `up` ends with: how to reach everything from the host shell.
+    public func accessText(state: LabState, forwarding: Bool) -> String {
+        var s = "How to reach the lab from this shell:\n"
+        let mon = monitoring
+        if forwarding {
+            s += "  Prometheus    http://127.0.0.1:\(LabNames.hostPrometheusPort)/   (in the lab: \(mon.prometheusURL))\n"
+            s += "  Alertmanager  http://127.0.0.1:\(LabNames.hostAlertmanagerPort)/   (in the lab: \(mon.alertmanagerURL))\n"
+        }
+        if state.agentBinary != nil {
+            for n in state.specs(stateDir: stateDir) {
+                let host = forwarding ? "http://127.0.0.1:\(n.hostAgentPort)" : "http://\(n.agentListen)"
+                s += "  \(n.name) agent   \(host)/metrics  \(host)/  (status page)\n"
+            }
+        }
+        s += "  A node's shell:   bgpmesh-lab exec node1 -- bash   (ETCDCTL_ENDPOINTS and LAB_* are set)\n"
+        s += "  A node's BIRD:    bgpmesh-lab birdc node1 show protocols\n"
+        s += "  State and logs:   \(stateDir)/node*/log/\n"
+        return s
+    }
+}

@@ -1,0 +1,235 @@
+import Foundation
+import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A network-namespace lab of real daemons: tincd, BIRD, etcd, agents, Prometheus, Alertmanager.
+public final class Lab: Sendable {
+    public let stateDir: String
+    public let progress: ProgressReporter
+    public let logger: Logger
+    /// Directory of the repository, for the agent default path and the `prometheus/` rules.
+    public let repoRoot: String
+
+    public init(stateDir: String, repoRoot: String, progress: ProgressReporter, logger: Logger) {
+        self.stateDir = (stateDir as NSString).standardizingPath
+        self.repoRoot = repoRoot
+        self.progress = progress
+        self.logger = logger
+    }
+
+    /// A quiet lab handle for reading an existing lab's state (tests, tools).
+    public convenience init(stateDir: String) {
+        var logger = Logger(label: "bgpmesh-lab")
+        logger.logLevel = .error
+        self.init(stateDir: stateDir, repoRoot: "/", progress: ProgressReporter(quiet: true), logger: logger)
+    }
+
+    public var monitoring: MonitoringSpec { MonitoringSpec(stateDir: stateDir) }
+    var forwarderPidfile: String { "\(stateDir)/run/forwarder.pid" }
+    var forwarderLog: String { "\(stateDir)/run/forwarder.log" }
+
+    public func node(_ index: Int) -> NodeSpec { NodeSpec(index: index, stateDir: stateDir) }
+
+    /// Accepts `node2`, `2` or `bml-n2`.
+    public func resolve(_ name: String, in state: LabState) throws(LabError) -> NodeSpec {
+        var s = Substring(name)
+        if s.hasPrefix("\(LabNames.prefix)n") { s = s.dropFirst(LabNames.prefix.count + 1) }
+        if s.hasPrefix("node") { s = s.dropFirst(4) }
+        guard let i = Int(s), state.nodes.contains(i) else { throw .unknownNode(name) }
+        return node(i)
+    }
+
+    /// Root, namespaces and the tools are all there.
+    public static func preflight() throws(LabError) {
+        guard geteuid() == 0 else { throw .notRoot }
+        for tool in ToolPackages.required where Command.which(tool) == nil {
+            throw .missingTool(name: tool, package: ToolPackages.package(for: tool))
+        }
+        try Netns.probe()
+    }
+
+    // MARK: - Files
+
+    func mkdir(_ path: String) throws(LabError) {
+        do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
+            throw .io(path: path, reason: "\(error)")
+        }
+    }
+
+    func write(_ path: String, _ content: String, mode: Int = 0o644) throws(LabError) {
+        let url = URL(fileURLWithPath: path)
+        do {
+            try Data(content.utf8).write(to: url, options: .atomic)
+            try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
+        } catch {
+            throw .io(path: path, reason: "\(error)")
+        }
+    }
+
+    func read(_ path: String) throws(LabError) -> String {
+        guard let d = FileManager.default.contents(atPath: path) else { throw .io(path: path, reason: "cannot read") }
+        return String(decoding: d, as: UTF8.self)
+    }
+
+    func copy(_ from: String, _ to: String) throws(LabError) {
+        try write(to, try read(from))
+    }
+
+    func lastLine(_ path: String) -> String {
+        let text = (try? read(path)) ?? ""
+        return text.split(separator: "\n").last.map { String($0.prefix(200)) } ?? ""
+    }
+
+    // MARK: - Daemons
+
+    public func pid(_ kind: DaemonKind, _ node: NodeSpec) -> Int32? {
+        guard let p = Command.readPid(node.pidfile(kind)), Command.isAlive(p) else { return nil }
+        return p
+    }
+
+    public func isRunning(_ kind: DaemonKind, _ node: NodeSpec) -> Bool { pid(kind, node) != nil }
+
+    /// Signals tincd on a node and waits until its handler has written its output; false when
+    /// tincd does not run.
+    ///
+    /// tinc 1.0.36 calls logger() inside its HUP, ALRM, USR1 and USR2 handlers (process.c, empty
+    /// sa_mask). A signal that lands while tincd is writing its log deadlocks it on the stdio lock
+    /// (seen here: HUP then ALRM back to back left tincd in futex_wait forever). So the lab signals
+    /// one tincd at a time (flock across lab processes), only once its log has been quiet for a
+    /// moment, and waits for the handler's last line before the next signal.
+    @discardableResult
+    func signalTincd(_ node: NodeSpec, _ sig: Int32) -> Bool {
+        let end: String
+        switch sig {
+        case SIGHUP: end = "Got HUP signal"
+        case SIGALRM: end = "Got ALRM signal"
+        case SIGUSR1: end = "End of connections."
+        case SIGUSR2: end = "End of subnet list."
+        default: end = ""
+        }
+        return tincSignalAndRead(node, sig, end: end) != nil
+    }
+
+    /// Sends one signal to a quiet tincd and returns its log output after the signal, once `end`
+    /// appears (and the log is quiet again), or nil.
+    func tincSignalAndRead(_ n: NodeSpec, _ sig: Int32, end: String, timeout: Double = 4) -> String? {
+        guard let p = pid(.tincd, n) else { return nil }
+        let lockPath = "\(n.runDir)/tincd.signal.lock"
+        let fd = open(lockPath, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        let lockDeadline = Date().addingTimeInterval(15)
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            if Date() >= lockDeadline { return nil }
+            usleep(20_000)
+        }
+        defer { _ = flock(fd, LOCK_UN) }
+        waitLogQuiet(n.tincLog, quiet: 0.25, max: 3)
+        let offset = fileSize(n.tincLog)
+        guard kill(p, sig) == 0 else { return nil }
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            usleep(20_000)
+            let text = readFrom(n.tincLog, offset: offset)
+            if end.isEmpty || text.contains(end) {
+                waitLogQuiet(n.tincLog, quiet: 0.1, max: 2)
+                return readFrom(n.tincLog, offset: offset)
+            }
+        }
+        return nil
+    }
+
+    func fileSize(_ path: String) -> UInt64 {
+        (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.uint64Value ?? 0
+    }
+
+    func readFrom(_ path: String, offset: UInt64) -> String {
+        guard let h = FileHandle(forReadingAtPath: path) else { return "" }
+        defer { try? h.close() }
+        try? h.seek(toOffset: offset)
+        return String(decoding: h.readDataToEndOfFile(), as: UTF8.self)
+    }
+
+    /// Waits until a log file has not grown for `quiet` seconds (at most `max` seconds).
+    func waitLogQuiet(_ path: String, quiet: Double, max: Double) {
+        let deadline = Date().addingTimeInterval(max)
+        var last = fileSize(path)
+        var since = Date()
+        while Date() < deadline {
+            usleep(25_000)
+            let now = fileSize(path)
+            if now != last { last = now; since = Date() } else if Date().timeIntervalSince(since) >= quiet { return }
+        }
+    }
+
+    /// Starts one daemon and checks it is still alive shortly after.
+    func startDaemon(_ kind: DaemonKind, _ node: NodeSpec, state: LabState) throws(LabError) {
+        try mkdir(node.runDir)
+        try mkdir(node.logDir)
+        let argv: [String]
+        let env: [String: String] = [:]
+        switch kind {
+        case .tincd:
+            // Debug level 0: less logging in the main loop, fewer chances for the signal deadlock above.
+            argv = ["tincd", "-n", LabNames.tincNet, "-c", node.tincDir, "-D",
+                    "--logfile=\(node.tincLog)", "--pidfile=\(node.tincPidfile)"]
+        case .bird:
+            guard node.birdSocket.utf8.count < 108 else { throw .unixSocketPathTooLong(node.birdSocket) }
+            try? FileManager.default.removeItem(atPath: node.birdSocket)
+            argv = ["bird", "-f", "-c", node.birdConf, "-s", node.birdSocket, "-P", node.pidfile(.bird)]
+        case .etcd:
+            argv = LabTemplates.etcdArguments(node: node, members: state.etcdMembers(stateDir: stateDir))
+        case .agent:
+            guard let binary = state.agentBinary else { return }
+            guard FileManager.default.isExecutableFile(atPath: binary) else { throw .missingAgentBinary(path: binary) }
+            try mkdir(node.agentDir)
+            argv = AgentCommand.arguments(binary: binary, node: node, lab: state, extra: state.agentExtraArgs)
+        }
+        let log = kind == .tincd ? "\(node.logDir)/tincd.stderr.log" : node.log(kind)
+        logger.debug("starting \(kind.rawValue) on \(node.name): \(Command.render(argv))")
+        let pid = try Command.spawnDaemon(argv, netns: node.namespace, pidfile: node.pidfile(kind), log: log,
+                                          environment: env)
+        usleep(100_000)
+        guard Command.isAlive(pid) else {
+            throw .daemonDidNotStart(kind: kind.rawValue, node: node.name, log: log, lastLine: lastLine(log))
+        }
+    }
+
+    /// Stops one daemon by pid. `hard` sends SIGKILL at once, as a crash would.
+    func stopDaemon(_ kind: DaemonKind, _ node: NodeSpec, hard: Bool) {
+        guard let p = pid(kind, node) else { return }
+        if hard {
+            kill(p, SIGKILL)
+            let deadline = Date().addingTimeInterval(3)
+            while Command.isAlive(p) && Date() < deadline { usleep(10_000) }
+        } else {
+            Command.stop(p)
+        }
+    }
+
+    // MARK: - Waiting
+
+    /// Polls `check` until it returns no missing items, or throws `notReady` with what is missing.
+    func waitUntil(_ what: String, timeout: Double, interval: Double = 0.5,
+                   _ check: () throws(LabError) -> [String]) throws(LabError) {
+        let deadline = Date().addingTimeInterval(timeout)
+        var missing: [String] = []
+        repeat {
+            missing = try check()
+            if missing.isEmpty { return }
+            usleep(UInt32(interval * 1_000_000))
+        } while Date() < deadline
+        throw .notReady(what: what, seconds: timeout, missing: missing)
+    }
+
+    /// Runs `body` for every node at once and collects failures.
+    func forEachNode(_ nodes: [NodeSpec], _ body: @Sendable (NodeSpec) throws(LabError) -> Void) throws(LabError) {
+        let box = ResultsBox<LabError?>(count: nodes.count)
+        DispatchQueue.concurrentPerform(iterations: nodes.count) { i in
+            do throws(LabError) { try body(nodes[i]); box.set(i, nil) } catch { box.set(i, error) }
+        }
+        for case let e?? in box.values { throw e }
+    }
+}

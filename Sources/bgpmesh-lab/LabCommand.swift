@@ -1,0 +1,325 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MeshLab
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct BgpmeshLab: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bgpmesh-lab",
+        abstract: "Run a real BGP-over-tinc mesh (tincd, BIRD, etcd, agents, Prometheus) in network namespaces.",
+        discussion: """
+        Everything runs as root in namespaces named bml-*: the underlay bridge (bml-br), one namespace per node (bml-n1 ...) and the monitoring namespace (bml-mon, 192.0.2.250). Node i has underlay 192.0.2.i, overlay 198.51.100.i and 2001:db8::i on tinc0, announces 203.0.113.i/32 and 2001:db8:ff:i::/64, and runs its agent on 192.0.2.i:10179. etcd members are node1-node3 on port 12379. From the host, Prometheus is 127.0.0.1:19090, Alertmanager 127.0.0.1:19093 and node i's agent 127.0.0.1:2010i (20100+i).
+
+        Typical use:
+          bgpmesh-lab up --nodes 3
+          bgpmesh-lab wait converged --timeout 120
+          bgpmesh-lab status
+          bgpmesh-lab fault kill-bird node2; bgpmesh-lab fault restart-bird node2
+          bgpmesh-lab down
+        """,
+        subcommands: [Up.self, Status.self, Wait.self, Exec.self, Birdc.self, Fault.self,
+                      AddNode.self, RemoveNode.self, Down.self, Forward.self]
+    )
+}
+
+/// Options every subcommand shares.
+struct CommonOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Directory for configs, keys, logs, pidfiles and sockets (default: <repo>/.lab).",
+                               valueName: "dir"))
+    var stateDir: String?
+
+    @Flag(name: .shortAndLong, help: "Log every command the lab runs (to stderr).")
+    var verbose = false
+
+    var repoRoot: String { RepoLocator.root() }
+    var resolvedStateDir: String {
+        let d = stateDir ?? "\(repoRoot)/.lab"
+        return d.hasPrefix("/") ? d : FileManager.default.currentDirectoryPath + "/" + d
+    }
+
+    func makeLab(quiet: Bool = false) -> Lab {
+        var logger = Logger(label: "bgpmesh-lab")
+        logger.logLevel = verbose ? .debug : .warning
+        return Lab(stateDir: resolvedStateDir, repoRoot: repoRoot, progress: ProgressReporter(quiet: quiet),
+                   logger: logger)
+    }
+}
+
+/// Finds the repository: the first directory above the working directory, then above the
+/// executable, whose Package.swift is the bgpmesh-agent package.
+enum RepoLocator {
+    static func root() -> String {
+        if let env = ProcessInfo.processInfo.environment["BGPMESH_REPO"], !env.isEmpty { return env }
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
+        for start in [FileManager.default.currentDirectoryPath, (exe as NSString).deletingLastPathComponent] {
+            var dir = start
+            while dir != "/" && !dir.isEmpty {
+                if let d = FileManager.default.contents(atPath: "\(dir)/Package.swift"),
+                   String(decoding: d, as: UTF8.self).contains("\"bgpmesh-agent\"") {
+                    return dir
+                }
+                dir = (dir as NSString).deletingLastPathComponent
+            }
+        }
+        return FileManager.default.currentDirectoryPath
+    }
+
+    static var selfExecutable: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+}
+
+/// Prints a LabError as one line and exits non-zero, instead of ArgumentParser's generic handling.
+func failing<T>(_ body: () throws(LabError) -> T) throws -> T {
+    do { return try body() } catch {
+        FileHandle.standardError.write(Data("bgpmesh-lab: error: \(error.description)\n".utf8))
+        throw ExitCode(1)
+    }
+}
+
+extension KeyMode: ExpressibleByArgument {}
+
+struct Up: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Build the lab and start every daemon.",
+        discussion: "Order: namespaces and bridge, tinc keys, tincd (with --keys manual it then waits until the overlay is a full mesh, so BIRD's first connect succeeds), etcd, BIRD, Prometheus and Alertmanager, agents, loopback forwarder. It does not wait for BGP; follow with `bgpmesh-lab wait converged`.")
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "Number of nodes, 2 to 200.")
+    var nodes = 3
+
+    @Option(help: "manual: the lab distributes tinc host keys and ConnectTo lines. agent: each node knows only itself and the agents distribute keys.")
+    var keys: KeyMode = .default
+
+    @Option(help: ArgumentHelp("bgpmesh-agent to run on every node (default: <repo>/.build/release/bgpmesh-agent).", valueName: "path"))
+    var agentBinary: String?
+
+    @Flag(help: "Run no agents (daemons only).")
+    var noAgents = false
+
+    @Option(name: .customLong("agent-arg"), parsing: .unconditionalSingleValue,
+            help: ArgumentHelp("Extra agent argument, repeatable. Placeholders: {node} {index} {underlay} {overlay4} {overlay6} {bird_socket} {tinc_dir} {tinc_pidfile} {tinc_log} {tinc_net} {etcd_endpoints} {webhook_token_file} {state_dir}.", valueName: "arg"))
+    var agentArgs: [String] = []
+
+    @Flag(help: "Do not open the 127.0.0.1 ports that forward into the lab.")
+    var noForward = false
+
+    func run() throws {
+        let lab = common.makeLab()
+        var binary: String? = nil
+        if !noAgents {
+            binary = agentBinary ?? "\(common.repoRoot)/.build/release/bgpmesh-agent"
+            if let b = binary, !b.hasPrefix("/") { binary = FileManager.default.currentDirectoryPath + "/" + b }
+        }
+        let opts = UpOptions(nodes: nodes, keys: keys, agentBinary: binary, agentExtraArgs: agentArgs,
+                             selfExecutable: RepoLocator.selfExecutable, forward: !noForward)
+        let state = try failing { () throws(LabError) in try lab.up(opts) }
+        lab.progress.step("up: done. Next: bgpmesh-lab wait converged --timeout 120")
+        print(lab.accessText(state: state, forwarding: !noForward), terminator: "")
+    }
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Per node: tinc peers reachable, BGP sessions Established/configured, BGP routes learned, agent up.")
+
+    @OptionGroup var common: CommonOptions
+
+    @Flag(help: "Print JSON: {\"nodes\":[{name, tinc_reachable_peers, bgp_established, bgp_configured, routes, agent_up}], \"converged\": bool, \"missing\": [...]}.")
+    var json = false
+
+    func run() throws {
+        let lab = common.makeLab()
+        let state = try failing { () throws(LabError) in try LabState.load(stateDir: lab.stateDir) }
+        let st = lab.status(state: state)
+        if json { print(st.json()) } else {
+            print(st.table(), terminator: "")
+            for m in st.missing { print("  missing: \(m)") }
+        }
+    }
+}
+
+struct Wait: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Wait until the lab is converged: full tinc mesh, every BGP session Established, every prefix everywhere.",
+        discussion: "Exits 1 on timeout and prints what is still missing.")
+
+    enum Condition: String, ExpressibleByArgument { case converged }
+
+    @OptionGroup var common: CommonOptions
+
+    @Argument(help: "What to wait for (only `converged`).")
+    var condition: Condition
+
+    @Option(help: "Give up after this many seconds.")
+    var timeout: Double = 120
+
+    @Flag(help: "Do not print the status table at the end.")
+    var quiet = false
+
+    func run() throws {
+        let lab = common.makeLab()
+        let state = try failing { () throws(LabError) in try LabState.load(stateDir: lab.stateDir) }
+        let start = Date()
+        let st = try failing { () throws(LabError) in try lab.waitConverged(state: state, timeout: timeout) }
+        let took = Date().timeIntervalSince(start)
+        let sinceUp = Date().timeIntervalSince(state.startedAt)
+        print(String(format: "converged after %.1f s of waiting (%.1f s since up started)", took, sinceUp))
+        if !quiet { print(st.table(), terminator: "") }
+    }
+}
+
+struct Exec: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a command inside a node's namespace: bgpmesh-lab exec node1 -- ip addr",
+        discussion: "Sets LAB_NODE, LAB_BIRD_SOCKET, LAB_TINC_DIR, LAB_TINC_PIDFILE, LAB_TINC_LOG and ETCDCTL_ENDPOINTS. NODE may also be `mon` or `bridge`.")
+
+    @OptionGroup var common: CommonOptions
+    @Argument(help: "node1, 1, mon or bridge") var node: String
+    @Argument(parsing: .postTerminator, help: "The command, after --.") var command: [String] = []
+
+    func run() throws {
+        let lab = common.makeLab()
+        guard !command.isEmpty else { throw ValidationError("give a command after --, e.g. exec node1 -- ip addr") }
+        var env = ProcessInfo.processInfo.environment
+        let ns: String
+        switch node {
+        case "mon": ns = "bml-mon"
+        case "bridge", "br": ns = "bml-br"
+        default:
+            let state = try failing { () throws(LabError) in try LabState.load(stateDir: lab.stateDir) }
+            let n = try failing { () throws(LabError) in try lab.resolve(node, in: state) }
+            ns = n.namespace
+            env["LAB_NODE"] = n.name
+            env["LAB_BIRD_SOCKET"] = n.birdSocket
+            env["LAB_TINC_DIR"] = n.tincDir
+            env["LAB_TINC_PIDFILE"] = n.tincPidfile
+            env["LAB_TINC_LOG"] = n.tincLog
+            env["ETCDCTL_API"] = "3"
+            env["ETCDCTL_ENDPOINTS"] = LabTemplates.etcdEndpoints(members: state.etcdMembers(stateDir: lab.stateDir))
+        }
+        execInNamespace(ns, command, env: env)
+    }
+}
+
+struct Birdc: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run birdc against a node's BIRD: bgpmesh-lab birdc node1 show protocols")
+
+    @OptionGroup var common: CommonOptions
+    @Argument(help: "node1 or 1") var node: String
+    @Argument(parsing: .captureForPassthrough, help: "birdc command words.") var words: [String] = []
+
+    func run() throws {
+        let lab = common.makeLab()
+        let state = try failing { () throws(LabError) in try LabState.load(stateDir: lab.stateDir) }
+        let n = try failing { () throws(LabError) in try lab.resolve(node, in: state) }
+        execInNamespace(n.namespace, ["birdc", "-s", n.birdSocket] + words.filter { $0 != "--" },
+                        env: ProcessInfo.processInfo.environment)
+    }
+}
+
+/// Replaces this process with `ip netns exec NS argv...`.
+func execInNamespace(_ ns: String, _ argv: [String], env: [String: String]) -> Never {
+    let full = ["/usr/sbin/ip", "netns", "exec", ns] + argv
+    let cargs = full.map { strdup($0) } + [nil]
+    let cenv = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    execve(full[0], cargs, cenv)
+    FileHandle.standardError.write(Data("bgpmesh-lab: error: cannot exec ip netns exec: \(String(cString: strerror(errno)))\n".utf8))
+    exit(127)
+}
+
+struct Fault: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Inject one fault, or undo it.",
+        discussion: "Faults and their undo commands:\n" + FaultKind.allCases.map { "  " + $0.help }.joined(separator: "\n"))
+
+    struct KindArg: ExpressibleByArgument {
+        var kind: FaultKind
+        init?(argument: String) {
+            guard let k = FaultKind(rawValue: argument) else { return nil }
+            kind = k
+        }
+        static var allValueStrings: [String] { FaultKind.allCases.map(\.rawValue) }
+    }
+
+    @OptionGroup var common: CommonOptions
+    @Argument(help: "The fault, e.g. kill-bird or heal-link.") var fault: KindArg
+    @Argument(help: "The node (node2 or 2).") var node: String?
+    @Argument(help: "The peer, for cut-link, heal-link, delete-host-key and restore-host-key.") var peer: String?
+
+    func run() throws {
+        let lab = common.makeLab()
+        let state = try failing { () throws(LabError) in try LabState.load(stateDir: lab.stateDir) }
+        let msg = try failing { () throws(LabError) in try lab.fault(fault.kind, node: node, peer: peer, state: state) }
+        print(msg)
+    }
+}
+
+struct AddNode: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "add-node",
+        abstract: "Add one node to a running lab (next free number), wire it into tinc, BGP and Prometheus.")
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        let lab = common.makeLab()
+        let n = try failing { () throws(LabError) in try lab.addNode(selfExecutable: RepoLocator.selfExecutable) }
+        lab.progress.step("added \(n.name) (\(n.underlay)); wait with: bgpmesh-lab wait converged")
+    }
+}
+
+struct RemoveNode: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "remove-node",
+        abstract: "Remove a node (default: the highest-numbered) from a running lab. etcd members (node1-node3) stay.")
+    @OptionGroup var common: CommonOptions
+    @Argument(help: "The node to remove.") var node: String?
+
+    func run() throws {
+        let lab = common.makeLab()
+        let name = try failing { () throws(LabError) in
+            try lab.removeNode(node, selfExecutable: RepoLocator.selfExecutable)
+        }
+        lab.progress.step("removed \(name)")
+    }
+}
+
+struct Down: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Stop every lab process and remove every bml-* namespace and link. Safe to repeat; also cleans up after a crashed up.",
+        discussion: "Logs and configs stay in the state directory until the next `up`.")
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        guard geteuid() == 0 else {
+            FileHandle.standardError.write(Data("bgpmesh-lab: error: \(LabError.notRoot.description)\n".utf8))
+            throw ExitCode(1)
+        }
+        let lab = common.makeLab()
+        let r = lab.down()
+        print("down: stopped \(r.processes) processes, removed \(r.namespaces.count) namespaces and \(r.links.count) links")
+        if !r.failures.isEmpty {
+            for f in r.failures { FileHandle.standardError.write(Data("bgpmesh-lab: error: \(f)\n".utf8)) }
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// Internal: the loopback forwarder `up` starts.
+struct Forward: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "_forward", abstract: "internal", shouldDisplay: false)
+    @Option var netns: String
+    @Option var stateDir: String?
+    @Option var map: [String] = []
+
+    func run() throws {
+        let rules = map.compactMap(PortForwarder.Rule.init)
+        guard rules.count == map.count else { throw ValidationError("bad --map; expected 127.0.0.1:PORT=HOST:PORT") }
+        try failing { () throws(LabError) in try PortForwarder.run(rules: rules, netns: netns) }
+    }
+}

@@ -1,0 +1,269 @@
+import Foundation
+import XCTest
+@testable import MeshLab
+
+/// A three-node lab with `--keys manual`: cold start, convergence checked on the daemons, scraping,
+/// then every fault and its undo. One lab for the whole class (class tearDown runs `down`).
+final class LabConvergenceAndFaultTests: XCTestCase {
+    nonisolated(unsafe) static var stateDir: String?
+    nonisolated(unsafe) static var setupError: String?
+    nonisolated(unsafe) static var agents = false
+
+    /// Brings the shared lab up once, and prints the cold-start time.
+    func sharedLab() throws -> (dir: String, lab: Lab, state: LabState) {
+        try LabHarness.requireLabEnvironment(allowRunningLab: Self.stateDir != nil)
+        if let err = Self.setupError { XCTFail(err); throw XCTSkip(err) }
+        if Self.stateDir == nil {
+            let dir = LabHarness.newStateDir()
+            let agentArgs = try LabHarness.agentArguments()
+            Self.agents = !agentArgs.contains("--no-agents")
+            Self.stateDir = dir
+            let start = Date()
+            let up = try LabHarness.lab(["up", "--nodes", "3", "--keys", "manual"] + agentArgs, stateDir: dir, timeout: 180)
+            guard up.succeeded else {
+                Self.setupError = "bgpmesh-lab up failed: \(up.stderr)"
+                XCTFail(Self.setupError!)
+                throw XCTSkip(Self.setupError!)
+            }
+            let wait = try LabHarness.lab(["wait", "converged", "--timeout", "120"], stateDir: dir, timeout: 150)
+            guard wait.succeeded else {
+                Self.setupError = "lab did not converge: \(wait.stderr)"
+                XCTFail(Self.setupError!)
+                throw XCTSkip(Self.setupError!)
+            }
+            print(up.stdout + wait.stdout)
+            print(String(format: "*** MeshLab cold start (3 nodes, --keys manual): up -> converged in %.1f s ***",
+                         Date().timeIntervalSince(start)))
+        }
+        let dir = Self.stateDir!
+        let lab = Lab(stateDir: dir)
+        return (dir, lab, try LabState.load(stateDir: dir))
+    }
+
+    override class func tearDown() {
+        if let dir = stateDir {
+            _ = try? LabHarness.lab(["down"], stateDir: dir, timeout: 120)
+        }
+        super.tearDown()
+    }
+
+    // MARK: - Daemon probes
+
+    func birdProtocols(_ n: NodeSpec) -> [BirdProtocol] {
+        guard let r = try? Command.run(["birdc", "-s", n.birdSocket, "show", "protocols"]), r.succeeded else { return [] }
+        return BirdReplies.protocols(r.stdout).filter { $0.proto == "BGP" }
+    }
+
+    func birdRoutes(_ n: NodeSpec) -> Set<String> {
+        guard let r = try? Command.run(["birdc", "-s", n.birdSocket, "show", "route"]), r.succeeded else { return [] }
+        return Set(BirdReplies.routes(r.stdout).filter { $0.proto.hasPrefix("node") }.map(\.prefix))
+    }
+
+    func reachable(_ lab: Lab, _ n: NodeSpec) -> Set<String> {
+        guard let d = lab.tincDump(n, signal: SIGUSR2), let nodes = TincDump.nodes(d) else { return [] }
+        return Set(nodes.filter { $0.reachable && $0.name != n.name }.map(\.name))
+    }
+
+    func connections(_ lab: Lab, _ n: NodeSpec) -> [TincDumpConnection]? {
+        guard let d = lab.tincDump(n, signal: SIGUSR1) else { return nil }
+        return TincDump.connections(d)
+    }
+
+    func etcdHealth(_ lab: Lab, _ state: LabState) -> [String: Bool] {
+        let members = state.etcdMembers(stateDir: lab.stateDir)
+        let r = try? Netns.exec(members[0].namespace,
+                                ["etcdctl", "--endpoints", LabTemplates.etcdEndpoints(members: members),
+                                 "--dial-timeout=2s", "--command-timeout=3s", "endpoint", "health"], timeout: 20)
+        let text = (r?.stdout ?? "") + (r?.stderr ?? "")
+        var out: [String: Bool] = [:]
+        for m in members { out[m.name] = text.contains("\(m.etcdClientURL) is healthy") }
+        return out
+    }
+
+    func assertConverged(_ dir: String, _ lab: Lab, _ state: LabState, after what: String,
+                         file: StaticString = #filePath, line: UInt = #line) throws {
+        let r = try LabHarness.lab(["wait", "converged", "--timeout", "120", "--quiet"], stateDir: dir, timeout: 150)
+        XCTAssertEqual(r.status, 0, "no convergence after \(what): \(r.stderr)", file: file, line: line)
+    }
+
+    // MARK: - Tests
+
+    func testColdStartConvergesOnTheDaemonsAndIsScraped() throws {
+        let (dir, lab, state) = try sharedLab()
+        let nodes = state.specs(stateDir: dir)
+        XCTAssertEqual(nodes.count, 3)
+
+        let st = try LabHarness.status(stateDir: dir)
+        XCTAssertTrue(st.converged, "status --json says not converged: \(st.missing)")
+        for row in st.nodes {
+            XCTAssertEqual(row.tinc_reachable_peers, 2, row.name)
+            XCTAssertEqual(row.bgp_configured, 2, row.name)
+            XCTAssertEqual(row.bgp_established, 2, row.name)
+            XCTAssertEqual(row.routes, 4, "\(row.name): 2 peers x (IPv4 + IPv6)")
+            XCTAssertEqual(row.agent_up, Self.agents, row.name)
+        }
+
+        // Every part of the criterion, straight from the daemons.
+        for n in nodes {
+            let others = nodes.filter { $0 != n }
+            XCTAssertEqual(reachable(lab, n), Set(others.map(\.name)), "\(n.name): tinc SIGUSR2 dump")
+            let bgp = birdProtocols(n)
+            XCTAssertEqual(Set(bgp.map(\.name)), Set(others.map(\.name)), "\(n.name): birdc show protocols")
+            XCTAssertTrue(bgp.allSatisfy(\.established), "\(n.name): \(bgp)")
+            let routes = birdRoutes(n)
+            for o in others {
+                XCTAssertTrue(routes.contains(o.prefix4), "\(n.name) lacks \(o.prefix4)")
+                XCTAssertTrue(routes.contains(o.prefix6), "\(n.name) lacks \(o.prefix6)")
+            }
+            // The kernel got the BGP routes: ping-free check that the announced address answers over tinc.
+            let r = try Netns.exec(n.namespace, ["ip", "route", "get", others[0].prefix4.replacingOccurrences(of: "/32", with: "")])
+            XCTAssertTrue(r.stdout.contains("dev tinc0"), "\(n.name): kernel route \(r.stdout)")
+        }
+        XCTAssertEqual(etcdHealth(lab, state), ["node1": true, "node2": true, "node3": true])
+
+        // Scraping: every agent's /metrics from the monitoring namespace, and Prometheus says `up`.
+        if Self.agents {
+            for n in nodes {
+                let body = try lab.httpGet(from: LabNames.monitoringNamespace, "http://\(n.agentListen)/metrics")
+                XCTAssertFalse(body.isEmpty, "\(n.name): empty /metrics")
+            }
+            var last = ""
+            let allUp = LabHarness.eventually(40, interval: 2) {
+                guard let j = try? lab.httpGet(from: LabNames.monitoringNamespace,
+                                               "\(lab.monitoring.prometheusURL)/api/v1/targets?state=active") else { return false }
+                last = j
+                return Self.agentTargets(j).count == 3 && Self.agentTargets(j).allSatisfy { $0.1 == "up" }
+            }
+            XCTAssertTrue(allUp, "Prometheus agent targets not all up: \(Self.agentTargets(last))")
+        }
+        // The host reaches Prometheus through the loopback forwarder.
+        let ready = try Command.run(["curl", "-sf", "--max-time", "3", "http://127.0.0.1:\(LabNames.hostPrometheusPort)/-/ready"])
+        XCTAssertTrue(ready.succeeded, "forwarded Prometheus port: \(ready.stderr)")
+    }
+
+    func testAddNodeAndRemoveNode() throws {
+        let (dir, _, _) = try sharedLab()
+        try LabHarness.labOK(["add-node"], stateDir: dir, timeout: 120)
+        try LabHarness.labOK(["wait", "converged", "--timeout", "120", "--quiet"], stateDir: dir, timeout: 150)
+        let grown = try LabHarness.status(stateDir: dir)
+        XCTAssertEqual(grown.nodes.map(\.name), ["node1", "node2", "node3", "node4"])
+        XCTAssertTrue(grown.nodes.allSatisfy { $0.tinc_reachable_peers == 3 && $0.bgp_established == 3 && $0.routes == 6 },
+                      "\(grown.nodes)")
+        let refused = try LabHarness.lab(["remove-node", "node2"], stateDir: dir)
+        XCTAssertNotEqual(refused.status, 0, "an etcd member must not be removable")
+        try LabHarness.labOK(["remove-node"], stateDir: dir, timeout: 120)
+        XCTAssertFalse(Netns.labNamespaces().contains("bml-n4"))
+        try LabHarness.labOK(["wait", "converged", "--timeout", "120", "--quiet"], stateDir: dir, timeout: 150)
+        let shrunk = try LabHarness.status(stateDir: dir)
+        XCTAssertEqual(shrunk.nodes.map(\.name), ["node1", "node2", "node3"])
+        XCTAssertTrue(shrunk.nodes.allSatisfy { $0.bgp_configured == 2 && $0.bgp_established == 2 }, "\(shrunk.nodes)")
+    }
+
+    static func agentTargets(_ json: String) -> [(String, String)] {
+        guard let obj = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
+              let data = obj["data"] as? [String: Any],
+              let active = data["activeTargets"] as? [[String: Any]] else { return [] }
+        return active.compactMap { t in
+            guard let labels = t["labels"] as? [String: String], labels["job"] == "bgpmesh-agent" else { return nil }
+            return (labels["instance"] ?? "?", t["health"] as? String ?? "?")
+        }
+    }
+
+    func testEveryFaultHasItsEffectAndUndoingItReconverges() throws {
+        let (dir, lab, state) = try sharedLab()
+        let n1 = lab.node(1), n2 = lab.node(2), n3 = lab.node(3)
+        func fault(_ args: String...) throws { try LabHarness.labOK(["fault"] + args, stateDir: dir, timeout: 60) }
+
+        // kill-tincd: the process is gone, tinc0 with it, and the peers lose node2.
+        try fault("kill-tincd", "node2")
+        XCTAssertFalse(lab.isRunning(.tincd, n2))
+        XCTAssertFalse(try Netns.exec(n2.namespace, ["ip", "link", "show", "tinc0"]).succeeded, "tinc0 outlived tincd")
+        XCTAssertTrue(LabHarness.eventually(20) { !self.reachable(lab, n1).contains("node2") }, "node1 still reaches node2")
+        try fault("restart-tincd", "node2")
+        try assertConverged(dir, lab, state, after: "restart-tincd")
+
+        // kill-bird: node2's socket is dead and node1's session to node2 leaves Established.
+        try fault("kill-bird", "node2")
+        XCTAssertFalse(lab.isRunning(.bird, n2))
+        XCTAssertFalse((try Command.run(["birdc", "-s", n2.birdSocket, "show", "status"])).succeeded)
+        XCTAssertTrue(LabHarness.eventually(40) {
+            self.birdProtocols(n1).first { $0.name == "node2" }?.established == false
+        }, "node1's session to node2 stayed Established")
+        try fault("restart-bird", "node2")
+        try assertConverged(dir, lab, state, after: "restart-bird")
+
+        // kill-etcd: etcdctl reports node3's member unhealthy, the others healthy.
+        try fault("kill-etcd", "node3")
+        XCTAssertTrue(LabHarness.eventually(15) {
+            let h = self.etcdHealth(lab, state); return h["node3"] == false && h["node1"] == true && h["node2"] == true
+        }, "etcd health after kill-etcd: \(etcdHealth(lab, state))")
+        try fault("restart-etcd", "node3")
+        XCTAssertTrue(LabHarness.eventually(30) { self.etcdHealth(lab, state).values.allSatisfy { $0 } },
+                      "etcd did not recover: \(etcdHealth(lab, state))")
+
+        // kill-agent: /healthz stops answering; restart brings it back.
+        if Self.agents {
+            try fault("kill-agent", "node2")
+            XCTAssertFalse(lab.isRunning(.agent, n2))
+            XCTAssertFalse(lab.httpOK(from: LabNames.monitoringNamespace, "http://\(n2.agentListen)/healthz"))
+            try fault("restart-agent", "node2")
+            XCTAssertTrue(LabHarness.eventually(20) { lab.httpOK(from: LabNames.monitoringNamespace, "http://\(n2.agentListen)/healthz") })
+        }
+
+        // cut-link NODE: node3 is off the underlay; node1 loses it (ping timeout) and BGP follows.
+        try fault("cut-link", "node3")
+        XCTAssertTrue(LabHarness.eventually(40, interval: 1) { !self.reachable(lab, n1).contains("node3") },
+                      "node1 still reaches node3 over a cut link")
+        try fault("heal-link")
+        try assertConverged(dir, lab, state, after: "heal-link node3")
+
+        // cut-link NODE PEER: the direct meta connection goes; tinc may still relay through node3.
+        try fault("cut-link", "node1", "node2")
+        XCTAssertTrue(LabHarness.eventually(40, interval: 1) {
+            guard let c = self.connections(lab, n1) else { return false }
+            return !c.contains { $0.name == "node2" }
+        }, "node1 keeps a direct connection to node2 over a cut link")
+        try fault("heal-link", "node1", "node2")
+        try assertConverged(dir, lab, state, after: "heal-link node1 node2")
+        XCTAssertTrue(LabHarness.eventually(40, interval: 1) {
+            self.connections(lab, n1)?.contains { $0.name == "node2" } == true
+        }, "node1 did not reconnect to node2 directly")
+
+        // delete-host-key: the file is gone and tincd drops its connection to the peer at HUP.
+        try fault("delete-host-key", "node1", "node2")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(n1.tincHostsDir)/node2"))
+        XCTAssertTrue(LabHarness.eventually(10) {
+            self.connections(lab, n1).map { !$0.contains { $0.name == "node2" } } ?? false
+        }, "node1 kept its connection to node2 without its host key")
+        try fault("restore-host-key", "node1", "node2")
+        try assertConverged(dir, lab, state, after: "restore-host-key")
+        XCTAssertTrue(LabHarness.eventually(30, interval: 1) {
+            self.connections(lab, n1)?.contains { $0.name == "node2" } == true
+        }, "node1 did not reconnect to node2 after restore-host-key")
+
+        // drop-connectto: no ConnectTo lines; after a tincd restart node1 dials nobody (tinc 1.0 keeps
+        // live connections at HUP), so every connection it has is one its peers made (not to port 655).
+        try fault("drop-connectto", "node1")
+        let conf = try String(contentsOfFile: n1.tincConf, encoding: .utf8)
+        XCTAssertFalse(conf.split(separator: "\n").contains { $0.hasPrefix("ConnectTo") }, conf)
+        try fault("restart-tincd", "node1")
+        XCTAssertTrue(LabHarness.eventually(40, interval: 1) {
+            guard let c = self.connections(lab, n1) else { return false }
+            return c.count == 2
+        }, "the peers did not connect in to node1")
+        XCTAssertEqual(connections(lab, n1)?.filter { $0.port == "655" }.map(\.name) ?? ["?"], [],
+                       "node1 made outgoing connections without ConnectTo lines")
+        try fault("restore-connectto", "node1")
+        let restored = try String(contentsOfFile: n1.tincConf, encoding: .utf8)
+        XCTAssertEqual(restored.split(separator: "\n").filter { $0.hasPrefix("ConnectTo") }.count, 2)
+        try assertConverged(dir, lab, state, after: "restore-connectto")
+
+        // corrupt-tinc-conf: tinc 1.0 cannot reread its config at HUP and exits.
+        try fault("corrupt-tinc-conf", "node3")
+        XCTAssertTrue(LabHarness.eventually(10) { !lab.isRunning(.tincd, n3) }, "tincd survived a corrupt tinc.conf")
+        let log = try String(contentsOfFile: n3.tincLog, encoding: .utf8)
+        XCTAssertTrue(log.contains("Unable to reread configuration file"), "tincd log: \(log.suffix(300))")
+        try fault("restore-tinc-conf", "node3")
+        try assertConverged(dir, lab, state, after: "restore-tinc-conf")
+    }
+}

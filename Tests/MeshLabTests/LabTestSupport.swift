@@ -1,0 +1,124 @@
+import Foundation
+import XCTest
+@testable import MeshLab
+
+/// Drives the built `bgpmesh-lab` executable and reads the daemons directly.
+enum LabHarness {
+    /// Build products directory: the test bundle sits next to the executables.
+    static var productsDir: URL {
+        // On Linux the .xctest is an executable in the products directory; elsewhere a bundle there.
+        var candidates: [URL] = []
+        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            candidates.append(URL(fileURLWithPath: exe).deletingLastPathComponent())
+        }
+        let bundle = Bundle(for: LabHarnessAnchor.self).bundleURL
+        candidates += [bundle, bundle.deletingLastPathComponent()]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.appendingPathComponent("bgpmesh-lab").path) }
+            ?? candidates[0]
+    }
+
+    static var labBinary: String { productsDir.appendingPathComponent("bgpmesh-lab").path }
+
+    /// BGPMESH_AGENT_BINARY, else the bgpmesh-agent built next to the tests.
+    static var agentBinary: String? {
+        if let env = ProcessInfo.processInfo.environment["BGPMESH_AGENT_BINARY"], !env.isEmpty { return env }
+        let sibling = productsDir.appendingPathComponent("bgpmesh-agent").path
+        return FileManager.default.isExecutableFile(atPath: sibling) ? sibling : nil
+    }
+
+    /// Skips loudly where the lab cannot run; fails where it should run but cannot.
+    static func requireLabEnvironment(allowRunningLab: Bool = false) throws {
+        guard geteuid() == 0 else {
+            print("*** MeshLab integration tests SKIPPED: not root (network namespaces need root) ***")
+            throw XCTSkip("*** SKIPPED LOUDLY: MeshLab integration tests need root ***")
+        }
+        do { try Netns.probe() } catch {
+            print("*** MeshLab integration tests SKIPPED: \(error) ***")
+            throw XCTSkip("*** SKIPPED LOUDLY: network namespaces unavailable: \(error) ***")
+        }
+        guard FileManager.default.isExecutableFile(atPath: labBinary) else {
+            XCTFail("bgpmesh-lab was not built at \(labBinary)")
+            throw XCTSkip("no bgpmesh-lab binary")
+        }
+        let leftovers = Netns.labNamespaces()
+        if !allowRunningLab && !leftovers.isEmpty {
+            XCTFail("a lab is already running (\(leftovers.joined(separator: ","))); run `bgpmesh-lab down` first")
+            throw XCTSkip("lab already running")
+        }
+    }
+
+    /// `--agent-binary X`, or `--no-agents` when BGPMESH_LAB_NO_AGENT=1 allows it.
+    static func agentArguments() throws -> [String] {
+        if let a = agentBinary { return ["--agent-binary", a] }
+        if ProcessInfo.processInfo.environment["BGPMESH_LAB_NO_AGENT"] == "1" {
+            print("*** WARNING: no bgpmesh-agent binary; BGPMESH_LAB_NO_AGENT=1 runs the lab WITHOUT agents and skips the agent checks ***")
+            return ["--no-agents"]
+        }
+        XCTFail("no bgpmesh-agent next to the tests (\(productsDir.path)); set BGPMESH_AGENT_BINARY, or BGPMESH_LAB_NO_AGENT=1 to test without agents")
+        throw XCTSkip("no agent binary")
+    }
+
+    static func newStateDir() -> String {
+        let d = "/tmp/bml-test-\(getpid())-\(UInt32.random(in: 0..<1_000_000))"
+        try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+        return d
+    }
+
+    @discardableResult
+    static func lab(_ args: [String], stateDir: String, timeout: Double = 120) throws -> CommandResult {
+        try Command.run([labBinary] + args + ["--state-dir", stateDir], timeout: timeout)
+    }
+
+    /// Runs a lab command and fails the test with its stderr when it exits non-zero.
+    @discardableResult
+    static func labOK(_ args: [String], stateDir: String, timeout: Double = 120,
+                      file: StaticString = #filePath, line: UInt = #line) throws -> CommandResult {
+        let r = try lab(args, stateDir: stateDir, timeout: timeout)
+        XCTAssertEqual(r.status, 0, "bgpmesh-lab \(args.joined(separator: " ")): \(r.stderr)\(r.stdout)", file: file, line: line)
+        return r
+    }
+
+    static func status(stateDir: String) throws -> LabStatus {
+        let r = try lab(["status", "--json"], stateDir: stateDir, timeout: 60)
+        return try JSONDecoder().decode(LabStatus.self, from: Data(r.stdout.utf8))
+    }
+
+    /// Polls `check` until it is true, at most `timeout` seconds.
+    static func eventually(_ timeout: Double, interval: Double = 0.5, _ check: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        repeat {
+            if try check() { return true }
+            Thread.sleep(forTimeInterval: interval)
+        } while Date() < deadline
+        return false
+    }
+
+    /// Every pid that belongs to the lab: in a bml-* namespace, or a forwarder.
+    static func labPids() -> [Int32] {
+        var inodes = Set<UInt64>()
+        for ns in Netns.labNamespaces() {
+            var st = stat()
+            if stat("/run/netns/\(ns)", &st) == 0 { inodes.insert(UInt64(st.st_ino)) }
+        }
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { pid in
+            var st = stat()
+            if stat("/proc/\(pid)/ns/net", &st) == 0, inodes.contains(UInt64(st.st_ino)) { return Command.isAlive(pid) }
+            let cmd = (FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") ?? Data())
+                .split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            return cmd.contains("_forward") && cmd.contains("bml-mon") && Command.isAlive(pid)
+        }
+    }
+
+    /// Processes whose command line mentions the state directory (catches daemons even after their
+    /// namespace is gone).
+    static func pidsMentioning(_ stateDir: String) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { pid in
+            guard pid != getpid(), let d = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+            return String(decoding: d, as: UTF8.self).contains(stateDir) && Command.isAlive(pid)
+        }
+    }
+}
+
+final class LabHarnessAnchor {}

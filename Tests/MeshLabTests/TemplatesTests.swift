@@ -1,0 +1,90 @@
+import XCTest
+@testable import MeshLab
+
+/// The generated configs pass the daemons' own checkers (bird -p, promtool, amtool).
+final class TemplatesTests: XCTestCase {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bml-templates-\(getpid())").path
+    var nodes: [NodeSpec] { (1...4).map { NodeSpec(index: $0, stateDir: dir) } }
+
+    override func setUpWithError() throws {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    func requireTool(_ name: String) throws -> String {
+        guard let path = Command.which(name) else {
+            throw XCTSkip("SKIPPED LOUDLY: \(name) is not installed; run scripts/install-deps.sh")
+        }
+        return path
+    }
+
+    func testNodeAddressing() {
+        let n = NodeSpec(index: 12, stateDir: "/s")
+        XCTAssertEqual(n.underlay, "192.0.2.12")
+        XCTAssertEqual(n.overlay4, "198.51.100.12")
+        XCTAssertEqual(n.overlay6, "2001:db8::c")
+        XCTAssertEqual(n.prefix4, "203.0.113.12/32")
+        XCTAssertEqual(n.prefix6, "2001:db8:ff:c::/64")
+        XCTAssertEqual(n.namespace, "bml-n12")
+        XCTAssertLessThanOrEqual(n.namespace.count, 15)
+    }
+
+    func testTincConf() {
+        let conf = LabTemplates.tincConf(node: nodes[0], connectTo: nodes)
+        XCTAssertTrue(conf.contains("Name = node1\n"))
+        XCTAssertTrue(conf.contains("Mode = switch\n"))
+        XCTAssertTrue(conf.contains("Interface = tinc0\n"))
+        let connectTo = conf.split(separator: "\n").filter { $0.hasPrefix("ConnectTo") }
+        XCTAssertEqual(connectTo, ["ConnectTo = node2", "ConnectTo = node3", "ConnectTo = node4"])
+        XCTAssertFalse(LabTemplates.tincConf(node: nodes[0], connectTo: []).contains("\nConnectTo"))
+        XCTAssertTrue(LabTemplates.tincUp(node: nodes[1]).contains("198.51.100.2/24"))
+        XCTAssertTrue(LabTemplates.tincUp(node: nodes[1]).contains("mtu 1400"))
+    }
+
+    func testBirdConfParses() throws {
+        let bird = try requireTool("bird")
+        let conf = LabTemplates.birdConf(node: nodes[0], peers: nodes)
+        XCTAssertEqual(conf.components(separatedBy: "protocol bgp ").count - 1, 3)
+        XCTAssertTrue(conf.contains("router id 192.0.2.1;"))
+        XCTAssertFalse(conf.contains("timeformat"), "the BIRD collector must see BIRD's default time format")
+        let path = "\(dir)/bird.conf"
+        try conf.write(toFile: path, atomically: true, encoding: .utf8)
+        let r = try Command.run([bird, "-p", "-c", path])
+        XCTAssertTrue(r.succeeded, r.stderr)
+    }
+
+    func testPrometheusAndAlertmanagerConfigsCheck() throws {
+        let promtool = try requireTool("promtool")
+        let amtool = try requireTool("amtool")
+        let prom = LabTemplates.prometheusConfig(nodes: nodes, members: Array(nodes.prefix(3)), ruleFiles: [],
+                                                 scrapeAgents: true)
+        XCTAssertEqual(prom.components(separatedBy: ":10179'").count - 1, 4)
+        try prom.write(toFile: "\(dir)/prometheus.yml", atomically: true, encoding: .utf8)
+        let r = try Command.run([promtool, "check", "config", "\(dir)/prometheus.yml"])
+        XCTAssertTrue(r.succeeded, r.stdout + r.stderr)
+        let am = LabTemplates.alertmanagerConfig(nodes: nodes, tokenFile: "\(dir)/token")
+        try "t\n".write(toFile: "\(dir)/token", atomically: true, encoding: .utf8)
+        try am.write(toFile: "\(dir)/am.yml", atomically: true, encoding: .utf8)
+        let a = try Command.run([amtool, "check-config", "\(dir)/am.yml"])
+        XCTAssertTrue(a.succeeded, a.stdout + a.stderr)
+    }
+
+    func testAgentArgumentsExpandPlaceholders() {
+        let state = LabState(nodes: [1, 2, 3], keys: .manual, agentBinary: "/bin/agent",
+                             agentExtraArgs: ["--collector.bird.socket={bird_socket}", "--etcd={etcd_endpoints}"])
+        let args = AgentCommand.arguments(binary: "/bin/agent", node: nodes[1], lab: state, extra: state.agentExtraArgs)
+        XCTAssertEqual(Array(args.prefix(4)), ["/bin/agent", "run", "--web.listen-address", "192.0.2.2:10179"])
+        XCTAssertTrue(args.contains("--collector.bird.socket=\(dir)/node2/bird/bird.ctl"))
+        XCTAssertTrue(args.contains("--etcd=http://192.0.2.1:12379,http://192.0.2.2:12379,http://192.0.2.3:12379"))
+    }
+
+    func testForwardRuleParsing() throws {
+        let r = try XCTUnwrap(PortForwarder.Rule("127.0.0.1:19090=192.0.2.250:19090"))
+        XCTAssertEqual(r.listenPort, 19090)
+        XCTAssertEqual(r.targetHost, "192.0.2.250")
+        XCTAssertNil(PortForwarder.Rule("0.0.0.0:1=192.0.2.1:2"), "the forwarder only listens on loopback")
+    }
+}
