@@ -14,8 +14,8 @@ if [ "${1:-up}" = down ]; then
 fi
 
 bash scripts/install-deps.sh
-swift build -c release --product bgpmesh-agent
-swift build -c release --product bgpmesh-lab
+swift build -c release --static-swift-stdlib --product bgpmesh-agent
+swift build -c release --static-swift-stdlib --product bgpmesh-lab
 "$LAB" down >/dev/null
 "$LAB" up --nodes "$NODES"
 "$LAB" wait converged --timeout 180

@@ -48,6 +48,9 @@ final class Connection {
     var deadlineKind: Deadline = .none
     var registeredEvents: UInt32 = 0
     var discardedBytes = 0
+    /// Re-entry guard for `EventLoop.processInput` (immediate responses loop instead of recursing).
+    var processingInput = false
+    var moreInput = false
 
     init(id: UInt64, descriptor: FileDescriptor, remoteAddress: String, limits: HTTPRequestParser.Limits, isRefusal: Bool) {
         self.id = id

@@ -55,7 +55,23 @@ extension EventLoop {
     }
 
     /// Parses what is buffered: dispatches a complete request, answers an error, or waits for more.
+    /// Immediate responses finish within this call and come back here through `writeFinished`;
+    /// that re-entry is turned into another turn of this loop, so a buffer full of pipelined
+    /// requests costs no stack depth.
     func processInput(_ connection: Connection) {
+        if connection.processingInput {
+            connection.moreInput = true
+            return
+        }
+        connection.processingInput = true
+        defer { connection.processingInput = false }
+        repeat {
+            connection.moreInput = false
+            processNextRequest(connection)
+        } while connection.moreInput && !connection.isClosed
+    }
+
+    private func processNextRequest(_ connection: Connection) {
         guard connection.phase == .reading, !connection.isClosed else { return }
         switch connection.parser.next() {
         case .request(var request):
@@ -98,6 +114,10 @@ extension EventLoop {
             keepAlive: request.wantsKeepAlive, dispatchedAt: now)
         connection.phase = .handling
         setDeadline(connection, .none, after: 0)
+        if let immediate, let response = immediate(request) {
+            handlerFinished(connection, response)
+            return
+        }
         updateInterest(connection)
         let id = connection.id
         let handler = self.handler

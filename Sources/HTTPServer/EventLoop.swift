@@ -39,6 +39,7 @@ final class EventLoop: @unchecked Sendable {
     let logger: Logger
     let observer: (@Sendable (HTTPExchange) -> Void)?
     let handler: HTTPHandler
+    let immediate: (@Sendable (HTTPRequest) -> HTTPResponse?)?
     let readTimeout: UInt64
     let idleTimeout: UInt64
     let writeTimeout: UInt64
@@ -63,12 +64,14 @@ final class EventLoop: @unchecked Sendable {
 
     init(
         configuration: HTTPServerConfiguration, logger: Logger, observer: (@Sendable (HTTPExchange) -> Void)?,
+        immediate: (@Sendable (HTTPRequest) -> HTTPResponse?)? = nil,
         handler: @escaping HTTPHandler, listeners: [(FileDescriptor, String)]
     ) throws(HTTPServerError) {
         self.configuration = configuration
         self.limits = configuration.parserLimits
         self.logger = logger
         self.observer = observer
+        self.immediate = immediate
         self.handler = handler
         readTimeout = max(configuration.readTimeout.clampedNanoseconds, 1)
         idleTimeout = max(configuration.idleTimeout.clampedNanoseconds, 1)

@@ -22,16 +22,23 @@ public final class HTTPServer: Sendable {
     private let logger: Logger
     private let observer: (@Sendable (HTTPExchange) -> Void)?
     private let handler: HTTPHandler
+    private let immediate: (@Sendable (HTTPRequest) -> HTTPResponse?)?
     private let state = Mutex(State())
 
     /// `observer` is called on the event loop thread for every response (keep it cheap).
+    /// `immediate`, when given, is tried first on the event loop thread: it answers the
+    /// requests that need no I/O (e.g. `HTTPRouter.immediateHandler`) and returns nil
+    /// for the rest, which go to `handler` off the loop.
     public init(
         configuration: HTTPServerConfiguration, logger: Logger,
-        observer: (@Sendable (HTTPExchange) -> Void)? = nil, handler: @escaping HTTPHandler
+        observer: (@Sendable (HTTPExchange) -> Void)? = nil,
+        immediate: (@Sendable (HTTPRequest) -> HTTPResponse?)? = nil,
+        handler: @escaping HTTPHandler
     ) {
         self.configuration = configuration
         self.logger = logger
         self.observer = observer
+        self.immediate = immediate
         self.handler = handler
     }
 
@@ -56,7 +63,8 @@ public final class HTTPServer: Sendable {
             for address in addresses { listeners.append(try address.bindListener(backlog: Int32(SOMAXCONN))) }
 
             let loop = try EventLoop(
-                configuration: configuration, logger: logger, observer: observer, handler: handler, listeners: listeners)
+                configuration: configuration, logger: logger, observer: observer, immediate: immediate, handler: handler,
+                listeners: listeners)
             let result = LoopThread.spawn(name: "http-loop") { [self] in
                 loop.run()
                 self.loopDidExit()

@@ -60,14 +60,17 @@ public final class Agent: Sendable {
         var router = HTTPRouter()
         let pages = AgentPages(collectors: set, httpMetrics: metrics)
         router.add(["GET"], "/metrics") { await pages.metrics($0) }
-        router.add(["GET"], "/") { pages.landing($0) }
-        router.add(["GET"], "/healthz") { _ in .text(200, "ok\n") }
-        router.add(["GET"], "/readyz") { _ in pages.readiness() }
+        // These only read memory (the landing page is cached per collection), so they are
+        // answered on the event loop without a thread hop.
+        router.addImmediate(["GET"], "/") { pages.landing($0) }
+        router.addImmediate(["GET"], "/healthz") { _ in .text(200, "ok\n") }
+        router.addImmediate(["GET"], "/readyz") { _ in pages.readiness() }
 
         var serverLogger = logger
         serverLogger[metadataKey: "component"] = "http"
         self.server = HTTPServer(configuration: serverConfig, logger: serverLogger,
-                                 observer: { metrics.record($0) }, handler: router.handler)
+                                 observer: { metrics.record($0) }, immediate: router.immediateHandler,
+                                 handler: router.handler)
     }
 
     /// Binds every listen address (all or nothing) and starts a first collection

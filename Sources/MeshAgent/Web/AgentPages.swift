@@ -1,10 +1,13 @@
 import Exposition
 import HTTPServer
+import Synchronization
 
 /// The handlers behind the agent's read-only endpoints.
 struct AgentPages: Sendable {
     let collectors: CollectorSet
     let httpMetrics: HTTPRequestMetrics
+    /// The landing page only changes when a collection finishes, so it is rendered once per collection.
+    let landingCache = LandingCache()
 
     func gather() async -> [MetricFamily] {
         var families = await collectors.collect().families
@@ -33,6 +36,11 @@ struct AgentPages: Sendable {
     }
 
     func landing(_ request: HTTPRequest) -> HTTPResponse {
+        let body = landingCache.page(generation: collectors.collectionsRun) { renderLanding() }
+        return HTTPResponse(status: 200, headers: ["Content-Type": "text/html; charset=utf-8"], body: body)
+    }
+
+    func renderLanding() -> [UInt8] {
         let reports = collectors.lastReports.map { report in
             "<tr><td>\(HTML.escape(report.name))</td><td>\(report.success ? "ok" : "failed")</td>"
                 + "<td>\(HTML.escape(report.error ?? ""))</td></tr>"
@@ -58,7 +66,19 @@ struct AgentPages: Sendable {
         </html>
 
         """
-        return .text(200, page, contentType: "text/html; charset=utf-8")
+        return Array(page.utf8)
+    }
+}
+
+/// The last rendered landing page and the collection it shows.
+final class LandingCache: Sendable {
+    private let cached = Mutex<(generation: Int, page: [UInt8])?>(nil)
+
+    func page(generation: Int, render: () -> [UInt8]) -> [UInt8] {
+        if let hit = cached.withLock({ $0 }), hit.generation == generation { return hit.page }
+        let page = render()
+        cached.withLock { $0 = (generation, page) }
+        return page
     }
 }
 
