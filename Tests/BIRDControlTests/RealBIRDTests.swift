@@ -1,86 +1,28 @@
 @testable import BIRDControl
 import Foundation
 import Glibc
+import TestSupport
 import XCTest
 
 /// The client against a real BIRD 2 started in a temporary directory (no kernel protocol, so it
 /// touches no routes and needs no namespace).
 final class RealBIRDTests: XCTestCase {
-    private static let birdPath = "/usr/sbin/bird"
-    private var directory = ""
-    private var socketPath: String { directory + "/bird.ctl" }
+    private var bird: RealBIRD!
+    private var directory: String { bird.directory }
+    private var socketPath: String { bird.socketPath }
 
     override func setUpWithError() throws {
-        guard FileManager.default.isExecutableFile(atPath: Self.birdPath) else {
-            throw XCTSkip("SKIPPED LOUDLY: \(Self.birdPath) is missing; install the bird2 package to run the real-BIRD tests")
-        }
-        directory = "/tmp/birdctl-real-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let config = """
-        router id 192.0.2.9;
-        log "\(directory)/bird.log" all;
-        protocol device {}
-        protocol static { ipv4; route 203.0.113.0/24 blackhole; }
-
-        """
-        try config.write(toFile: directory + "/bird.conf", atomically: true, encoding: .utf8)
-        try startBIRD()
+        bird = try RealBIRD()
+        try bird.start()
     }
 
     override func tearDown() {
-        stopBIRD()
-        try? FileManager.default.removeItem(atPath: directory)
+        bird?.stop()
+        bird = nil
     }
 
-    /// Starts BIRD (it daemonizes; the pid file names the daemon) and waits for its socket.
-    /// posix_spawn, not Foundation's Process: the daemon would inherit Process's exit-watch socket,
-    /// and waitUntilExit would never return.
-    private func startBIRD() throws {
-        let arguments = [Self.birdPath, "-c", directory + "/bird.conf", "-s", socketPath, "-P", directory + "/bird.pid"]
-        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        // Test threads (dispatch workers) block most signals and ignore SIGPIPE; a spawned child
-        // inherits both, and a BIRD with SIGTERM blocked would never stop. Reset them.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var signals = sigset_t()
-        sigemptyset(&signals)
-        posix_spawnattr_setsigmask(&attributes, &signals)
-        sigfillset(&signals)
-        posix_spawnattr_setsigdefault(&attributes, &signals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, Self.birdPath, nil, &attributes, &argv, environ)
-        guard spawned == 0 else { throw XCTSkip("cannot start bird: posix_spawn error \(spawned)") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        guard status == 0 else { throw XCTSkip("bird exited with status \(status)") }
-        for _ in 0..<200 {
-            if FileManager.default.fileExists(atPath: socketPath) { return }
-            usleep(10_000)
-        }
-        XCTFail("BIRD did not create its socket")
-    }
-
-    /// Stops the BIRD this test started, by the pid from its own pid file.
-    private func stopBIRD() {
-        guard let text = try? String(contentsOfFile: directory + "/bird.pid", encoding: .utf8),
-              let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1 else { return }
-        kill(pid, SIGTERM)
-        var stopped = false
-        for _ in 0..<300 {
-            // Gone, or a zombie waiting for init (our parent-less daemon is not our child to reap).
-            let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
-            if kill(pid, 0) != 0 || stat.contains(") Z ") { stopped = true; break }
-            usleep(10_000)
-        }
-        if !stopped {
-            XCTFail("BIRD \(pid) ignored SIGTERM for 3 s; killing it")
-            kill(pid, SIGKILL)
-        }
-        try? FileManager.default.removeItem(atPath: directory + "/bird.pid")
-    }
+    private func startBIRD() throws { try bird.start() }
+    private func stopBIRD() { bird.stop() }
 
     func testRestrictedSessionReadsEverything() async throws {
         let client = BIRDClient(socketPath: socketPath, restricted: true, timeout: .seconds(5))
