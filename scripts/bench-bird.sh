@@ -28,7 +28,7 @@ cleanup() {
     [ -f "$DIR/bird.pid" ] && kill "$(cat "$DIR/bird.pid")" 2>/dev/null || true
     wait 2>/dev/null || true
     ip netns del "$NS" 2>/dev/null || true
-    rm -rf "$DIR"
+    [ -n "${KEEP:-}" ] || rm -rf "$DIR"
 }
 trap cleanup EXIT
 ip netns del "$NS" 2>/dev/null || true
@@ -88,7 +88,7 @@ median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(
 am=$(median "${agent_t[@]}"); bm=$(median "${ref_t[@]}"); cm=$(median "${birdc_t[@]}")
 hwm() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 agent_hwm=$(hwm "$agent_pid"); ref_hwm=$(hwm "$ref_pid")
-bgp_ok=$(grep -c '^bird_bgp_session_state{name="peer[0-9]*",state="Passive"} 1' "$DIR/agent.prom" || true)
+bgp_ok=$(grep -c '^bird_bgp_session_state{.*} 1$' "$DIR/agent.prom" || true)
 
 echo
 echo "== bench-bird: $PROTOCOLS BGP protocols, $ROUTES + 768 static routes; $SCRAPES scrapes each, alternating =="
@@ -97,4 +97,4 @@ printf 'bird_exporter -bird.v2   median %8.1f ms   response %8d bytes\n' "$(awk 
 printf 'birdc show protocols all median %8.1f ms   output   %8d bytes\n' "$(awk -v x="$cm" 'BEGIN {print x*1000}')" "$(stat -c %s "$DIR/birdc.txt")"
 awk -v a="$am" -v b="$bm" -v c="$cm" 'BEGIN {printf "ratio agent / bird_exporter: %.3f (goal <= 0.1)\nratio agent / birdc:         %.2f (goal <= 3)\n", a/b, a/c}'
 awk -v a="$agent_hwm" -v b="$ref_hwm" 'BEGIN {printf "peak RSS: agent %.1f MiB, bird_exporter %.1f MiB, ratio %.2f (goal <= 0.5)\n", a/1024, b/1024, a/b}'
-echo "sessions seen by the agent in state Passive: $bgp_ok of $PROTOCOLS"
+echo "BGP sessions in the agent's output: $bgp_ok of $PROTOCOLS"
