@@ -60,6 +60,10 @@ struct AgentOptions: ParsableArguments {
             help: ArgumentHelp("Unchanged route counts in a row that mean converged. (default: 3)", valueName: "n"))
     var birdStablePolls: String?
 
+    @Option(name: .customLong("collector.bird.route-count-interval"),
+            help: ArgumentHelp("How often table route counts are refreshed in the background. (default: 10s)", valueName: "duration"))
+    var birdRouteCountInterval: String?
+
     /// The flags the user actually gave, as config keys.
     var overrides: [(String, ConfigValue)] {
         var out: [(String, ConfigValue)] = []
@@ -73,6 +77,7 @@ struct AgentOptions: ParsableArguments {
             ("collector.bird.socket", birdSocket), ("collector.bird.compat", birdCompat.map { $0 ? "true" : "false" }),
             ("collector.bird.timeout", birdTimeout), ("collector.bird.sampler-interval", birdSamplerInterval),
             ("collector.bird.convergence-stable-polls", birdStablePolls),
+            ("collector.bird.route-count-interval", birdRouteCountInterval),
         ]
         for case let (key, value?) in scalars { out.append((key, .scalar(value))) }
         return out

@@ -55,6 +55,30 @@ final class BIRDCollectorTests: XCTestCase {
         XCTAssertEqual(emitted, ["bird_up", "bgpmesh_collector_errors_total"])
     }
 
+    func testTableCountsComeFromTheSamplersCacheOnceItHasOne() async throws {
+        let bird = try RealBIRD()
+        try bird.start()
+        defer { bird.stop() }
+        let cache = BIRDRouteCountCache()
+        let client = BIRDClient(configuration: .init(socketPath: bird.socketPath, restricted: true, timeout: .seconds(2)))
+        let c = BIRDCollector(client: client, history: nil, routeCounts: cache, compat: false, logger: Logger(label: "test"))
+        // Empty cache: the scrape counts itself and fills the cache.
+        let first = try await c.collect()
+        XCTAssertEqual(value(first, "bird_table_routes", ["table": "master4"]), 1)
+        XCTAssertNotNil(cache.value)
+        // A sampler refresh (here: a stored value 4 s old) is what later scrapes show.
+        cache.store(BIRDRouteCount(tables: [BIRDTableRouteCount(table: "master4", shownRoutes: 7, routes: 7, networks: 7)]),
+                    at: Date().addingTimeInterval(-4))
+        let second = try await c.collect()
+        XCTAssertEqual(value(second, "bird_table_routes", ["table": "master4"]), 7)
+        XCTAssertEqual(value(second, "bgpmesh_bird_route_count_age_seconds")!, 4, accuracy: 1)
+        // And the sampler refreshes it from BIRD when due.
+        let sampler = BIRDSessionSampler(client: client, history: BGPSessionHistory(), interval: .seconds(1),
+                                         routeCounts: cache, routeCountInterval: .seconds(2), logger: Logger(label: "test"))
+        try await sampler.poll()
+        XCTAssertEqual(cache.value?.counts["master4"]?.routes, 1)
+    }
+
     func testDescriptorsStayFlatOver1000CollectionsWithBIRDRestarted() async throws {
         let bird = try RealBIRD()
         try bird.start()

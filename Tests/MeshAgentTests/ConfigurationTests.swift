@@ -150,6 +150,7 @@ final class ConfigurationTests: XCTestCase {
             "log.format": .scalar("json"), "collector.timeout": .scalar("2s"),
             "collector.bird.socket": .scalar("/tmp/b.ctl"), "collector.bird.timeout": .scalar("1s"),
             "collector.bird.sampler-interval": .scalar("2s"), "collector.bird.convergence-stable-polls": .scalar("5"),
+            "collector.bird.route-count-interval": .scalar("30s"),
         ]
         var c = AgentConfiguration()
         for key in AgentConfiguration.keys {

@@ -29,6 +29,8 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var birdSamplerInterval: Duration = .seconds(1)
     /// Polls with an unchanged imported route count after which a session counts as converged.
     public var birdConvergenceStablePolls = 3
+    /// How often the sampler refreshes `show route count` (it walks every route).
+    public var birdRouteCountInterval: Duration = .seconds(10)
 
     /// Collectors this build knows, and whether each is on by default.
     public static let defaultCollectors: [String: Bool] = ["process": true, "bird": true]
@@ -56,6 +58,7 @@ public struct AgentConfiguration: Sendable, Equatable {
             Key(name: "collector.bird.timeout", help: "Deadline of one command on the BIRD socket."),
             Key(name: "collector.bird.sampler-interval", help: "How often the BGP session sampler polls BIRD (flaps, convergence)."),
             Key(name: "collector.bird.convergence-stable-polls", help: "Unchanged route counts in a row that mean a session converged."),
+            Key(name: "collector.bird.route-count-interval", help: "How often the table route counts are refreshed in the background."),
         ]
         for name in defaultCollectors.keys.sorted() {
             keys.append(Key(name: "collector.\(name)", help: "Enable the \(name) collector."))
@@ -101,6 +104,8 @@ public struct AgentConfiguration: Sendable, Equatable {
             birdSamplerInterval = try parse.duration()
         case "collector.bird.convergence-stable-polls":
             birdConvergenceStablePolls = try parse.int(in: 1...1000)
+        case "collector.bird.route-count-interval":
+            birdRouteCountInterval = try parse.duration()
         default:
             // `collector.<name>.enabled` is how YAML says `--collector.<name>` next to the collector's other keys.
             let switchKey = key.hasSuffix(".enabled") ? String(key.dropLast(".enabled".count)) : key

@@ -32,11 +32,14 @@ public final class Agent: Sendable {
                                                        timeout: configuration.birdCommandTimeout), logger: birdLogger)
             }
             let history = BGPSessionHistory(stablePolls: configuration.birdConvergenceStablePolls)
+            let routeCounts = BIRDRouteCountCache()
             // The sampler has its own connection, so a scrape never queues behind a poll.
             let sampler = BIRDSessionSampler(client: client(), history: history, interval: configuration.birdSamplerInterval,
+                                             routeCounts: routeCounts, routeCountInterval: configuration.birdRouteCountInterval,
                                              logger: logger)
             loops.append { await sampler.run() }
-            collectors.append(BIRDCollector(client: client(), history: history, compat: configuration.birdCompat, logger: logger))
+            collectors.append(BIRDCollector(client: client(), history: history, routeCounts: routeCounts,
+                                            compat: configuration.birdCompat, logger: logger))
         }
         return (collectors, loops)
     }

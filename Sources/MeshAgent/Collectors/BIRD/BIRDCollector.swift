@@ -10,14 +10,18 @@ public final class BIRDCollector: Collector {
     public let name = "bird"
     let client: BIRDClient
     let history: BGPSessionHistory?
+    let routeCounts: BIRDRouteCountCache?
     let compat: Bool
     let logger: Logger
     private let errors = Mutex<[String: UInt64]>([:])
     private let last = Mutex<BIRDSnapshot?>(nil)
 
-    public init(client: BIRDClient, history: BGPSessionHistory?, compat: Bool, logger: Logger) {
+    /// With `routeCounts`, table counts come from the sampler's cache once it has one.
+    public init(client: BIRDClient, history: BGPSessionHistory?, routeCounts: BIRDRouteCountCache? = nil,
+                compat: Bool, logger: Logger) {
         self.client = client
         self.history = history
+        self.routeCounts = routeCounts
         self.compat = compat
         var logger = logger
         logger[metadataKey: "collector"] = "bird"
@@ -60,9 +64,15 @@ public final class BIRDCollector: Collector {
         let (protocols, stop2) = await attempt("show protocols all") { () async throws(BIRDControlError) in try await client.protocols(all: true) }
         snapshot.protocols = protocols
         if stop2 { return snapshot }
-        let (counts, stop3) = await attempt("show route count") { () async throws(BIRDControlError) in try await client.routeCount(allTables: true) }
-        snapshot.routeCount = counts
-        if stop3 { return snapshot }
+        if let cached = routeCounts?.value {
+            snapshot.routeCount = cached.counts
+            snapshot.routeCountAge = max(0, snapshot.collectedAt.timeIntervalSince(cached.at))
+        } else {
+            let (counts, stop3) = await attempt("show route count") { () async throws(BIRDControlError) in try await client.routeCount(allTables: true) }
+            snapshot.routeCount = counts
+            if let counts { routeCounts?.store(counts, at: Date()) }
+            if stop3 { return snapshot }
+        }
         let (memory, stop4) = await attempt("show memory") { () async throws(BIRDControlError) in try await client.memory() }
         snapshot.memory = memory
         if stop4 { return snapshot }

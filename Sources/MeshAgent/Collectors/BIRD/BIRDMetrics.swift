@@ -23,6 +23,11 @@ public enum BIRDMetrics {
         if let status = snapshot.status { out += daemon(status) }
         if let protocols = snapshot.protocols { out += protocolFamilies(protocols.protocols, now: snapshot.now) }
         if let counts = snapshot.routeCount { out += tables(counts) }
+        if let age = snapshot.routeCountAge {
+            out.append(.gauge("bgpmesh_bird_route_count_age_seconds",
+                              help: "Age of the table counts, which the sampler refreshes every collector.bird.route-count-interval.",
+                              [Metric([], age)]))
+        }
         if let memory = snapshot.memory { out += memoryFamilies(memory) }
         if let bfd = snapshot.bfd { out += bfdFamilies(bfd) }
         if let history { out += historyFamilies(history, protocols: snapshot.protocols) }

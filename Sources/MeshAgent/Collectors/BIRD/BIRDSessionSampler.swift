@@ -3,17 +3,23 @@ import Foundation
 import Logging
 
 /// The background loop behind flaps and convergence: it polls `show protocols`
-/// on its own restricted connection, so a scrape never waits for it.
+/// on its own restricted connection, so a scrape never waits for it. It also
+/// refreshes the route counts every `routeCountInterval`.
 public final class BIRDSessionSampler: Sendable {
     let client: BIRDClient
     public let history: BGPSessionHistory
     let interval: Duration
+    let routeCounts: BIRDRouteCountCache?
+    let routeCountInterval: Duration
     let logger: Logger
 
-    public init(client: BIRDClient, history: BGPSessionHistory, interval: Duration, logger: Logger) {
+    public init(client: BIRDClient, history: BGPSessionHistory, interval: Duration,
+                routeCounts: BIRDRouteCountCache? = nil, routeCountInterval: Duration = .seconds(10), logger: Logger) {
         self.client = client
         self.history = history
         self.interval = interval
+        self.routeCounts = routeCounts
+        self.routeCountInterval = routeCountInterval
         self.logger = logger
     }
 
@@ -38,8 +44,17 @@ public final class BIRDSessionSampler: Sendable {
         client.close()
     }
 
-    /// One poll: states of every BGP session, then the route counts of those converging.
+    /// One poll: states of every BGP session, then the route counts of those converging,
+    /// and the table counts when they are due.
     public func poll() async throws {
+        try await pollSessions()
+        if let routeCounts {
+            let due = routeCounts.value.map { Date().timeIntervalSince($0.at) >= routeCountInterval.seconds } ?? true
+            if due { routeCounts.store(try await client.routeCount(allTables: true), at: Date()) }
+        }
+    }
+
+    func pollSessions() async throws {
         let list = try await client.protocols(all: false)
         let now = Date()
         history.observe(list.protocols.filter { $0.kind == .bgp }.map { ($0.name, Self.bgpState(of: $0), $0.since) }, at: now)

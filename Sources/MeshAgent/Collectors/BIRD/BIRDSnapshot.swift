@@ -7,6 +7,8 @@ public struct BIRDSnapshot: Sendable {
     public var status: BIRDStatus?
     public var protocols: BIRDProtocolList?
     public var routeCount: BIRDRouteCount?
+    /// Seconds since `routeCount` was read, when it came from the sampler's cache.
+    public var routeCountAge: Double?
     public var memory: BIRDMemory?
     public var bfd: BIRDBFDSessions?
     public var errors: [BIRDCollectionError]
