@@ -20,6 +20,8 @@ let package = Package(
 
         // The git revision, stamped by `make` into a gitignored header.
         .target(name: "CBuildInfo"),
+        // Linux and glibc calls Swift's Glibc module leaves out (mallopt).
+        .target(name: "CLinux"),
 
         // Leaf libraries: they never import each other.
         .target(name: "Exposition", dependencies: ["CZlib"]),
@@ -35,7 +37,7 @@ let package = Package(
 
         // The executable: parsing, logging bootstrap and wiring only.
         .executableTarget(name: "bgpmesh-agent", dependencies: [
-            "MeshAgent",
+            "MeshAgent", "CLinux",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

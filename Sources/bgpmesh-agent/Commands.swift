@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLinux
 import Exposition
 import Foundation
 import Logging
@@ -46,6 +47,10 @@ struct Run: AsyncParsableCommand {
         do { config = try options.resolve() } catch { throw fail(error.description) }
         guard let grace = DurationSyntax.parse(shutdownGrace) else { throw fail("invalid --web.shutdown-grace \"\(shutdownGrace)\"") }
         let logger = bootstrapLogging(config)
+        // glibc gives every thread that mallocs its own arena; the cooperative pool's
+        // threads then hold on to freed scrape buffers. Two arenas cut the peak RSS of a
+        // large BIRD scrape by a quarter (bench-bird: 55 -> 41 MiB) at no measurable cost.
+        _ = bgpmesh_set_malloc_arena_max(2)
         let agent = Agent(configuration: config, logger: logger)
         let signals = SignalWaiter(signals: [SIGTERM, SIGINT])
         do { try agent.start() } catch { throw fail(error.description) }
