@@ -5,7 +5,7 @@ SWIFT ?= swift
 # 5 MiB less resident memory than loading the runtime as shared libraries.
 RELEASE := -c release --static-swift-stdlib
 
-.PHONY: all deps revision build test bench bench-http bench-lab bench-bird fuzz fuzz-http fuzz-bird demo demo-down clean help
+.PHONY: all deps revision build test bench bench-http bench-lab bench-bird fuzz fuzz-http fuzz-bird fuzz-tinc demo demo-down clean help
 
 all: build
 
@@ -15,7 +15,7 @@ help:
 	@echo "make test        every test this machine can run (unit, end-to-end, lab integration)"
 	@echo "make build       release build of bgpmesh-agent"
 	@echo "make bench       every benchmark (bench-http, bench-bird, bench-lab)"
-	@echo "make fuzz        fuzz the HTTP request and BIRD reply parsers, FUZZ_SECONDS each (default 60)"
+	@echo "make fuzz        fuzz the HTTP, BIRD and tinc parsers, FUZZ_SECONDS each (default 60)"
 
 # Debian packages the build, the tests and the demo need (idempotent).
 deps:
@@ -47,13 +47,16 @@ bench-bird: build
 bench-lab: build
 	bash lab/bench-lab.sh
 
-fuzz: fuzz-http fuzz-bird
+fuzz: fuzz-http fuzz-bird fuzz-tinc
 
 fuzz-http:
 	bash scripts/fuzz-http.sh
 
 fuzz-bird:
 	bash scripts/fuzz-bird.sh
+
+fuzz-tinc:
+	bash scripts/fuzz-tinc.sh
 
 # The lab needs root (network namespaces); demo.sh installs packages and builds.
 demo: revision

@@ -27,10 +27,11 @@ let package = Package(
         .target(name: "Exposition", dependencies: ["CZlib"]),
         .target(name: "HTTPServer", dependencies: [.product(name: "Logging", package: "swift-log")]),
         .target(name: "BIRDControl", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        .target(name: "TincControl", dependencies: [.product(name: "Logging", package: "swift-log")]),
 
         // The agent: collectors, configuration, routing.
         .target(name: "MeshAgent", dependencies: [
-            "Exposition", "HTTPServer", "BIRDControl", "CCurl", "CBuildInfo",
+            "Exposition", "HTTPServer", "BIRDControl", "TincControl", "CCurl", "CBuildInfo",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Yams", package: "Yams"),
         ]),
@@ -56,6 +57,7 @@ let package = Package(
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition"], resources: [.copy("Fixtures")]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
         .testTarget(name: "BIRDControlTests", dependencies: ["BIRDControl", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TincControlTests", dependencies: ["TincControl"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MeshLabTests", dependencies: ["MeshLab"]),
         .testTarget(name: "MeshAgentTests", dependencies: ["MeshAgent", "Exposition", "HTTPServer", "BIRDControl", "TestSupport"], resources: [.copy("Fixtures")]),
     ],

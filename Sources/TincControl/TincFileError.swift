@@ -1,0 +1,21 @@
+/// A file-system operation on tinc's configuration, host files, sysfs or the atomic writer
+/// failed. Each case names the path and the system call, with its errno.
+public enum TincFileError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// open, read, stat, write, fsync, rename, ... failed.
+    case system(path: String, call: String, errno: Int32)
+    /// The path would be unsafe (a node or interface name with `/`, `..`, NUL, ...).
+    case invalidName(String)
+    /// A file larger than the reader's limit (a host file of 10 MB is not a host file).
+    case tooLarge(path: String, limit: Int)
+
+    public var description: String {
+        switch self {
+        case .system(let path, let call, let code):
+            "\(path): \(TincErrno.text(code)) (\(call), errno \(code))"
+        case .invalidName(let name):
+            "refusing unsafe name \(TincParseError.excerpt(name).debugDescription)"
+        case .tooLarge(let path, let limit):
+            "\(path) is larger than \(limit) bytes"
+        }
+    }
+}

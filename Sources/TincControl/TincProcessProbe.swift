@@ -1,0 +1,36 @@
+import Glibc
+
+/// How the 1.0 client looks at and signals a process. The default uses /proc and kill(2);
+/// tests substitute a fake daemon.
+struct TincProcessProbe: Sendable {
+    /// True if the pid exists (kill(pid, 0) succeeds or fails with EPERM).
+    var isAlive: @Sendable (Int32) -> Bool
+    /// /proc/PID/comm (tincd's process name) and /proc/PID/cmdline; nil when unreadable.
+    var commandName: @Sendable (Int32) -> String?
+    var commandLine: @Sendable (Int32) -> [String]?
+    /// kill(2): 0 or the errno.
+    var signal: @Sendable (Int32, Int32) -> Int32
+    /// Paths tincd has open (/proc/PID/fd/*), to notice a log that was rotated away; nil: unknown.
+    var openFiles: @Sendable (Int32) -> [String]?
+
+    static let system = TincProcessProbe(
+        isAlive: { pid in kill(pid, 0) == 0 || errno == EPERM },
+        commandName: { pid in
+            guard case .success(let bytes) = TincSyscall.readFile("/proc/\(pid)/comm", limit: 4096) else { return nil }
+            return String(decoding: bytes, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
+        },
+        commandLine: { pid in
+            guard case .success(let bytes) = TincSyscall.readFile("/proc/\(pid)/cmdline", limit: 1 << 16) else { return nil }
+            return bytes.split(separator: 0, omittingEmptySubsequences: false).dropLast().map { String(decoding: $0, as: UTF8.self) }
+        },
+        signal: { pid, number in kill(pid, number) == 0 ? 0 : errno },
+        openFiles: { pid in procOpenFiles(pid) })
+}
+
+/// What the 1.0 client knows about the running tincd.
+public struct TincDaemonInfo: Sendable, Hashable {
+    public var pid: Int32
+    public var pidfile: String
+    /// Where tincd logs (from its command line, or the configured log file).
+    public var logDestination: TincLogDestination
+}

@@ -1,0 +1,124 @@
+import Foundation
+import Glibc
+import Logging
+import TincControl
+import XCTest
+
+/// The 1.0 client against two real tincd 1.0 daemons on loopback (DeviceType = dummy, so no
+/// tun device and no namespace): dumps, pacing, HUP and ALRM on a live daemon.
+final class RealTincTests: XCTestCase {
+    private static let tincd = "/usr/sbin/tincd"
+    private var directory = ""
+    private var pids: [pid_t] = []
+
+    override func setUpWithError() throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.tincd) else {
+            throw XCTSkip("SKIPPED LOUDLY: \(Self.tincd) is missing; install the tinc package to run the real-tincd tests")
+        }
+        directory = try Fixture.temporaryDirectory("real")
+    }
+
+    override func tearDown() {
+        for pid in pids {
+            kill(pid, SIGTERM)
+            var status: Int32 = 0
+            for _ in 0..<100 where waitpid(pid, &status, WNOHANG) == 0 { usleep(20_000) }
+            if kill(pid, 0) == 0 { kill(pid, SIGKILL); waitpid(pid, &status, 0) }
+        }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Runs a program with stdin from /dev/null and default signal handling; returns its pid.
+    private func spawn(_ arguments: [String], wait: Bool) throws -> pid_t {
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        posix_spawnattr_setsigmask(&attributes, &signals)
+        sigfillset(&signals)
+        posix_spawnattr_setsigdefault(&attributes, &signals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, directory + "/spawn.out", O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, directory + "/spawn.out", O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, arguments[0], &actions, &attributes, &argv, environ)
+        guard spawned == 0 else { throw XCTSkip("cannot start \(arguments[0]): posix_spawn error \(spawned)") }
+        if wait {
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+            guard status == 0 else { throw XCTSkip("\(arguments.joined(separator: " ")) exited with status \(status)") }
+        }
+        return pid
+    }
+
+    func testTwoRealDaemonsOnLoopback() async throws {
+        let port1 = Int.random(in: 30000...40000)
+        let port2 = port1 + 1
+        let nets = [("t1", port1, "198.51.100.201"), ("t2", port2, "198.51.100.202")]
+        for (name, port, subnet) in nets {
+            let net = directory + "/" + name
+            try FileManager.default.createDirectory(atPath: net + "/hosts", withIntermediateDirectories: true)
+            try """
+            Name = \(name)
+            DeviceType = dummy
+            AddressFamily = ipv4
+            BindToAddress = 127.0.0.1
+            Port = \(port)
+            \(name == "t1" ? "ConnectTo = t2" : "")
+
+            """.write(toFile: net + "/tinc.conf", atomically: true, encoding: .utf8)
+            try "Address = 127.0.0.1\nPort = \(port)\nSubnet = \(subnet)/32\n".write(toFile: net + "/hosts/" + name, atomically: true, encoding: .utf8)
+            _ = try spawn([Self.tincd, "-n", name, "-c", net, "-K1024"], wait: true)
+        }
+        for (name, _, _) in nets {
+            let other = name == "t1" ? "t2" : "t1"
+            try FileManager.default.copyItem(atPath: "\(directory)/\(other)/hosts/\(other)", toPath: "\(directory)/\(name)/hosts/\(other)")
+        }
+        for (name, _, _) in nets {
+            let net = directory + "/" + name
+            pids.append(try spawn([Self.tincd, "-n", name, "-c", net, "-D", "--logfile=\(net)/tinc.log", "--pidfile=\(net)/tinc.pid"], wait: false))
+        }
+        let configuration = TincDaemonClient.Configuration(
+            net: "t1", directory: directory + "/t1", pidfile: directory + "/t1/tinc.pid", minimumDumpInterval: .zero,
+            signalSpacing: .milliseconds(500))
+        let client = TincDaemonClient(configuration: configuration, logger: Logger(label: "test"))
+        var snapshot: TincSnapshot?
+        for _ in 0..<20 {
+            if let current = try? await client.snapshot(), current.dump.node("t2")?.isReachable == true,
+               current.dump.connections.contains(where: { $0.name == "t2" && $0.status.contains(.active) }) {
+                snapshot = current
+                break
+            }
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        let log = (try? String(contentsOfFile: directory + "/t1/tinc.log", encoding: .utf8)) ?? ""
+        let dump = try XCTUnwrap(snapshot?.dump, "t1 never saw t2 reachable; log:\n\(log.suffix(3000))")
+        XCTAssertEqual(dump.pid, pids[0])
+        XCTAssertTrue(dump.node("t1")?.isMyself ?? false)
+        XCTAssertEqual(dump.node("t2")?.address, TincSocketAddress(host: "127.0.0.1", port: "\(port2)"))
+        XCTAssertEqual(Set(dump.edges.map { "\($0.from)>\($0.to)" }), ["t1>t2", "t2>t1"])
+        XCTAssertEqual(Set(dump.subnets.map(\.description)), ["198.51.100.201/32", "198.51.100.202/32"])
+        XCTAssertNotNil(dump.device)
+        XCTAssertEqual(dump.unrecognizedLineCount, 0, "\(dump.unrecognizedLines)")
+
+        let info = try client.daemonInfo()
+        XCTAssertEqual(info.logDestination, .file(directory + "/t1/tinc.log"))
+        try await client.reload()
+        try await client.retry()
+        // tincd is still answering after HUP and ALRM: it did not deadlock.
+        let after = try await client.snapshot()
+        XCTAssertFalse(after.fromCache)
+        XCTAssertEqual(after.dump.nodes.count, 2)
+        let config = try TincConfigDirectory(path: directory + "/t1").serverConfig()
+        XCTAssertEqual(config.connectTo, ["t2"])
+        let host = try TincConfigDirectory(path: directory + "/t1").hostFile(TincNodeName("t2")!)
+        XCTAssertEqual(host.publicKey?.modulusBits, 1024)
+    }
+}
