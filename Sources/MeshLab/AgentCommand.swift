@@ -12,6 +12,11 @@ public enum AgentCommand {
             "--log.format", "logfmt",
             "--log.level", "info",
             "--collector.bird.socket", node.birdSocket,
+            "--collector.tinc.dir", node.tincDir,
+            "--collector.tinc.pidfile", node.tincPidfile,
+            "--collector.tinc.logfile", node.tincLog,
+            // The lab signals tincd too (faults); one lock keeps the two from colliding.
+            "--collector.tinc.signal-lock-file", "\(node.runDir)/tincd.signal.lock",
         ]
         let values = placeholders(node: node, lab: lab)
         args += extra.map { expand($0, values) }

@@ -64,6 +64,36 @@ struct AgentOptions: ParsableArguments {
             help: ArgumentHelp("How often table route counts are refreshed in the background. (default: 10s)", valueName: "duration"))
     var birdRouteCountInterval: String?
 
+    @Flag(name: .customLong("collector.tinc"), inversion: .prefixedNo,
+          help: "Enable the tinc collector (tinc_* metrics: nodes, edges, connections, config, interface). (default: on)")
+    var collectorTinc: Bool?
+
+    @Option(name: .customLong("collector.tinc.net"), help: ArgumentHelp("tinc net name. (default: bgpmesh)", valueName: "name"))
+    var tincNet: String?
+
+    @Option(name: .customLong("collector.tinc.dir"), help: ArgumentHelp("tinc net directory. (default: /etc/tinc/<net>)", valueName: "path"))
+    var tincDir: String?
+
+    @Option(name: .customLong("collector.tinc.pidfile"),
+            help: ArgumentHelp("tincd pidfile. (default: /var/run/tinc.<net>.pid)", valueName: "path"))
+    var tincPidfile: String?
+
+    @Option(name: .customLong("collector.tinc.logfile"),
+            help: ArgumentHelp("tincd log file. (default: the --logfile on tincd's command line)", valueName: "path"))
+    var tincLogfile: String?
+
+    @Option(name: .customLong("collector.tinc.interface"),
+            help: ArgumentHelp("tinc interface. (default: Interface in tinc.conf, else the net name)", valueName: "name"))
+    var tincInterface: String?
+
+    @Option(name: .customLong("collector.tinc.min-dump-interval"),
+            help: ArgumentHelp("Least time between two dump signals to tincd. (default: 5s)", valueName: "duration"))
+    var tincMinDumpInterval: String?
+
+    @Option(name: .customLong("collector.tinc.signal-lock-file"),
+            help: ArgumentHelp("Lock file shared with other tools that signal tincd. (default: none)", valueName: "path"))
+    var tincSignalLock: String?
+
     /// The flags the user actually gave, as config keys.
     var overrides: [(String, ConfigValue)] {
         var out: [(String, ConfigValue)] = []
@@ -78,6 +108,10 @@ struct AgentOptions: ParsableArguments {
             ("collector.bird.timeout", birdTimeout), ("collector.bird.sampler-interval", birdSamplerInterval),
             ("collector.bird.convergence-stable-polls", birdStablePolls),
             ("collector.bird.route-count-interval", birdRouteCountInterval),
+            ("collector.tinc", collectorTinc.map { $0 ? "true" : "false" }),
+            ("collector.tinc.net", tincNet), ("collector.tinc.dir", tincDir), ("collector.tinc.pidfile", tincPidfile),
+            ("collector.tinc.logfile", tincLogfile), ("collector.tinc.interface", tincInterface),
+            ("collector.tinc.min-dump-interval", tincMinDumpInterval), ("collector.tinc.signal-lock-file", tincSignalLock),
         ]
         for case let (key, value?) in scalars { out.append((key, .scalar(value))) }
         return out

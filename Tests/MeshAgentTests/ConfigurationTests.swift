@@ -7,7 +7,7 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(c.listenAddresses, [":10179"])
         XCTAssertEqual(c.logLevel, .info)
         XCTAssertEqual(c.logFormat, .logfmt)
-        XCTAssertEqual(c.enabledCollectors, ["bird", "process"])
+        XCTAssertEqual(c.enabledCollectors, ["bird", "process", "tinc"])
         XCTAssertEqual(c.birdSocket, "/run/bird/bird.ctl")
         XCTAssertFalse(c.birdCompat)
     }
@@ -40,7 +40,7 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(nested.collectorTimeout, .milliseconds(1500))
         XCTAssertEqual(nested.logLevel, .debug)
         XCTAssertEqual(nested.logFormat, .json)
-        XCTAssertEqual(nested.enabledCollectors, ["bird"])
+        XCTAssertEqual(nested.enabledCollectors, ["bird", "tinc"])
     }
 
     func testCollectorSwitchNextToItsSettings() throws {
@@ -52,7 +52,7 @@ final class ConfigurationTests: XCTestCase {
                 compat: true
                 sampler-interval: 2s
             """, path: "b.yml")
-        XCTAssertEqual(c.enabledCollectors, ["process"])
+        XCTAssertEqual(c.enabledCollectors, ["process", "tinc"])
         XCTAssertEqual(c.birdSocket, "/var/run/bird/bird.ctl")
         XCTAssertTrue(c.birdCompat)
         XCTAssertEqual(c.birdSamplerInterval, .seconds(2))
@@ -151,6 +151,10 @@ final class ConfigurationTests: XCTestCase {
             "collector.bird.socket": .scalar("/tmp/b.ctl"), "collector.bird.timeout": .scalar("1s"),
             "collector.bird.sampler-interval": .scalar("2s"), "collector.bird.convergence-stable-polls": .scalar("5"),
             "collector.bird.route-count-interval": .scalar("30s"),
+            "collector.tinc.net": .scalar("mesh_1"), "collector.tinc.dir": .scalar("/etc/tinc/mesh_1"),
+            "collector.tinc.pidfile": .scalar("/run/tinc.pid"), "collector.tinc.logfile": .scalar("/var/log/tinc.log"),
+            "collector.tinc.interface": .scalar("tinc0"), "collector.tinc.min-dump-interval": .scalar("10s"),
+            "collector.tinc.signal-lock-file": .scalar("/run/tinc.lock"),
         ]
         var c = AgentConfiguration()
         for key in AgentConfiguration.keys {

@@ -32,8 +32,23 @@ public struct AgentConfiguration: Sendable, Equatable {
     /// How often the sampler refreshes `show route count` (it walks every route).
     public var birdRouteCountInterval: Duration = .seconds(10)
 
+    /// tinc's net name.
+    public var tincNet = "bgpmesh"
+    /// tinc's net directory; nil means `/etc/tinc/<net>`.
+    public var tincDir: String?
+    /// tincd's pidfile; nil means `/var/run/tinc.<net>.pid`.
+    public var tincPidfile: String?
+    /// tincd's log file; nil means the `--logfile` on tincd's own command line.
+    public var tincLogfile: String?
+    /// The tinc interface; nil means tinc.conf's `Interface`, else the net name.
+    public var tincInterface: String?
+    /// Least time between two dump signals to tincd (its handlers log from signal context).
+    public var tincMinDumpInterval: Duration = .seconds(5)
+    /// A lock file shared with anything else that signals tincd.
+    public var tincSignalLockFile: String?
+
     /// Collectors this build knows, and whether each is on by default.
-    public static let defaultCollectors: [String: Bool] = ["process": true, "bird": true]
+    public static let defaultCollectors: [String: Bool] = ["process": true, "bird": true, "tinc": true]
 
     public init() {}
 
@@ -59,6 +74,13 @@ public struct AgentConfiguration: Sendable, Equatable {
             Key(name: "collector.bird.sampler-interval", help: "How often the BGP session sampler polls BIRD (flaps, convergence)."),
             Key(name: "collector.bird.convergence-stable-polls", help: "Unchanged route counts in a row that mean a session converged."),
             Key(name: "collector.bird.route-count-interval", help: "How often the table route counts are refreshed in the background."),
+            Key(name: "collector.tinc.net", help: "tinc net name."),
+            Key(name: "collector.tinc.dir", help: "tinc net directory (default /etc/tinc/<net>)."),
+            Key(name: "collector.tinc.pidfile", help: "tincd pidfile (default /var/run/tinc.<net>.pid)."),
+            Key(name: "collector.tinc.logfile", help: "tincd log file (default: tincd's own --logfile)."),
+            Key(name: "collector.tinc.interface", help: "tinc interface (default: tinc.conf's Interface, else the net name)."),
+            Key(name: "collector.tinc.min-dump-interval", help: "Least time between two dump signals to tincd."),
+            Key(name: "collector.tinc.signal-lock-file", help: "Lock file shared with other tools that signal tincd."),
         ]
         for name in defaultCollectors.keys.sorted() {
             keys.append(Key(name: "collector.\(name)", help: "Enable the \(name) collector."))
@@ -106,6 +128,18 @@ public struct AgentConfiguration: Sendable, Equatable {
             birdConvergenceStablePolls = try parse.int(in: 1...1000)
         case "collector.bird.route-count-interval":
             birdRouteCountInterval = try parse.duration()
+        case "collector.tinc.net":
+            let net = try parse.scalar()
+            guard !net.isEmpty, net.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) else {
+                throw parse.invalid("a tinc net name is letters, digits, _ and -")
+            }
+            tincNet = net
+        case "collector.tinc.dir": tincDir = try parse.path()
+        case "collector.tinc.pidfile": tincPidfile = try parse.path()
+        case "collector.tinc.logfile": tincLogfile = try parse.path()
+        case "collector.tinc.interface": tincInterface = try parse.scalar()
+        case "collector.tinc.min-dump-interval": tincMinDumpInterval = try parse.duration()
+        case "collector.tinc.signal-lock-file": tincSignalLockFile = try parse.path()
         default:
             // `collector.<name>.enabled` is how YAML says `--collector.<name>` next to the collector's other keys.
             let switchKey = key.hasSuffix(".enabled") ? String(key.dropLast(".enabled".count)) : key

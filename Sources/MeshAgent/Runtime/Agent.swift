@@ -3,6 +3,7 @@ import Exposition
 import HTTPServer
 import Logging
 import Synchronization
+import TincControl
 
 /// The running agent: collectors, the HTTP server and its routes.
 public final class Agent: Sendable {
@@ -40,6 +41,18 @@ public final class Agent: Sendable {
             loops.append { await sampler.run() }
             collectors.append(BIRDCollector(client: client(), history: history, routeCounts: routeCounts,
                                             compat: configuration.birdCompat, logger: logger))
+        }
+        if configuration.collectors["tinc"] == true {
+            var tincLogger = logger
+            tincLogger[metadataKey: "collector"] = "tinc"
+            let client = TincDaemonClient(configuration: .init(
+                net: configuration.tincNet, directory: configuration.tincDir, pidfile: configuration.tincPidfile,
+                logfile: configuration.tincLogfile, minimumDumpInterval: configuration.tincMinDumpInterval,
+                signalLockPath: configuration.tincSignalLockFile), logger: tincLogger)
+            let dumps = TincDumpState()
+            let sampler = TincDumpSampler(client: client, state: dumps, interval: configuration.tincMinDumpInterval, logger: tincLogger)
+            loops.append { await sampler.run() }
+            collectors.append(TincCollector(client: client, dumps: dumps, sampler: sampler, interface: configuration.tincInterface))
         }
         return (collectors, loops)
     }

@@ -1,0 +1,71 @@
+import Exposition
+import Foundation
+import Synchronization
+import TincControl
+
+/// The `tinc` collector: tincd 1.0's paced log dumps, the configuration and
+/// host files, and the interface counters. A dead tincd gives `tinc_up 0` and
+/// everything that needs no daemon.
+public final class TincCollector: Collector {
+    public let name = "tinc"
+    let client: TincDaemonClient
+    let sampler: TincDumpSampler
+    let dumps: TincDumpState
+    let interfaceName: String?
+    let sysfsRoot: String
+    private let last = Mutex<TincCollectorSnapshot?>(nil)
+
+    public init(client: TincDaemonClient, dumps: TincDumpState, sampler: TincDumpSampler, interface: String? = nil,
+                sysfsRoot: String = "/sys") {
+        self.client = client
+        self.dumps = dumps
+        self.sampler = sampler
+        self.interfaceName = interface
+        self.sysfsRoot = sysfsRoot
+    }
+
+    public var lastSnapshot: TincCollectorSnapshot? { last.withLock { $0 } }
+
+    public func collect() async throws -> [MetricFamily] {
+        // Without a running sampler (scrape-once), dump on demand once.
+        if dumps.state.withLock({ $0.polls == 0 }) { await sampler.poll() }
+        let snapshot = read()
+        last.withLock { $0 = snapshot }
+        return TincMetrics.families(snapshot, dumpErrors: dumps.state.withLock { $0.errors })
+    }
+
+    func read() -> TincCollectorSnapshot {
+        var s = TincCollectorSnapshot()
+        let directory = TincConfigDirectory(path: client.configuration.directoryPath)
+        do {
+            s.config = try directory.serverConfig()
+        } catch {
+            s.errors.append("\(error)")
+        }
+        if let files = try? directory.hostFiles() {
+            s.hosts = files.map { entry in
+                switch entry.result {
+                case let .success(file): return (entry.name.rawValue, file)
+                case let .failure(error):
+                    s.errors.append("\(error)")
+                    return (entry.name.rawValue, nil)
+                }
+            }
+        }
+        // The Interface variable, else the net name, as tincd itself does.
+        let interface = interfaceName ?? s.config?.values("Interface").first ?? client.configuration.net
+        do {
+            s.interface = try TincInterfaceStatistics.read(interface: interface, sysfsRoot: sysfsRoot)
+        } catch {
+            s.errors.append("\(error)")
+        }
+        let (running, snapshot, error) = dumps.state.withLock { ($0.running, $0.snapshot, $0.lastError) }
+        s.running = running
+        if let snapshot {
+            s.dump = snapshot.dump
+            s.dumpAge = snapshot.age().seconds
+        }
+        if let error { s.errors.append("\(error)") }
+        return s
+    }
+}

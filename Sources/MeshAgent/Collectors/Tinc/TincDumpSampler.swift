@@ -1,0 +1,84 @@
+import Foundation
+import Logging
+import Synchronization
+import TincControl
+
+/// What the dump sampler knows about tincd, shared with the collector.
+public final class TincDumpState: Sendable {
+    struct State {
+        var polls: UInt64 = 0
+        var running = false
+        var snapshot: TincSnapshot?
+        var lastError: TincControlError?
+        var errors: UInt64 = 0
+        var reportedLogProblem = false
+    }
+    let state = Mutex(State())
+
+    public init() {}
+
+    /// Records one attempt; returns true the first time tincd turns out not to log to a file.
+    @discardableResult
+    func record(_ result: Result<TincSnapshot, TincControlError>) -> Bool {
+        state.withLock { s in
+            s.polls += 1
+            switch result {
+            case let .success(snapshot):
+                s.running = true
+                s.snapshot = snapshot
+                s.lastError = nil
+                return false
+            case let .failure(error):
+                s.lastError = error
+                switch error {
+                case .pidfile, .malformedPidfile, .notRunning, .notTincd, .daemonExited:
+                    s.running = false
+                    s.snapshot = nil
+                    return false
+                case .logNotAFile:
+                    s.running = true
+                    defer { s.reportedLogProblem = true }
+                    return !s.reportedLogProblem
+                default:
+                    s.running = true
+                    s.errors += 1
+                    return false
+                }
+            }
+        }
+    }
+}
+
+/// Asks tincd for a dump every `interval` (never faster than the client's own
+/// pacing), so a scrape only reads the last one: the dump waits on tincd's log.
+public final class TincDumpSampler: Sendable {
+    let client: TincDaemonClient
+    let state: TincDumpState
+    let interval: Duration
+    let logger: Logger
+
+    public init(client: TincDaemonClient, state: TincDumpState, interval: Duration, logger: Logger) {
+        self.client = client
+        self.state = state
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async {
+        while !Task.isCancelled {
+            let started = ContinuousClock.now
+            await poll()
+            try? await Task.sleep(until: started + interval, clock: .continuous)
+        }
+    }
+
+    public func poll() async {
+        let result: Result<TincSnapshot, TincControlError>
+        do { result = .success(try await client.snapshot()) } catch { result = .failure(error) }
+        if state.record(result), case let .failure(error) = result {
+            // Said once, clearly; everything that needs no dump is still exported.
+            logger.error("tincd does not log to a file, so nodes, edges and connections cannot be read; run tincd with --logfile",
+                         metadata: ["error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import Exposition
+import Foundation
+import TincControl
+import XCTest
+@testable import MeshAgent
+
+/// tinc families from dumps, configuration and sysfs captured from tincd 1.0.36 in the lab
+/// (Fixtures/tinc, copied from Tests/TincControlTests/Fixtures where capture-tinc.sh wrote them).
+final class TincMetricsTests: XCTestCase {
+    private func snapshot(dumpFixture: String) throws -> TincCollectorSnapshot {
+        var s = TincCollectorSnapshot()
+        s.running = true
+        s.dump = TincLogParser.parse(Array(try Data(contentsOf: Fixture.directory.appendingPathComponent("tinc/\(dumpFixture)"))))
+            .merged(connections: nil)
+        s.dumpAge = 2.5
+        let dir = TincConfigDirectory(path: Fixture.directory.appendingPathComponent("tinc/node1-tinc").path)
+        s.config = try dir.serverConfig()
+        s.hosts = try dir.hostFiles().map { ($0.name.rawValue, try? $0.result.get()) }
+        s.interface = try TincInterfaceStatistics.read(interface: "tinc0",
+                                                      sysfsRoot: Fixture.directory.appendingPathComponent("tinc/sysfs").path)
+        return s
+    }
+
+    private func value(_ f: [MetricFamily], _ name: String, _ labels: [String: String] = [:]) -> Double? {
+        BIRDMetricsTests.value(f, name, labels)
+    }
+
+    func testAllReachable() throws {
+        let f = TincMetrics.families(try snapshot(dumpFixture: "tinc10-node1-usr2-usr1-all-reachable.log"), dumpErrors: 0)
+        XCTAssertEqual(value(f, "tinc_up"), 1)
+        XCTAssertEqual(value(f, "tinc_info", ["name": "node1", "mode": "switch", "version": "1.0"]), 1)
+        for peer in ["node2", "node3"] {
+            XCTAssertEqual(value(f, "tinc_node_reachable", ["node": peer]), 1)
+            XCTAssertEqual(value(f, "tinc_node_indirect", ["node": peer]), 0)
+            XCTAssertEqual(value(f, "tinc_node_pmtu_bytes", ["node": peer]), 1451)
+            XCTAssertEqual(value(f, "tinc_connectto_configured", ["peer": peer]), 1)
+        }
+        XCTAssertNil(value(f, "tinc_node_reachable", ["node": "node1"]), "tincd's own node is not a peer")
+        XCTAssertEqual(value(f, "tinc_edges"), 6, "a full mesh of three nodes has six directed edges")
+        XCTAssertEqual(value(f, "tinc_edge_weight", ["from": "node1", "to": "node2"]), 5)
+        XCTAssertEqual(value(f, "tinc_dump_age_seconds"), 2.5)
+        XCTAssertNil(f.first { $0.name == "tinc_node_udp_confirmed" && !$0.metrics.isEmpty }, "tinc 1.0 has no UDP confirmation bit")
+    }
+
+    func testIndirectAfterACutLink() throws {
+        // Lab: `fault cut-link node1 node2`; node3 relays, and the status bits do not say so.
+        let f = TincMetrics.families(try snapshot(dumpFixture: "tinc10-node1-usr2-usr1-node2-indirect-after-cut-link.log"), dumpErrors: 3)
+        XCTAssertEqual(value(f, "tinc_node_reachable", ["node": "node2"]), 1)
+        XCTAssertEqual(value(f, "tinc_node_indirect", ["node": "node2"]), 1)
+        XCTAssertEqual(value(f, "tinc_node_route_info", ["node": "node2", "nexthop": "node3", "via": "node2"]), 1)
+        XCTAssertEqual(value(f, "tinc_node_indirect", ["node": "node3"]), 0)
+        XCTAssertEqual(value(f, "tinc_edges"), 4)
+        XCTAssertEqual(value(f, "tinc_dump_errors_total"), 3)
+    }
+
+    func testHostKeysFingerprintsMatchOpenSSL() throws {
+        let f = TincMetrics.families(try snapshot(dumpFixture: "tinc10-node1-usr2-usr1-all-reachable.log"), dumpErrors: 0)
+        let expected = try String(contentsOf: Fixture.directory.appendingPathComponent("tinc/node1-tinc/fingerprints.openssl.txt"), encoding: .utf8)
+        for line in expected.split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            XCTAssertEqual(value(f, "tinc_host_key_info", ["node": String(parts[0]), "fingerprint": String(parts[1])]), 1, String(line))
+            XCTAssertEqual(value(f, "tinc_host_key_valid", ["node": String(parts[0])]), 1)
+        }
+    }
+
+    func testInterfaceCounters() throws {
+        let f = TincMetrics.families(try snapshot(dumpFixture: "tinc10-node1-usr2-usr1-all-reachable.log"), dumpErrors: 0)
+        XCTAssertEqual(value(f, "tinc_interface_mtu_bytes", ["interface": "tinc0"]), 1400)
+        XCTAssertNotNil(value(f, "tinc_interface_receive_bytes_total", ["interface": "tinc0"]))
+        XCTAssertEqual(value(f, "tinc_interface_up", ["interface": "tinc0"]), 1)
+    }
+
+    func testDeadTincdStillExportsConfiguration() throws {
+        var s = try snapshot(dumpFixture: "tinc10-node1-usr2-usr1-all-reachable.log")
+        s.running = false
+        s.dump = nil
+        s.dumpAge = nil
+        let f = TincMetrics.families(s, dumpErrors: 0)
+        XCTAssertEqual(value(f, "tinc_up"), 0)
+        XCTAssertEqual(value(f, "tinc_connectto_configured", ["peer": "node2"]), 1)
+        XCTAssertNil(f.first { $0.name == "tinc_node_reachable" })
+    }
+
+    func testPromtoolIsSilent() throws {
+        let f = TincMetrics.families(try snapshot(dumpFixture: "tinc10-node1-usr2-usr1-node2-indirect-after-cut-link.log"), dumpErrors: 1)
+        let check = try AgentEndToEndTests.promtoolCheck(ExpositionEncoder.encode(f, format: .text004))
+        XCTAssertEqual(check.output, "")
+    }
+}
