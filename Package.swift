@@ -20,12 +20,12 @@ let package = Package(
 
         // The git revision, stamped by `make` into a gitignored header.
         .target(name: "CBuildInfo"),
-        // Linux and glibc calls Swift's Glibc module leaves out (mallopt).
+        // Linux and glibc calls Swift's Glibc module leaves out (epoll, eventfd, accept4, mallopt).
         .target(name: "CLinux"),
 
         // Leaf libraries: they never import each other.
         .target(name: "Exposition", dependencies: ["CZlib"]),
-        .target(name: "HTTPServer", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        .target(name: "HTTPServer", dependencies: ["CLinux", .product(name: "Logging", package: "swift-log")]),
         .target(name: "BIRDControl", dependencies: [.product(name: "Logging", package: "swift-log")]),
         .target(name: "TincControl", dependencies: [.product(name: "Logging", package: "swift-log")]),
 

@@ -1,1 +1,17 @@
-/* Header-only; SwiftPM needs one source file per C target. */
+/* Compiled with _GNU_SOURCE, so glibc's own prototypes are used here and the
+ * header stays free of <sys/socket.h> and <pthread.h> (Swift's Glibc has those). */
+#define _GNU_SOURCE
+#include <malloc.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include "CLinux.h"
+
+int bgpmesh_set_malloc_arena_max(int arenas) { return mallopt(M_ARENA_MAX, arenas); }
+
+int bgpmesh_accept4(int fd, void *address, void *length, int flags) {
+    return accept4(fd, (struct sockaddr *)address, (socklen_t *)length, flags);
+}
+
+int bgpmesh_set_thread_name(unsigned long thread, const char *name) {
+    return pthread_setname_np((pthread_t)thread, name);
+}

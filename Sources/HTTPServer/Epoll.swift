@@ -1,20 +1,18 @@
+import CLinux
 import Glibc
 
 /// A level-triggered epoll instance whose registrations carry a 64-bit id.
 final class Epoll {
     let descriptor: FileDescriptor
-    private let events: UnsafeMutableRawPointer
+    private let events: UnsafeMutablePointer<epoll_event>
     let capacity: Int
 
     init(capacity: Int = 256) throws(HTTPServerError) {
-        guard let create = LinuxAPI.epollCreate1, LinuxAPI.epollCtl != nil, LinuxAPI.epollWait != nil else {
-            throw .eventLoop(call: "dlsym(epoll)", errno: ENOSYS)
-        }
-        let raw = create(LinuxAPI.epollCloexec)
+        let raw = epoll_create1(LinuxAPI.epollCloexec)
         guard raw >= 0 else { throw .eventLoop(call: "epoll_create1", errno: errno) }
         descriptor = FileDescriptor(raw)
         self.capacity = capacity
-        events = .allocate(byteCount: capacity * LinuxAPI.epollEventSize, alignment: 8)
+        events = .allocate(capacity: capacity)
     }
 
     deinit {
@@ -39,24 +37,18 @@ final class Epoll {
 
     /// Number of ready events, or -1 with errno set (EINTR is retried).
     func wait(timeoutMilliseconds: Int32) -> Int {
-        guard let wait = LinuxAPI.epollWait else { return -1 }
-        return Int(Syscall.retryingEINTR { wait(descriptor.rawValue, events, Int32(capacity), timeoutMilliseconds) })
+        Int(Syscall.retryingEINTR { epoll_wait(descriptor.rawValue, events, Int32(capacity), timeoutMilliseconds) })
     }
 
     func event(at index: Int) -> (id: UInt64, events: UInt32) {
-        let base = index * LinuxAPI.epollEventSize
-        return (events.loadUnaligned(fromByteOffset: base + LinuxAPI.epollDataOffset, as: UInt64.self),
-                events.loadUnaligned(fromByteOffset: base, as: UInt32.self))
+        (events[index].data.u64, events[index].events)
     }
 
     private func control(_ operation: Int32, _ fd: Int32, id: UInt64, events mask: UInt32) -> Int32 {
-        guard let ctl = LinuxAPI.epollCtl else { return ENOSYS }
-        var event = [UInt8](repeating: 0, count: LinuxAPI.epollEventSize)
-        let result = event.withUnsafeMutableBytes { raw -> Int32 in
-            raw.storeBytes(of: mask, toByteOffset: 0, as: UInt32.self)
-            raw.storeBytes(of: id, toByteOffset: LinuxAPI.epollDataOffset, as: UInt64.self)
-            return Syscall.retryingEINTR { ctl(descriptor.rawValue, operation, fd, raw.baseAddress) }
-        }
+        var event = epoll_event()
+        event.events = mask
+        event.data.u64 = id
+        let result = Syscall.retryingEINTR { epoll_ctl(descriptor.rawValue, operation, fd, &event) }
         return result == 0 ? 0 : errno
     }
 }

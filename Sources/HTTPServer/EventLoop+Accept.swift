@@ -2,13 +2,12 @@ import Glibc
 
 extension EventLoop {
     func acceptConnections(listener index: Int) {
-        guard listeners.indices.contains(index), listeners[index].descriptor.isOpen,
-              let accept4 = LinuxAPI.accept4 else { return }
+        guard listeners.indices.contains(index), listeners[index].descriptor.isOpen else { return }
         let listenerFD = listeners[index].descriptor.rawValue
         for _ in 0..<Self.acceptBatch {
             var address = SocketAddress()
             let fd = address.withMutableSockaddr { sockaddr, length in
-                Syscall.retryingEINTR { accept4(listenerFD, sockaddr, length, LinuxAPI.socketFlags) }
+                Syscall.retryingEINTR { LinuxAPI.accept4(listenerFD, sockaddr, length, LinuxAPI.socketFlags) }
             }
             if fd < 0 {
                 let code = errno

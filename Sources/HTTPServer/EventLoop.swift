@@ -80,8 +80,7 @@ final class EventLoop: @unchecked Sendable {
         now = Syscall.monotonicNanoseconds()
 
         epoll = try Epoll()
-        guard let eventFD = LinuxAPI.eventFD else { throw .eventLoop(call: "dlsym(eventfd)", errno: ENOSYS) }
-        let wake = eventFD(0, LinuxAPI.eventFDFlags)
+        let wake = LinuxAPI.eventFD(0, LinuxAPI.eventFDFlags)
         guard wake >= 0 else { throw .eventLoop(call: "eventfd", errno: errno) }
         let wakeOwner = FileDescriptor(wake)
         wakeDescriptor = wake

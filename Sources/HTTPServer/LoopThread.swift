@@ -20,7 +20,7 @@ enum LoopThread {
             Unmanaged<Body>.fromOpaque(context).release()
             return result
         }
-        _ = LinuxAPI.setThreadName?(thread, String(name.prefix(15)))
+        _ = LinuxAPI.setThreadName(thread, String(name.prefix(15)))
         pthread_detach(thread)
         return 0
     }

@@ -1,8 +1,18 @@
 #ifndef CLINUX_H
 #define CLINUX_H
-/* Linux and glibc calls that Swift's Glibc module does not export. */
-#include <malloc.h>
+/* Linux and glibc calls that Swift's Glibc module does not export: its umbrella
+ * header leaves out <sys/epoll.h>, <sys/eventfd.h> and <malloc.h>, and is built
+ * without _GNU_SOURCE (accept4, pthread_setname_np). The compiler lays out
+ * struct epoll_event from the real header (packed on x86_64 only). */
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 
 /// Caps glibc's malloc arenas (mallopt M_ARENA_MAX); returns 1 on success.
-static inline int bgpmesh_set_malloc_arena_max(int arenas) { return mallopt(M_ARENA_MAX, arenas); }
+int bgpmesh_set_malloc_arena_max(int arenas);
+
+/// accept4(2); `address` is a struct sockaddr *, `length` a socklen_t *.
+int bgpmesh_accept4(int fd, void *address, void *length, int flags);
+
+/// pthread_setname_np(3) on a pthread_t.
+int bgpmesh_set_thread_name(unsigned long thread, const char *name);
 #endif
