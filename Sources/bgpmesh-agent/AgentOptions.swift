@@ -94,10 +94,29 @@ struct AgentOptions: ParsableArguments {
             help: ArgumentHelp("Lock file shared with other tools that signal tincd. (default: none)", valueName: "path"))
     var tincSignalLock: String?
 
+    @Flag(name: .customLong("collector.probe"), inversion: .prefixedNo,
+          help: "Enable the probes: RTT and loss to every peer's overlay address. (default: on)")
+    var collectorProbe: Bool?
+
+    @Option(name: .customLong("collector.probe.interval"), help: ArgumentHelp("How often peers are probed. (default: 1s)", valueName: "duration"))
+    var probeInterval: String?
+
+    @Option(name: .customLong("collector.probe.timeout"), help: ArgumentHelp("How long a probe waits. (default: 1s)", valueName: "duration"))
+    var probeTimeout: String?
+
+    @Option(name: .customLong("collector.probe.window"), help: ArgumentHelp("Loss ratio window. (default: 60s)", valueName: "duration"))
+    var probeWindow: String?
+
+    @Option(name: .customLong("collector.probe.target"),
+            help: ArgumentHelp("Extra probe target name=address; repeatable. (BGP neighbors and tinc host routes are probed anyway.)",
+                               valueName: "name=addr"))
+    var probeTargets: [String] = []
+
     /// The flags the user actually gave, as config keys.
     var overrides: [(String, ConfigValue)] {
         var out: [(String, ConfigValue)] = []
         if !listenAddresses.isEmpty { out.append(("web.listen-address", .list(listenAddresses))) }
+        if !probeTargets.isEmpty { out.append(("collector.probe.target", .list(probeTargets))) }
         let scalars: [(String, String?)] = [
             ("web.max-connections", maxConnections), ("web.read-timeout", readTimeout),
             ("web.idle-timeout", idleTimeout), ("web.max-request-body-bytes", maxBody),
@@ -112,6 +131,8 @@ struct AgentOptions: ParsableArguments {
             ("collector.tinc.net", tincNet), ("collector.tinc.dir", tincDir), ("collector.tinc.pidfile", tincPidfile),
             ("collector.tinc.logfile", tincLogfile), ("collector.tinc.interface", tincInterface),
             ("collector.tinc.min-dump-interval", tincMinDumpInterval), ("collector.tinc.signal-lock-file", tincSignalLock),
+            ("collector.probe", collectorProbe.map { $0 ? "true" : "false" }), ("collector.probe.interval", probeInterval),
+            ("collector.probe.timeout", probeTimeout), ("collector.probe.window", probeWindow),
         ]
         for case let (key, value?) in scalars { out.append((key, .scalar(value))) }
         return out

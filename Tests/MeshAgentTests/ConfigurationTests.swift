@@ -7,7 +7,7 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(c.listenAddresses, [":10179"])
         XCTAssertEqual(c.logLevel, .info)
         XCTAssertEqual(c.logFormat, .logfmt)
-        XCTAssertEqual(c.enabledCollectors, ["bird", "process", "tinc"])
+        XCTAssertEqual(c.enabledCollectors, ["bird", "probe", "process", "tinc"])
         XCTAssertEqual(c.birdSocket, "/run/bird/bird.ctl")
         XCTAssertFalse(c.birdCompat)
     }
@@ -40,7 +40,7 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(nested.collectorTimeout, .milliseconds(1500))
         XCTAssertEqual(nested.logLevel, .debug)
         XCTAssertEqual(nested.logFormat, .json)
-        XCTAssertEqual(nested.enabledCollectors, ["bird", "tinc"])
+        XCTAssertEqual(nested.enabledCollectors, ["bird", "probe", "tinc"])
     }
 
     func testCollectorSwitchNextToItsSettings() throws {
@@ -52,7 +52,7 @@ final class ConfigurationTests: XCTestCase {
                 compat: true
                 sampler-interval: 2s
             """, path: "b.yml")
-        XCTAssertEqual(c.enabledCollectors, ["process", "tinc"])
+        XCTAssertEqual(c.enabledCollectors, ["probe", "process", "tinc"])
         XCTAssertEqual(c.birdSocket, "/var/run/bird/bird.ctl")
         XCTAssertTrue(c.birdCompat)
         XCTAssertEqual(c.birdSamplerInterval, .seconds(2))
@@ -155,6 +155,8 @@ final class ConfigurationTests: XCTestCase {
             "collector.tinc.pidfile": .scalar("/run/tinc.pid"), "collector.tinc.logfile": .scalar("/var/log/tinc.log"),
             "collector.tinc.interface": .scalar("tinc0"), "collector.tinc.min-dump-interval": .scalar("10s"),
             "collector.tinc.signal-lock-file": .scalar("/run/tinc.lock"),
+            "collector.probe.interval": .scalar("2s"), "collector.probe.timeout": .scalar("500ms"),
+            "collector.probe.window": .scalar("30s"), "collector.probe.target": .list(["node9=198.51.100.9", "v6=2001:db8::9"]),
         ]
         var c = AgentConfiguration()
         for key in AgentConfiguration.keys {

@@ -47,8 +47,17 @@ public struct AgentConfiguration: Sendable, Equatable {
     /// A lock file shared with anything else that signals tincd.
     public var tincSignalLockFile: String?
 
+    /// How often every peer is probed.
+    public var probeInterval: Duration = .seconds(1)
+    /// How long a probe waits for its answer.
+    public var probeTimeout: Duration = .seconds(1)
+    /// The sliding window for `bgpmesh_peer_loss_ratio`.
+    public var probeWindow: Duration = .seconds(60)
+    /// Extra probe targets, `name=address`.
+    public var probeTargets: [ProbeTarget] = []
+
     /// Collectors this build knows, and whether each is on by default.
-    public static let defaultCollectors: [String: Bool] = ["process": true, "bird": true, "tinc": true]
+    public static let defaultCollectors: [String: Bool] = ["process": true, "bird": true, "tinc": true, "probe": true]
 
     public init() {}
 
@@ -81,6 +90,10 @@ public struct AgentConfiguration: Sendable, Equatable {
             Key(name: "collector.tinc.interface", help: "tinc interface (default: tinc.conf's Interface, else the net name)."),
             Key(name: "collector.tinc.min-dump-interval", help: "Least time between two dump signals to tincd."),
             Key(name: "collector.tinc.signal-lock-file", help: "Lock file shared with other tools that signal tincd."),
+            Key(name: "collector.probe.interval", help: "How often every peer's overlay address is probed."),
+            Key(name: "collector.probe.timeout", help: "How long a probe waits for its answer."),
+            Key(name: "collector.probe.window", help: "Sliding window of the loss ratio."),
+            Key(name: "collector.probe.target", help: "Extra probe target, name=address (repeatable)."),
         ]
         for name in defaultCollectors.keys.sorted() {
             keys.append(Key(name: "collector.\(name)", help: "Enable the \(name) collector."))
@@ -140,6 +153,19 @@ public struct AgentConfiguration: Sendable, Equatable {
         case "collector.tinc.interface": tincInterface = try parse.scalar()
         case "collector.tinc.min-dump-interval": tincMinDumpInterval = try parse.duration()
         case "collector.tinc.signal-lock-file": tincSignalLockFile = try parse.path()
+        case "collector.probe.interval": probeInterval = try parse.duration()
+        case "collector.probe.timeout": probeTimeout = try parse.duration()
+        case "collector.probe.window": probeWindow = try parse.duration()
+        case "collector.probe.target":
+            var targets: [ProbeTarget] = []
+            for item in try parse.list() {
+                guard let target = ProbeTarget(parsing: item) else {
+                    throw .invalidValue(key: key, value: item, source: source.name, line: source.line,
+                                        reason: "expected name=address with a numeric IPv4 or IPv6 address")
+                }
+                targets.append(target)
+            }
+            probeTargets = targets
         default:
             // `collector.<name>.enabled` is how YAML says `--collector.<name>` next to the collector's other keys.
             let switchKey = key.hasSuffix(".enabled") ? String(key.dropLast(".enabled".count)) : key

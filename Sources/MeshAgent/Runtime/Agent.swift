@@ -25,6 +25,8 @@ public final class Agent: Sendable {
         var collectors: [any Collector] = []
         var loops: [@Sendable () async -> Void] = []
         if configuration.collectors["process"] == true { collectors.append(ProcessCollector()) }
+        var birdCollector: BIRDCollector?
+        var tincCollector: TincCollector?
         if configuration.collectors["bird"] == true {
             func client() -> BIRDClient {
                 var birdLogger = logger
@@ -39,8 +41,10 @@ public final class Agent: Sendable {
                                              routeCounts: routeCounts, routeCountInterval: configuration.birdRouteCountInterval,
                                              logger: logger)
             loops.append { await sampler.run() }
-            collectors.append(BIRDCollector(client: client(), history: history, routeCounts: routeCounts,
-                                            compat: configuration.birdCompat, logger: logger))
+            let bird = BIRDCollector(client: client(), history: history, routeCounts: routeCounts,
+                                     compat: configuration.birdCompat, logger: logger)
+            birdCollector = bird
+            collectors.append(bird)
         }
         if configuration.collectors["tinc"] == true {
             var tincLogger = logger
@@ -52,7 +56,24 @@ public final class Agent: Sendable {
             let dumps = TincDumpState()
             let sampler = TincDumpSampler(client: client, state: dumps, interval: configuration.tincMinDumpInterval, logger: tincLogger)
             loops.append { await sampler.run() }
-            collectors.append(TincCollector(client: client, dumps: dumps, sampler: sampler, interface: configuration.tincInterface))
+            let tinc = TincCollector(client: client, dumps: dumps, sampler: sampler, interface: configuration.tincInterface)
+            tincCollector = tinc
+            collectors.append(tinc)
+        }
+        if configuration.collectors["probe"] == true {
+            let rounds = Int((configuration.probeWindow.seconds / configuration.probeInterval.seconds).rounded())
+            let configured = configuration.probeTargets
+            let bird = birdCollector, tinc = tincCollector
+            var probeLogger = logger
+            probeLogger[metadataKey: "collector"] = "probe"
+            let sampler = ProbeSampler(
+                history: ProbeHistory(windowRounds: rounds), interval: configuration.probeInterval,
+                timeout: configuration.probeTimeout, logger: probeLogger
+            ) {
+                ProbeTargets.gather(configured: configured, bird: bird?.lastSnapshot, tinc: tinc?.lastSnapshot)
+            }
+            loops.append { await sampler.run() }
+            collectors.append(ProbeCollector(sampler: sampler))
         }
         return (collectors, loops)
     }
