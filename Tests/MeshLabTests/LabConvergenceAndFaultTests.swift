@@ -88,6 +88,54 @@ final class LabConvergenceAndFaultTests: XCTestCase {
 
     // MARK: - Tests
 
+    /// The value of one series in node1's agent's /metrics, read from the monitoring namespace.
+    func agentMetric(_ lab: Lab, _ n: NodeSpec, _ series: String) -> Double? {
+        guard let text = try? lab.httpGet(from: LabNames.monitoringNamespace, "http://\(n.agentListen)/metrics") else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {
+            return Double(line.dropFirst(series.count + 1))
+        }
+        return nil
+    }
+
+    /// Issue 5: the agent's probes and tinc collector see a cut link and a dead tincd.
+    func testAgentSeesACutLinkAndADeadTincd() throws {
+        let (dir, lab, state) = try sharedLab()
+        guard Self.agents else { throw XCTSkip("SKIPPED LOUDLY: the lab runs without agents") }
+        let n1 = lab.node(1)
+        func fault(_ args: String...) throws { try LabHarness.labOK(["fault"] + args, stateDir: dir, timeout: 60) }
+        XCTAssertTrue(LabHarness.eventually(10) { self.agentMetric(lab, n1, "bgpmesh_peer_up{peer=\"node2\"}") == 1 })
+        XCTAssertEqual(agentMetric(lab, n1, "tinc_up"), 1)
+
+        try fault("cut-link", "node1", "node2")
+        let cut = Date()
+        // The probes notice within seconds...
+        XCTAssertTrue(LabHarness.eventually(5, interval: 0.5) {
+            self.agentMetric(lab, n1, "bgpmesh_peer_up{peer=\"node2\"}") == 0
+                && (self.agentMetric(lab, n1, "bgpmesh_peer_loss_ratio{peer=\"node2\"}") ?? 0) > 0
+        }, "node1's agent did not report probe loss to node2 within 5 s")
+        print(String(format: "*** probe loss reported %.1f s after cut-link ***", Date().timeIntervalSince(cut)))
+        // ...tinc itself only after its ping timeout (PingInterval 10 s + PingTimeout 5 s in the lab).
+        XCTAssertTrue(LabHarness.eventually(40, interval: 1) {
+            self.agentMetric(lab, n1, "tinc_node_indirect{node=\"node2\"}") == 1
+        }, "node1's agent never showed node2 relayed through node3")
+        print(String(format: "*** tinc_node_indirect{node2} = 1 %.1f s after cut-link ***", Date().timeIntervalSince(cut)))
+
+        try fault("heal-link", "node1", "node2")
+        XCTAssertTrue(LabHarness.eventually(15, interval: 0.5) {
+            self.agentMetric(lab, n1, "bgpmesh_peer_up{peer=\"node2\"}") == 1
+        }, "probes to node2 did not recover after heal-link")
+        try assertConverged(dir, lab, state, after: "heal-link (agent test)")
+
+        try fault("kill-tincd", "node1")
+        XCTAssertTrue(LabHarness.eventually(15, interval: 0.5) { self.agentMetric(lab, n1, "tinc_up") == 0 },
+                      "tinc_up stayed 1 with tincd dead")
+        XCTAssertTrue(lab.httpOK(from: LabNames.monitoringNamespace, "http://\(n1.agentListen)/metrics"), "the scrape must still answer 200")
+        XCTAssertEqual(agentMetric(lab, n1, "bgpmesh_scrape_collector_success{collector=\"tinc\"}"), 1)
+        try fault("restart-tincd", "node1")
+        try assertConverged(dir, lab, state, after: "restart-tincd (agent test)")
+        XCTAssertTrue(LabHarness.eventually(15, interval: 0.5) { self.agentMetric(lab, n1, "tinc_up") == 1 })
+    }
+
     func testColdStartConvergesOnTheDaemonsAndIsScraped() throws {
         let (dir, lab, state) = try sharedLab()
         let nodes = state.specs(stateDir: dir)
