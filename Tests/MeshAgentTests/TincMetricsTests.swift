@@ -1,6 +1,7 @@
 import Exposition
 import Foundation
 import TincControl
+import Logging
 import XCTest
 @testable import MeshAgent
 
@@ -79,6 +80,39 @@ final class TincMetricsTests: XCTestCase {
         XCTAssertEqual(value(f, "tinc_up"), 0)
         XCTAssertEqual(value(f, "tinc_connectto_configured", ["peer": "node2"]), 1)
         XCTAssertNil(f.first { $0.name == "tinc_node_reachable" })
+    }
+
+    /// tinc 1.1pre18 node lines (a synthetic transcript written from tinc's format strings: the lab runs 1.0).
+    func testTinc11RTTAndTrafficCounters() throws {
+        let transcript = try Fixture.text("tinc/tinc11-pre18-session.synthetic-from-format-strings.txt")
+        var nodes: [TincNode] = []
+        for line in transcript.split(separator: "\n") where line.hasPrefix("S: 18 3 ") {
+            guard case let .item(item) = try TincControlParser.reply(line.dropFirst(3), to: .dumpNodes) else { continue }
+            nodes.append(try TincNode(tinc11Item: item))
+        }
+        var s = TincCollectorSnapshot()
+        s.running = true
+        s.dump = TincDump(dialect: .tinc11pre17, pid: 4242, nodes: nodes, edges: [], subnets: [], connections: [])
+        let f = TincMetrics.families(s, dumpErrors: 0)
+        XCTAssertEqual(value(f, "tinc_node_rtt_seconds", ["node": "node2"]), 0.001873)
+        XCTAssertEqual(value(f, "tinc_node_receive_bytes_total", ["node": "node2"]), 15360)
+        XCTAssertEqual(value(f, "tinc_node_transmit_packets_total", ["node": "node3"]), 41)
+        XCTAssertEqual(value(f, "tinc_node_udp_confirmed", ["node": "node2"]), 1)
+        XCTAssertEqual(value(f, "tinc_node_indirect", ["node": "node3"]), 1, "node3's nexthop is node2")
+        XCTAssertEqual(value(f, "tinc_node_reachable", ["node": "node4"]), 0)
+        XCTAssertNil(value(f, "tinc_node_rtt_seconds", ["node": "node4"]))
+    }
+
+    func testTinc11PidfileSwitchesToTheControlSocket() throws {
+        let dir = NSTemporaryDirectory() + "bgpmesh-tinc-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let client = TincDaemonClient(configuration: .init(net: "bgpmesh", directory: dir, pidfile: dir + "/tinc.pid"))
+        let sampler = TincDumpSampler(client: client, state: TincDumpState(), interval: .seconds(5), logger: .init(label: "t"))
+        try "4242\n".write(toFile: dir + "/tinc.pid", atomically: true, encoding: .utf8)
+        XCTAssertFalse(sampler.speaksControlSocket, "tinc 1.0 writes only the pid")
+        try "4242 \(String(repeating: "ab", count: 32)) 127.0.0.1 port 655\n".write(toFile: dir + "/tinc.pid", atomically: true, encoding: .utf8)
+        XCTAssertTrue(sampler.speaksControlSocket)
     }
 
     func testPromtoolIsSilent() throws {

@@ -51,17 +51,30 @@ public final class TincDumpState: Sendable {
 
 /// Asks tincd for a dump every `interval` (never faster than the client's own
 /// pacing), so a scrape only reads the last one: the dump waits on tincd's log.
+///
+/// A tinc 1.1 pidfile (`PID COOKIE HOST port PORT`) switches to the control
+/// socket, which answers at once and needs no signals.
 public final class TincDumpSampler: Sendable {
     let client: TincDaemonClient
+    let control: TincControlClient
     let state: TincDumpState
     let interval: Duration
     let logger: Logger
 
     public init(client: TincDaemonClient, state: TincDumpState, interval: Duration, logger: Logger) {
         self.client = client
+        self.control = TincControlClient(configuration: .init(net: client.configuration.net, pidfile: client.configuration.pidfilePath),
+                                         logger: logger)
         self.state = state
         self.interval = interval
         self.logger = logger
+    }
+
+    /// True when the pidfile is tinc 1.1's.
+    var speaksControlSocket: Bool {
+        guard let text = try? String(contentsOfFile: client.configuration.pidfilePath, encoding: .utf8),
+              let pidfile = try? TincPidfile(parsing: text) else { return false }
+        return pidfile.isTinc11
     }
 
     public func run() async {
@@ -74,7 +87,11 @@ public final class TincDumpSampler: Sendable {
 
     public func poll() async {
         let result: Result<TincSnapshot, TincControlError>
-        do { result = .success(try await client.snapshot()) } catch { result = .failure(error) }
+        do {
+            result = .success(speaksControlSocket ? try await control.snapshot() : try await client.snapshot())
+        } catch {
+            result = .failure(error)
+        }
         if state.record(result), case let .failure(error) = result {
             // Said once, clearly; everything that needs no dump is still exported.
             logger.error("tincd does not log to a file, so nodes, edges and connections cannot be read; run tincd with --logfile",
