@@ -23,11 +23,14 @@ let package = Package(
         // Linux and glibc calls Swift's Glibc module leaves out (epoll, eventfd, accept4, mallopt).
         .target(name: "CLinux"),
 
+        // File descriptors, EINTR and deadlines, shared by the leaf libraries that do I/O.
+        .target(name: "POSIXSupport"),
+
         // Leaf libraries: they never import each other.
         .target(name: "Exposition", dependencies: ["CZlib"]),
-        .target(name: "HTTPServer", dependencies: ["CLinux", .product(name: "Logging", package: "swift-log")]),
-        .target(name: "BIRDControl", dependencies: [.product(name: "Logging", package: "swift-log")]),
-        .target(name: "TincControl", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        .target(name: "HTTPServer", dependencies: ["CLinux", "POSIXSupport", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "BIRDControl", dependencies: ["POSIXSupport", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "TincControl", dependencies: ["POSIXSupport", .product(name: "Logging", package: "swift-log")]),
 
         // The agent: collectors, configuration, routing.
         .target(name: "MeshAgent", dependencies: [

@@ -11,7 +11,7 @@ OUT=.build-fuzz-bird
 mkdir -p "$OUT/corpus"
 
 # The pure sources only: the client files need swift-log, Dispatch and sockets.
-mapfile -t SOURCES < <(grep -L -E 'import (Logging|Dispatch)|BIRDControlError|Syscall\.|SocketHandle' Sources/BIRDControl/*.swift)
+mapfile -t SOURCES < <(grep -L -E 'import (Logging|Dispatch|POSIXSupport)|BIRDControlError|Syscall\.|FileDescriptor' Sources/BIRDControl/*.swift)
 echo "fuzz-bird: compiling ${#SOURCES[@]} parser sources with -sanitize=fuzzer,address"
 "$SWIFTC" -sanitize=fuzzer,address -parse-as-library -O -g -module-name BIRDFuzz \
     -use-ld=lld "${SOURCES[@]}" Fuzz/BIRDParsers/main.swift -o "$OUT/fuzz-bird"

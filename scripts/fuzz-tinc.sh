@@ -12,7 +12,7 @@ OUT=.build-fuzz-tinc
 mkdir -p "$OUT/corpus"
 
 # The pure sources only: the client and file files need swift-log, Dispatch and system calls.
-mapfile -t SOURCES < <(grep -L -E 'import (Logging|Dispatch)|TincControlError|TincSyscall\.|FileDescriptor' Sources/TincControl/*.swift)
+mapfile -t SOURCES < <(grep -L -E 'import (Logging|Dispatch|POSIXSupport)|TincControlError|TincSyscall\.|FileDescriptor' Sources/TincControl/*.swift)
 echo "fuzz-tinc: compiling ${#SOURCES[@]} parser sources with -sanitize=fuzzer,address"
 "$SWIFTC" -sanitize=fuzzer,address -parse-as-library -O -g -module-name TincFuzz \
     -use-ld=lld "${SOURCES[@]}" Fuzz/TincParsers/main.swift -o "$OUT/fuzz-tinc"

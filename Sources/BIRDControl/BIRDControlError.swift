@@ -1,3 +1,4 @@
+import POSIXSupport
 /// Everything that can go wrong talking to BIRD's control socket. Each case names the socket
 /// path or the command it happened to, and carries the errno, reply code or offending line.
 public enum BIRDControlError: Error, Sendable, Equatable, CustomStringConvertible {

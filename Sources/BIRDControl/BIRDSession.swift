@@ -1,15 +1,16 @@
+import POSIXSupport
 import Glibc
 
 /// One blocking connection to the control socket: banner read, `restrict` sent if asked,
 /// then one command at a time. Not thread-safe; `BIRDClient` confines it to its queue.
 final class BIRDSession {
-    let socket: SocketHandle
+    let socket: FileDescriptor
     /// `BIRD 2.0.12 ready.`
     private(set) var banner = ""
     private var framer: BIRDReplyFramer
     private var receiveBuffer = [UInt8](repeating: 0, count: 64 * 1024)
 
-    private init(socket: SocketHandle, limit: Int) {
+    private init(socket: FileDescriptor, limit: Int) {
         self.socket = socket
         self.framer = BIRDReplyFramer(limit: limit)
     }
@@ -30,7 +31,7 @@ final class BIRDSession {
 
         let descriptor = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard descriptor >= 0 else { throw .connect(path: path, call: "socket", errno: errno) }
-        let session = BIRDSession(socket: SocketHandle(descriptor), limit: limit)
+        let session = BIRDSession(socket: FileDescriptor(descriptor), limit: limit)
         do throws(BIRDControlError) {
             try session.connect(address: address, path: path, command: command, deadline: deadline, timeout: timeout)
             let banner = try session.readReply(label: command, deadline: deadline, timeout: timeout)

@@ -1,3 +1,4 @@
+import POSIXSupport
 /// One accepted socket and its HTTP state; touched only on the event loop thread.
 final class Connection {
     enum Phase {

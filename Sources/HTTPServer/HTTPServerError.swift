@@ -1,3 +1,4 @@
+import POSIXSupport
 import Glibc
 
 /// Everything that can go wrong when starting an `HTTPServer`; each case carries the call and errno.

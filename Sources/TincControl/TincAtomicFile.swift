@@ -1,3 +1,4 @@
+import POSIXSupport
 import Glibc
 
 /// Installs configuration files the way tinc needs them: write a temporary file in the same

@@ -1,3 +1,4 @@
+import POSIXSupport
 import Dispatch
 import Glibc
 import Logging

@@ -1,15 +1,12 @@
+import POSIXSupport
 import Glibc
 
-/// Small helpers around raw system calls for the I/O side of this target.
+/// tinc's own I/O helpers on top of POSIXSupport.
 enum TincSyscall {
-    /// Repeats `body` while it fails with EINTR. Never wrap close(2) in this.
+    /// `Syscall.retryingEINTR`: never wrap close(2) in this.
     @inline(__always)
     static func retryingEINTR<T: BinaryInteger>(_ body: () -> T) -> T {
-        while true {
-            let result = body()
-            if result == -1 && errno == EINTR { continue }
-            return result
-        }
+        Syscall.retryingEINTR(body)
     }
 
     /// Reads a whole (small) file; nil and errno on failure. Stops at `limit` bytes (then `.tooLarge`).
@@ -32,9 +29,7 @@ enum TincSyscall {
     }
 
     static func monotonicNanoseconds() -> UInt64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+        Syscall.monotonicNanoseconds()
     }
 
     /// Wall-clock seconds since 1970.
@@ -49,25 +44,6 @@ enum TincSyscall {
         var remaining = timespec()
         while nanosleep(&request, &remaining) == -1 && errno == EINTR { request = remaining }
     }
-}
-
-/// Owns one file or socket descriptor and closes it exactly once: explicitly, or on deinit.
-final class FileDescriptor {
-    private(set) var rawValue: Int32
-
-    init(_ rawValue: Int32) { self.rawValue = rawValue }
-
-    var isOpen: Bool { rawValue >= 0 }
-
-    func close() {
-        guard rawValue >= 0 else { return }
-        let descriptor = rawValue
-        rawValue = -1
-        // Not retried on EINTR: Linux has already released the number.
-        _ = Glibc.close(descriptor)
-    }
-
-    deinit { close() }
 }
 
 extension Duration {

@@ -1,16 +1,16 @@
 import Glibc
 
-/// Owns one file descriptor and closes it exactly once: explicitly, or when the owner goes away.
-final class FileDescriptor {
-    private(set) var rawValue: Int32
+/// Owns one file or socket descriptor and closes it exactly once: explicitly, or when the owner goes away.
+public final class FileDescriptor {
+    public private(set) var rawValue: Int32
 
-    init(_ rawValue: Int32) {
+    public init(_ rawValue: Int32) {
         self.rawValue = rawValue
     }
 
-    var isOpen: Bool { rawValue >= 0 }
+    public var isOpen: Bool { rawValue >= 0 }
 
-    func close() {
+    public func close() {
         guard rawValue >= 0 else { return }
         let descriptor = rawValue
         rawValue = -1
