@@ -30,11 +30,12 @@ let package = Package(
         .target(name: "Exposition", dependencies: ["CZlib"]),
         .target(name: "HTTPServer", dependencies: ["CLinux", "POSIXSupport", .product(name: "Logging", package: "swift-log")]),
         .target(name: "BIRDControl", dependencies: ["POSIXSupport", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "EtcdClient", dependencies: ["CCurl", .product(name: "Logging", package: "swift-log")]),
         .target(name: "TincControl", dependencies: ["POSIXSupport", .product(name: "Logging", package: "swift-log")]),
 
         // The agent: collectors, configuration, routing.
         .target(name: "MeshAgent", dependencies: [
-            "Exposition", "HTTPServer", "BIRDControl", "TincControl", "CCurl", "CBuildInfo",
+            "Exposition", "HTTPServer", "BIRDControl", "TincControl", "EtcdClient", "CBuildInfo",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Yams", package: "Yams"),
         ]),
@@ -60,6 +61,7 @@ let package = Package(
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition"], resources: [.copy("Fixtures")]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
         .testTarget(name: "BIRDControlTests", dependencies: ["BIRDControl", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EtcdClientTests", dependencies: ["EtcdClient"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TincControlTests", dependencies: ["TincControl"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MeshLabTests", dependencies: ["MeshLab"]),
         .testTarget(name: "MeshAgentTests", dependencies: ["MeshAgent", "Exposition", "HTTPServer", "BIRDControl", "TestSupport"], resources: [.copy("Fixtures")]),
