@@ -17,6 +17,7 @@ public enum AgentCommand {
             "--collector.tinc.logfile", node.tincLog,
             // The lab signals tincd too (faults); one lock keeps the two from colliding.
             "--collector.tinc.signal-lock-file", "\(node.runDir)/tincd.signal.lock",
+            "--etcd.endpoints", LabTemplates.etcdEndpoints(members: lab.etcdMembers(stateDir: node.stateDir)),
         ]
         let values = placeholders(node: node, lab: lab)
         args += extra.map { expand($0, values) }

@@ -112,11 +112,38 @@ struct AgentOptions: ParsableArguments {
                                valueName: "name=addr"))
     var probeTargets: [String] = []
 
+    @Option(name: .customLong("etcd.endpoints"),
+            help: ArgumentHelp("etcd endpoints, http(s)://host:port; repeat or comma-separate. (default: none, etcd off)", valueName: "urls"))
+    var etcdEndpoints: [String] = []
+
+    @Option(name: .customLong("etcd.ca-file"), help: ArgumentHelp("CA certificate for etcd's TLS.", valueName: "path"))
+    var etcdCAFile: String?
+
+    @Option(name: .customLong("etcd.cert-file"), help: ArgumentHelp("Client certificate for etcd.", valueName: "path"))
+    var etcdCertFile: String?
+
+    @Option(name: .customLong("etcd.key-file"), help: ArgumentHelp("Client key for etcd.", valueName: "path"))
+    var etcdKeyFile: String?
+
+    @Option(name: .customLong("etcd.username"), help: ArgumentHelp("etcd user (needs --etcd.password-file).", valueName: "name"))
+    var etcdUsername: String?
+
+    @Option(name: .customLong("etcd.password-file"), help: ArgumentHelp("File holding the etcd password.", valueName: "path"))
+    var etcdPasswordFile: String?
+
+    @Option(name: .customLong("etcd.timeout"), help: ArgumentHelp("Deadline per etcd request. (default: 5s)", valueName: "duration"))
+    var etcdTimeout: String?
+
+    @Flag(name: .customLong("collector.etcd"), inversion: .prefixedNo,
+          help: "Enable the etcd collector when --etcd.endpoints is set. (default: on)")
+    var collectorEtcd: Bool?
+
     /// The flags the user actually gave, as config keys.
     var overrides: [(String, ConfigValue)] {
         var out: [(String, ConfigValue)] = []
         if !listenAddresses.isEmpty { out.append(("web.listen-address", .list(listenAddresses))) }
         if !probeTargets.isEmpty { out.append(("collector.probe.target", .list(probeTargets))) }
+        if !etcdEndpoints.isEmpty { out.append(("etcd.endpoints", .list(etcdEndpoints))) }
         let scalars: [(String, String?)] = [
             ("web.max-connections", maxConnections), ("web.read-timeout", readTimeout),
             ("web.idle-timeout", idleTimeout), ("web.max-request-body-bytes", maxBody),
@@ -133,6 +160,9 @@ struct AgentOptions: ParsableArguments {
             ("collector.tinc.min-dump-interval", tincMinDumpInterval), ("collector.tinc.signal-lock-file", tincSignalLock),
             ("collector.probe", collectorProbe.map { $0 ? "true" : "false" }), ("collector.probe.interval", probeInterval),
             ("collector.probe.timeout", probeTimeout), ("collector.probe.window", probeWindow),
+            ("etcd.ca-file", etcdCAFile), ("etcd.cert-file", etcdCertFile), ("etcd.key-file", etcdKeyFile),
+            ("etcd.username", etcdUsername), ("etcd.password-file", etcdPasswordFile), ("etcd.timeout", etcdTimeout),
+            ("collector.etcd", collectorEtcd.map { $0 ? "true" : "false" }),
         ]
         for case let (key, value?) in scalars { out.append((key, .scalar(value))) }
         return out

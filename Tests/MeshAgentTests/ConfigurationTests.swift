@@ -7,7 +7,8 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(c.listenAddresses, [":10179"])
         XCTAssertEqual(c.logLevel, .info)
         XCTAssertEqual(c.logFormat, .logfmt)
-        XCTAssertEqual(c.enabledCollectors, ["bird", "probe", "process", "tinc"])
+        XCTAssertEqual(c.enabledCollectors, ["bird", "etcd", "probe", "process", "tinc"])
+        XCTAssertEqual(c.etcdEndpoints, [])
         XCTAssertEqual(c.birdSocket, "/run/bird/bird.ctl")
         XCTAssertFalse(c.birdCompat)
     }
@@ -40,7 +41,7 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(nested.collectorTimeout, .milliseconds(1500))
         XCTAssertEqual(nested.logLevel, .debug)
         XCTAssertEqual(nested.logFormat, .json)
-        XCTAssertEqual(nested.enabledCollectors, ["bird", "probe", "tinc"])
+        XCTAssertEqual(nested.enabledCollectors, ["bird", "etcd", "probe", "tinc"])
     }
 
     func testCollectorSwitchNextToItsSettings() throws {
@@ -52,13 +53,19 @@ final class ConfigurationTests: XCTestCase {
                 compat: true
                 sampler-interval: 2s
             """, path: "b.yml")
-        XCTAssertEqual(c.enabledCollectors, ["probe", "process", "tinc"])
+        XCTAssertEqual(c.enabledCollectors, ["etcd", "probe", "process", "tinc"])
         XCTAssertEqual(c.birdSocket, "/var/run/bird/bird.ctl")
         XCTAssertTrue(c.birdCompat)
         XCTAssertEqual(c.birdSamplerInterval, .seconds(2))
         XCTAssertThrowsError(try AgentConfiguration.parse(yaml: "collector.bird.sockett: /x\n", path: "t.yml")) { error in
             XCTAssertEqual(error as? ConfigError, .unknownKey(key: "collector.bird.sockett", source: "t.yml", line: 1))
         }
+    }
+
+    func testEtcdEndpoints() throws {
+        let c = try AgentConfiguration.parse(yaml: "etcd:\n  endpoints: http://192.0.2.1:12379,http://192.0.2.2:12379\n", path: "e.yml")
+        XCTAssertEqual(c.etcdEndpoints, ["http://192.0.2.1:12379", "http://192.0.2.2:12379"])
+        XCTAssertThrowsError(try AgentConfiguration.parse(yaml: "etcd.endpoints: [192.0.2.1:12379]\n", path: "e.yml"))
     }
 
     func testUnknownKeyNamesKeyAndLine() {
@@ -155,6 +162,9 @@ final class ConfigurationTests: XCTestCase {
             "collector.tinc.pidfile": .scalar("/run/tinc.pid"), "collector.tinc.logfile": .scalar("/var/log/tinc.log"),
             "collector.tinc.interface": .scalar("tinc0"), "collector.tinc.min-dump-interval": .scalar("10s"),
             "collector.tinc.signal-lock-file": .scalar("/run/tinc.lock"),
+            "etcd.endpoints": .list(["http://192.0.2.1:12379", "https://192.0.2.2:12379"]), "etcd.ca-file": .scalar("/etc/ca.pem"),
+            "etcd.cert-file": .scalar("/etc/c.pem"), "etcd.key-file": .scalar("/etc/k.pem"), "etcd.username": .scalar("agent"),
+            "etcd.password-file": .scalar("/etc/pw"), "etcd.timeout": .scalar("3s"),
             "collector.probe.interval": .scalar("2s"), "collector.probe.timeout": .scalar("500ms"),
             "collector.probe.window": .scalar("30s"), "collector.probe.target": .list(["node9=198.51.100.9", "v6=2001:db8::9"]),
         ]

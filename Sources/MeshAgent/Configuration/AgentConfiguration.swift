@@ -56,8 +56,19 @@ public struct AgentConfiguration: Sendable, Equatable {
     /// Extra probe targets, `name=address`.
     public var probeTargets: [ProbeTarget] = []
 
+    /// etcd endpoints (`http(s)://host:port`); none means no registry and no etcd collector.
+    public var etcdEndpoints: [String] = []
+    public var etcdCAFile: String?
+    public var etcdCertFile: String?
+    public var etcdKeyFile: String?
+    public var etcdUsername: String?
+    /// A file holding the etcd password (never the password itself on the command line).
+    public var etcdPasswordFile: String?
+    /// Deadline of one etcd request, failover included.
+    public var etcdTimeout: Duration = .seconds(5)
+
     /// Collectors this build knows, and whether each is on by default.
-    public static let defaultCollectors: [String: Bool] = ["process": true, "bird": true, "tinc": true, "probe": true]
+    public static let defaultCollectors: [String: Bool] = ["process": true, "bird": true, "tinc": true, "probe": true, "etcd": true]
 
     public init() {}
 
@@ -90,6 +101,13 @@ public struct AgentConfiguration: Sendable, Equatable {
             Key(name: "collector.tinc.interface", help: "tinc interface (default: tinc.conf's Interface, else the net name)."),
             Key(name: "collector.tinc.min-dump-interval", help: "Least time between two dump signals to tincd."),
             Key(name: "collector.tinc.signal-lock-file", help: "Lock file shared with other tools that signal tincd."),
+            Key(name: "etcd.endpoints", help: "etcd endpoints, http(s)://host:port (repeatable); none turns etcd off."),
+            Key(name: "etcd.ca-file", help: "CA certificate for etcd's TLS."),
+            Key(name: "etcd.cert-file", help: "Client certificate for etcd."),
+            Key(name: "etcd.key-file", help: "Client key for etcd."),
+            Key(name: "etcd.username", help: "etcd user (with etcd.password-file)."),
+            Key(name: "etcd.password-file", help: "File holding the etcd password."),
+            Key(name: "etcd.timeout", help: "Deadline of one etcd request, failover included."),
             Key(name: "collector.probe.interval", help: "How often every peer's overlay address is probed."),
             Key(name: "collector.probe.timeout", help: "How long a probe waits for its answer."),
             Key(name: "collector.probe.window", help: "Sliding window of the loss ratio."),
@@ -153,6 +171,19 @@ public struct AgentConfiguration: Sendable, Equatable {
         case "collector.tinc.interface": tincInterface = try parse.scalar()
         case "collector.tinc.min-dump-interval": tincMinDumpInterval = try parse.duration()
         case "collector.tinc.signal-lock-file": tincSignalLockFile = try parse.path()
+        case "etcd.endpoints":
+            let list = try parse.list().flatMap { $0.split(separator: ",").map(String.init) }
+            for endpoint in list where !(endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://")) {
+                throw .invalidValue(key: key, value: endpoint, source: source.name, line: source.line,
+                                    reason: "expected http://host:port or https://host:port")
+            }
+            etcdEndpoints = list
+        case "etcd.ca-file": etcdCAFile = try parse.path()
+        case "etcd.cert-file": etcdCertFile = try parse.path()
+        case "etcd.key-file": etcdKeyFile = try parse.path()
+        case "etcd.username": etcdUsername = try parse.scalar()
+        case "etcd.password-file": etcdPasswordFile = try parse.path()
+        case "etcd.timeout": etcdTimeout = try parse.duration()
         case "collector.probe.interval": probeInterval = try parse.duration()
         case "collector.probe.timeout": probeTimeout = try parse.duration()
         case "collector.probe.window": probeWindow = try parse.duration()

@@ -1,4 +1,6 @@
 import BIRDControl
+import EtcdClient
+import Foundation
 import Exposition
 import HTTPServer
 import Logging
@@ -60,6 +62,16 @@ public final class Agent: Sendable {
             tincCollector = tinc
             collectors.append(tinc)
         }
+        if configuration.collectors["etcd"] == true, !configuration.etcdEndpoints.isEmpty {
+            let requests = EtcdRequestMetrics()
+            do {
+                let client = try EtcdClient(configuration: try etcdConfiguration(configuration), logger: logger,
+                                            observer: { requests.observe(op: $0, duration: $1, success: $2) })
+                collectors.append(EtcdCollector(client: client, requests: requests))
+            } catch {
+                logger.error("etcd is configured but unusable; the etcd collector is off", metadata: ["error": "\(error)"])
+            }
+        }
         if configuration.collectors["probe"] == true {
             let rounds = Int((configuration.probeWindow.seconds / configuration.probeInterval.seconds).rounded())
             let configured = configuration.probeTargets
@@ -76,6 +88,23 @@ public final class Agent: Sendable {
             collectors.append(ProbeCollector(sampler: sampler))
         }
         return (collectors, loops)
+    }
+
+    /// The etcd client's settings; the password comes from its file.
+    static func etcdConfiguration(_ c: AgentConfiguration) throws -> EtcdClient.Configuration {
+        var credentials: EtcdClient.Credentials?
+        if let user = c.etcdUsername {
+            guard let file = c.etcdPasswordFile else { throw ConfigError.inconsistent("etcd.username needs etcd.password-file") }
+            let password = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .newlines)
+            credentials = EtcdClient.Credentials(username: user, password: password)
+        }
+        let tls = (c.etcdCAFile ?? c.etcdCertFile ?? c.etcdKeyFile) == nil ? nil
+            : EtcdClient.TLS(caFile: c.etcdCAFile, certFile: c.etcdCertFile, keyFile: c.etcdKeyFile)
+        var configuration = EtcdClient.Configuration(endpoints: c.etcdEndpoints)
+        configuration.tls = tls
+        configuration.credentials = credentials
+        configuration.requestTimeout = c.etcdTimeout
+        return configuration
     }
 
     public init(configuration: AgentConfiguration, logger: Logger, collectors: [any Collector]? = nil) {
