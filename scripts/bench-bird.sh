@@ -66,7 +66,10 @@ birdc -s "$DIR/bird.ctl" show route count | tail -1
 
 "$BIRD_EXPORTER" -web.listen-address "$REF_ADDR" -bird.socket "$DIR/bird.ctl" -bird.v2 >"$DIR/bird_exporter.log" 2>&1 &
 ref_pid=$!; pids+=("$ref_pid")
-"$AGENT" run --web.listen-address "$AGENT_ADDR" --no-collector.process --collector.bird.socket "$DIR/bird.ctl" \
+# BIRD collector only: the BGP neighbors here are fake, and probing them from the root
+# namespace would send packets off this machine.
+"$AGENT" run --web.listen-address "$AGENT_ADDR" --no-collector.process --no-collector.probe --no-collector.tinc \
+    --no-collector.etcd --collector.bird.socket "$DIR/bird.ctl" \
     --collector.timeout 30s --collector.bird.timeout 20s --log.level warning &
 agent_pid=$!; pids+=("$agent_pid")
 for addr in "$AGENT_ADDR" "$REF_ADDR"; do

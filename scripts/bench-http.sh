@@ -22,7 +22,7 @@ trap cleanup EXIT
 
 "$BIRD_EXPORTER" -web.listen-address "$REF_ADDR" -bird.socket /nonexistent/bird.ctl -bird.v2 >/dev/null 2>&1 &
 ref_pid=$!; pids+=("$ref_pid")
-"$AGENT" run --web.listen-address "$AGENT_ADDR" --no-collector.bird --log.level warning &
+"$AGENT" run --web.listen-address "$AGENT_ADDR" --no-collector.bird --no-collector.probe --no-collector.tinc --log.level warning &
 agent_pid=$!; pids+=("$agent_pid")
 
 wait_up() { for _ in $(seq 100); do curl -fsS -o /dev/null "http://$1/" 2>/dev/null && return 0; sleep 0.1; done; echo "bench-http: $1 did not come up" >&2; exit 1; }

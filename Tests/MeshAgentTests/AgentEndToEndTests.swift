@@ -10,7 +10,7 @@ final class AgentEndToEndTests: XCTestCase {
     private var port: UInt16 = 0
 
     override func setUpWithError() throws {
-        agent = try AgentProcess(["run", "--web.listen-address", "127.0.0.1:0", "--log.level", "debug"])
+        agent = try AgentProcess(["run", "--web.listen-address", "127.0.0.1:0", "--log.level", "debug"] + AgentProcess.hermetic)
         port = try agent.waitForPort()
     }
 
@@ -225,20 +225,20 @@ final class AgentCommandLineTests: XCTestCase {
 
     func testFlagsWinOverTheFile() throws {
         let file = tempFile("collector:\n  process: false\n")
-        let off = try AgentProcess.run(["scrape-once", "--config.file", file])
+        let off = try AgentProcess.run(["scrape-once", "--config.file", file] + AgentProcess.hermetic)
         XCTAssertEqual(off.status, 0, off.stderr)
         XCTAssertFalse(off.stdout.contains("process_open_fds"))
-        let on = try AgentProcess.run(["scrape-once", "--config.file", file, "--collector.process"])
+        let on = try AgentProcess.run(["scrape-once", "--config.file", file, "--collector.process"] + AgentProcess.hermetic)
         XCTAssertTrue(on.stdout.contains("process_open_fds"), on.stdout)
     }
 
     func testScrapeOncePassesPromtool() throws {
-        let r = try AgentProcess.run(["scrape-once"])
+        let r = try AgentProcess.run(["scrape-once"] + AgentProcess.hermetic)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("bgpmesh_scrape_collector_success{collector=\"process\"} 1"), r.stdout)
         let check = try AgentEndToEndTests.promtoolCheck(Array(r.stdout.utf8))
         XCTAssertEqual(check.output, "")
-        let om = try AgentProcess.run(["scrape-once", "--format", "openmetrics"])
+        let om = try AgentProcess.run(["scrape-once", "--format", "openmetrics"] + AgentProcess.hermetic)
         XCTAssertTrue(om.stdout.hasSuffix("# EOF\n"))
     }
 }

@@ -9,6 +9,14 @@ final class AgentProcess {
     private let stderrBuffer = LockedBuffer()
     private let stdoutBuffer = LockedBuffer()
 
+    /// Points every daemon path at nothing, so a test never reads (or probes the BGP
+    /// neighbors of) a BIRD or tincd that happens to run on the test machine.
+    static let hermetic = [
+        "--collector.bird.socket", "/nonexistent-bgpmesh-test/bird.ctl",
+        "--collector.tinc.dir", "/nonexistent-bgpmesh-test/tinc",
+        "--collector.tinc.pidfile", "/nonexistent-bgpmesh-test/tinc.pid",
+    ]
+
     /// The binary sits next to the test bundle in the build products directory.
     static var binary: URL {
         URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
