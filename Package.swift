@@ -24,13 +24,13 @@ let package = Package(
         .target(name: "CLinux"),
 
         // File descriptors, EINTR and deadlines, shared by the leaf libraries that do I/O.
-        .target(name: "POSIXSupport"),
+        .target(name: "POSIXSupport", dependencies: ["CLinux"]),
 
         // Leaf libraries: they never import each other.
         .target(name: "Exposition", dependencies: ["CZlib"]),
         .target(name: "HTTPServer", dependencies: ["CLinux", "POSIXSupport", .product(name: "Logging", package: "swift-log")]),
         .target(name: "BIRDControl", dependencies: ["POSIXSupport", .product(name: "Logging", package: "swift-log")]),
-        .target(name: "EtcdClient", dependencies: ["CCurl", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "EtcdClient", dependencies: ["CCurl", "POSIXSupport", .product(name: "Logging", package: "swift-log")]),
         .target(name: "TincControl", dependencies: ["POSIXSupport", .product(name: "Logging", package: "swift-log")]),
 
         // The agent: collectors, configuration, routing.
@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
         .testTarget(name: "BIRDControlTests", dependencies: ["BIRDControl", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EtcdClientTests", dependencies: ["EtcdClient"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "TincControlTests", dependencies: ["TincControl"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TincControlTests", dependencies: ["TincControl", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MeshLabTests", dependencies: ["MeshLab"]),
         .testTarget(name: "MeshAgentTests", dependencies: ["MeshAgent", "Exposition", "HTTPServer", "BIRDControl", "TestSupport"], resources: [.copy("Fixtures")]),
     ],

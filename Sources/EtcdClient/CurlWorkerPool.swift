@@ -1,5 +1,6 @@
 import Dispatch
 import Glibc
+import POSIXSupport
 import Synchronization
 
 /// A fixed set of dedicated threads that run blocking libcurl calls, so they never occupy
@@ -29,7 +30,7 @@ final class CurlWorkerPool: Sendable {
         var started = 0
         for index in 0..<threadCount {
             // Each thread holds the pool until shutdown() lets it exit.
-            if WorkerThread.spawn(name: "\(name)-\(index)", { self.work() }) == 0 { started += 1 }
+            if DetachedThread.spawn(name: "\(name)-\(index)", { self.work() }) == 0 { started += 1 }
         }
         if started == 0 { return nil }
     }
@@ -86,28 +87,3 @@ final class CurlWorkerPool: Sendable {
     }
 }
 
-/// Starts a detached pthread (as HTTPServer's LoopThread does, without its name: Glibc's
-/// module does not export pthread_setname_np).
-enum WorkerThread {
-    private final class Body {
-        let run: @Sendable () -> Void
-        init(_ run: @escaping @Sendable () -> Void) { self.run = run }
-    }
-
-    /// Returns 0 or the pthread_create error number.
-    static func spawn(name: String, _ run: @escaping @Sendable () -> Void) -> Int32 {
-        let context = Unmanaged.passRetained(Body(run)).toOpaque()
-        var thread = pthread_t()
-        let result = pthread_create(&thread, nil, { context in
-            guard let context else { return nil }
-            Unmanaged<Body>.fromOpaque(context).takeRetainedValue().run()
-            return nil
-        }, context)
-        guard result == 0 else {
-            Unmanaged<Body>.fromOpaque(context).release()
-            return result
-        }
-        pthread_detach(thread)
-        return 0
-    }
-}

@@ -1,3 +1,5 @@
+import POSIXSupport
+
 extension EtcdClient {
     /// Watches keys: a streaming POST to /v3/watch on a thread of its own. The stream
     /// reconnects by itself (next endpoint, backoff) and resumes after the last revision it
@@ -22,7 +24,7 @@ extension EtcdClient {
             return stream
         }
         continuation.onTermination = { _ in session.cancel() }
-        let result = WorkerThread.spawn(name: "etcd-watch") {
+        let result = DetachedThread.spawn(name: "etcd-watch") {
             session.run()
             self.unregister(id)
         }

@@ -66,7 +66,7 @@ public final class HTTPServer: Sendable {
             let loop = try EventLoop(
                 configuration: configuration, logger: logger, observer: observer, immediate: immediate, handler: handler,
                 listeners: listeners)
-            let result = LoopThread.spawn(name: "http-loop") { [self] in
+            let result = DetachedThread.spawn(name: "http-loop") { [self] in
                 loop.run()
                 self.loopDidExit()
             }

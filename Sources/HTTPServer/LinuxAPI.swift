@@ -22,8 +22,4 @@ enum LinuxAPI {
     static func eventFD(_ initial: UInt32, _ flags: Int32) -> Int32 {
         eventfd(initial, flags)
     }
-
-    static func setThreadName(_ thread: pthread_t, _ name: String) -> Int32 {
-        bgpmesh_set_thread_name(UInt(thread), name)
-    }
 }

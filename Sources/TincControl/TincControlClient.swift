@@ -209,18 +209,7 @@ final class TincControlSession {
 
     static func open(configuration: TincControlClient.Configuration) throws(TincControlError) -> TincControlSession {
         let pidfilePath = configuration.pidfilePath
-        let content: [UInt8]
-        switch TincSyscall.readFile(pidfilePath, limit: 4096) {
-        case .success(let bytes): content = bytes
-        case .failure(.system(_, let call, let code)): throw .pidfile(path: pidfilePath, call: call, errno: code)
-        case .failure: throw .pidfile(path: pidfilePath, call: "read", errno: EFBIG)
-        }
-        let pidfile: TincPidfile
-        do {
-            pidfile = try TincPidfile(parsing: String(decoding: content, as: UTF8.self))
-        } catch {
-            throw .malformedPidfile(path: pidfilePath, error)
-        }
+        let pidfile = try TincPidfile.read(pidfilePath)
         guard let cookie = pidfile.cookie else { throw .wrongVersion(pidfile: pidfilePath, expected: "1.1", found: "1.0") }
         if kill(pidfile.pid, 0) != 0 && errno == ESRCH { throw .notRunning(pid: pidfile.pid, pidfile: pidfilePath) }
 

@@ -237,18 +237,7 @@ public final class TincDaemonClient: @unchecked Sendable {
 
     func locate() throws(TincControlError) -> TincDaemonInfo {
         let pidfilePath = configuration.pidfilePath
-        let content: [UInt8]
-        switch TincSyscall.readFile(pidfilePath, limit: 4096) {
-        case .success(let bytes): content = bytes
-        case .failure(.system(_, let call, let code)): throw .pidfile(path: pidfilePath, call: call, errno: code)
-        case .failure: throw .pidfile(path: pidfilePath, call: "read", errno: EFBIG)
-        }
-        let pidfile: TincPidfile
-        do {
-            pidfile = try TincPidfile(parsing: String(decoding: content, as: UTF8.self))
-        } catch {
-            throw .malformedPidfile(path: pidfilePath, error)
-        }
+        let pidfile = try TincPidfile.read(pidfilePath)
         guard !pidfile.isTinc11 else { throw .wrongVersion(pidfile: pidfilePath, expected: "1.0", found: "1.1") }
         let pid = pidfile.pid
         guard probe.isAlive(pid) else { throw .notRunning(pid: pid, pidfile: pidfilePath) }

@@ -32,29 +32,8 @@ public final class RealBIRD {
     }
 
     /// Starts BIRD (it daemonizes; the pid file names the daemon) and waits for its socket.
-    /// posix_spawn, not Foundation's Process: the daemon would inherit Process's exit-watch socket,
-    /// and waitUntilExit would never return.
     public func start() throws {
-        let arguments = [Self.path, "-c", directory + "/bird.conf", "-s", socketPath, "-P", pidFile]
-        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        // Test threads (dispatch workers) block most signals and ignore SIGPIPE; a spawned child
-        // inherits both, and a BIRD with SIGTERM blocked would never stop. Reset them.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var signals = sigset_t()
-        sigemptyset(&signals)
-        posix_spawnattr_setsigmask(&attributes, &signals)
-        sigfillset(&signals)
-        posix_spawnattr_setsigdefault(&attributes, &signals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, Self.path, nil, &attributes, &argv, environ)
-        guard spawned == 0 else { throw XCTSkip("cannot start bird: posix_spawn error \(spawned)") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        guard status == 0 else { throw XCTSkip("bird exited with status \(status)") }
+        try Spawn.run([Self.path, "-c", directory + "/bird.conf", "-s", socketPath, "-P", pidFile], wait: true)
         for _ in 0..<200 {
             if FileManager.default.fileExists(atPath: socketPath) { return }
             usleep(10_000)

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Logging
 import TincControl
+import TestSupport
 import XCTest
 
 /// The 1.0 client against two real tincd 1.0 daemons on loopback (DeviceType = dummy, so no
@@ -30,32 +31,7 @@ final class RealTincTests: XCTestCase {
 
     /// Runs a program with stdin from /dev/null and default signal handling; returns its pid.
     private func spawn(_ arguments: [String], wait: Bool) throws -> pid_t {
-        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var signals = sigset_t()
-        sigemptyset(&signals)
-        posix_spawnattr_setsigmask(&attributes, &signals)
-        sigfillset(&signals)
-        posix_spawnattr_setsigdefault(&attributes, &signals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, directory + "/spawn.out", O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_addopen(&actions, 2, directory + "/spawn.out", O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, arguments[0], &actions, &attributes, &argv, environ)
-        guard spawned == 0 else { throw XCTSkip("cannot start \(arguments[0]): posix_spawn error \(spawned)") }
-        if wait {
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-            guard status == 0 else { throw XCTSkip("\(arguments.joined(separator: " ")) exited with status \(status)") }
-        }
-        return pid
+        try Spawn.run(arguments, output: directory + "/spawn.out", wait: wait)
     }
 
     func testTwoRealDaemonsOnLoopback() async throws {

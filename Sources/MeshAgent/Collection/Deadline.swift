@@ -36,10 +36,15 @@ func withDeadline<T: Sendable>(
         let work = Task {
             do { once.fire(.finished(.success(try await operation()))) } catch { once.fire(.finished(.failure(error))) }
         }
-        Task {
-            try? await Task.sleep(for: timeout)
+        let timer = Task {
+            // Cancelled when the work wins, so no timer outlives its collection.
+            guard (try? await Task.sleep(for: timeout)) != nil else { return }
             once.fire(.timedOut)
             work.cancel()
+        }
+        Task {
+            _ = await work.result
+            timer.cancel()
         }
     }
 }

@@ -22,10 +22,6 @@ public final class HTTPRequestMetrics: Sendable {
         counts.withLock { $0[Key(handler: handler, code: exchange.status), default: 0] += 1 }
     }
 
-    public func count(handler: String, code: Int) -> UInt64 {
-        counts.withLock { $0[Key(handler: handler, code: code)] ?? 0 }
-    }
-
     var family: MetricFamily {
         let snapshot = counts.withLock { $0 }
         return .counter("bgpmesh_http_requests_total", help: "HTTP requests answered, by handler and status code.",

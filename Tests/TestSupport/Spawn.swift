@@ -1,0 +1,43 @@
+import Foundation
+import Glibc
+import XCTest
+
+/// Starts daemons for tests with posix_spawn, not Foundation's Process: a daemonizing child
+/// would inherit Process's exit-watch socket, and waitUntilExit would never return. Test threads
+/// block most signals and ignore SIGPIPE; a spawned child inherits both, so both are reset
+/// (a daemon with SIGTERM blocked would never stop).
+public enum Spawn {
+    /// Runs `arguments`; stdin is /dev/null and stdout/stderr go to `output` (inherited when nil).
+    /// With `wait`, waits for it to exit (a daemon that forks) and throws XCTSkip on a failure.
+    @discardableResult
+    public static func run(_ arguments: [String], output: String? = nil, wait: Bool) throws -> pid_t {
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        posix_spawnattr_setsigmask(&attributes, &signals)
+        sigfillset(&signals)
+        posix_spawnattr_setsigdefault(&attributes, &signals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        if let output {
+            posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            posix_spawn_file_actions_addopen(&actions, 2, output, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, arguments[0], &actions, &attributes, &argv, environ)
+        guard spawned == 0 else { throw XCTSkip("cannot start \(arguments[0]): posix_spawn error \(spawned)") }
+        if wait {
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+            guard status == 0 else { throw XCTSkip("\(arguments.joined(separator: " ")) exited with status \(status)") }
+        }
+        return pid
+    }
+}
