@@ -12,7 +12,7 @@ PACKAGES=(
   # monitoring
   prometheus prometheus-alertmanager prometheus-bird-exporter
   # lab plumbing and tests
-  iproute2 util-linux curl jq procps
+  iproute2 util-linux curl jq procps openssl
   # benchmarks
   wrk
 )
