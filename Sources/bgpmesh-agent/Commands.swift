@@ -46,6 +46,7 @@ struct Run: AsyncParsableCommand {
         let config: AgentConfiguration
         do { config = try options.resolve() } catch { throw fail(error.description) }
         guard let grace = DurationSyntax.parse(shutdownGrace) else { throw fail("invalid --web.shutdown-grace \"\(shutdownGrace)\"") }
+        do { try Agent.validate(config) } catch { throw fail("\(error)") }
         let logger = bootstrapLogging(config)
         // glibc gives every thread that mallocs its own arena; the cooperative pool's
         // threads then hold on to freed scrape buffers. Two arenas cut the peak RSS of a
@@ -72,6 +73,7 @@ struct CheckConfig: ParsableCommand {
         guard options.configFile != nil else { throw fail("check-config needs --config.file <path>") }
         let config: AgentConfiguration
         do { config = try options.resolve() } catch { throw fail(error.description) }
+        do { try Agent.validate(config) } catch { throw fail("\(error)") }
         print("config OK: \(options.configFile!)")
         print("  listen: \(config.listenAddresses.joined(separator: " "))")
         print("  collectors: \(config.enabledCollectors.joined(separator: ", "))")

@@ -223,6 +223,14 @@ final class AgentCommandLineTests: XCTestCase {
         XCTAssertEqual(c.stderr.split(separator: "\n").count, 1, c.stderr)
     }
 
+    func testUnreadableEtcdPasswordFileIsRefusedAtStart() throws {
+        let r = try AgentProcess.run(["run", "--web.listen-address", "127.0.0.1:0", "--etcd.endpoints", "http://127.0.0.1:23999",
+                                      "--etcd.username", "agent", "--etcd.password-file", "/nonexistent/etcd.pw"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.hasPrefix("bgpmesh-agent: error: invalid configuration: cannot read etcd.password-file /nonexistent/etcd.pw: "), r.stderr)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1)
+    }
+
     func testFlagsWinOverTheFile() throws {
         let file = tempFile("collector:\n  process: false\n")
         let off = try AgentProcess.run(["scrape-once", "--config.file", file] + AgentProcess.hermetic)

@@ -90,12 +90,27 @@ public final class Agent: Sendable {
         return (collectors, loops)
     }
 
+    /// Checks what only the agent can check before it starts (files the settings name,
+    /// etcd endpoints), so a bad setting is one clear line at start, not a silent gap later.
+    public static func validate(_ configuration: AgentConfiguration) throws {
+        if !configuration.etcdEndpoints.isEmpty {
+            let etcd = try etcdConfiguration(configuration)
+            let client = try EtcdClient(configuration: etcd)
+            client.shutdown()
+        }
+    }
+
     /// The etcd client's settings; the password comes from its file.
     static func etcdConfiguration(_ c: AgentConfiguration) throws -> EtcdClient.Configuration {
         var credentials: EtcdClient.Credentials?
         if let user = c.etcdUsername {
             guard let file = c.etcdPasswordFile else { throw ConfigError.inconsistent("etcd.username needs etcd.password-file") }
-            let password = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .newlines)
+            let password: String
+            do {
+                password = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .newlines)
+            } catch {
+                throw ConfigError.inconsistent("cannot read etcd.password-file \(file): \(error.localizedDescription)")
+            }
             credentials = EtcdClient.Credentials(username: user, password: password)
         }
         let tls = (c.etcdCAFile ?? c.etcdCertFile ?? c.etcdKeyFile) == nil ? nil
