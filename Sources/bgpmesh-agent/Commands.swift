@@ -16,7 +16,7 @@ struct BGPMeshAgent: AsyncParsableCommand {
         same dotted name (e.g. `web: {listen-address: [":10179"]}`); flags win.
         """,
         version: BuildInfo.versionLine,
-        subcommands: [Run.self, CheckConfig.self, ScrapeOnce.self],
+        subcommands: [Run.self, CheckConfig.self, ScrapeOnce.self, ParseTincLog.self],
         defaultSubcommand: Run.self
     )
 }
@@ -105,6 +105,40 @@ struct ScrapeOnce: AsyncParsableCommand {
         let failed = agent.collectors.lastReports.filter { !$0.success }
         if !failed.isEmpty {
             throw fail("collector(s) failed: " + failed.map { "\($0.name) (\($0.error ?? "?"))" }.joined(separator: "; "))
+        }
+    }
+}
+
+struct ParseTincLog: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "parse-tinc-log",
+        abstract: "Print the tinc metrics the agent would export from a saved tincd log (its newest USR2/USR1 dump).",
+        discussion: "With --repeat N, also prints the median parse time of N runs to stderr (make bench-tinc uses it).")
+
+    @Argument(help: ArgumentHelp("A tincd log file holding a dump.", valueName: "file"))
+    var file: String
+
+    @Option(help: "Parse this many times and report the median time.")
+    var `repeat` = 1
+
+    func run() throws {
+        guard let data = FileManager.default.contents(atPath: file) else { throw fail("cannot read \(file)") }
+        let bytes = [UInt8](data)
+        var times: [Double] = []
+        var families: [MetricFamily]?
+        let clock = ContinuousClock()
+        for _ in 0..<max(1, self.repeat) {
+            let start = clock.now
+            families = TincLogInspection.families(log: bytes)
+            let took = clock.now - start
+            times.append(Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18)
+        }
+        guard let families else { throw fail("\(file) holds no complete tinc dump (Nodes, Edges and Subnet list)") }
+        FileHandle.standardOutput.write(Data(ExpositionEncoder.encode(families, format: .text004)))
+        if self.repeat > 1 {
+            let median = times.sorted()[times.count / 2]
+            FileHandle.standardError.write(Data(String(format: "parse median %.2f ms over %d runs, %d bytes\n",
+                                                       median * 1000, times.count, bytes.count).utf8))
         }
     }
 }

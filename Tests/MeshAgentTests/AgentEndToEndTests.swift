@@ -231,6 +231,18 @@ final class AgentCommandLineTests: XCTestCase {
         XCTAssertEqual(r.stderr.split(separator: "\n").count, 1)
     }
 
+    func testParseTincLogShowsWhatTheCollectorWouldExport() throws {
+        let log = Fixture.directory.appendingPathComponent("tinc/tinc10-node1-usr2-usr1-node2-indirect-after-cut-link.log").path
+        let r = try AgentProcess.run(["parse-tinc-log", "--repeat", "3", log])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("tinc_node_indirect{node=\"node2\"} 1"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("tinc_edges 4"), r.stdout)
+        XCTAssertTrue(r.stderr.hasPrefix("parse median "), r.stderr)
+        let bad = try AgentProcess.run(["parse-tinc-log", "/etc/hostname"])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertEqual(bad.stderr, "bgpmesh-agent: error: /etc/hostname holds no complete tinc dump (Nodes, Edges and Subnet list)\n")
+    }
+
     func testFlagsWinOverTheFile() throws {
         let file = tempFile("collector:\n  process: false\n")
         let off = try AgentProcess.run(["scrape-once", "--config.file", file] + AgentProcess.hermetic)

@@ -59,8 +59,9 @@ public final class TincCollector: Collector {
         } catch {
             s.errors.append("\(error)")
         }
-        let (running, snapshot, error) = dumps.state.withLock { ($0.running, $0.snapshot, $0.lastError) }
+        let (running, snapshot, error, took) = dumps.state.withLock { ($0.running, $0.snapshot, $0.lastError, $0.lastDumpDuration) }
         s.running = running
+        s.dumpDuration = took
         if let snapshot {
             s.dump = snapshot.dump
             s.dumpAge = snapshot.age().seconds

@@ -12,6 +12,8 @@ public final class TincDumpState: Sendable {
         var lastError: TincControlError?
         var errors: UInt64 = 0
         var reportedLogProblem = false
+        /// Seconds the last fresh dump took, signal to last line.
+        var lastDumpDuration: Double?
     }
     let state = Mutex(State())
 
@@ -87,10 +89,15 @@ public final class TincDumpSampler: Sendable {
 
     public func poll() async {
         let result: Result<TincSnapshot, TincControlError>
+        let started = ContinuousClock.now
         do {
             result = .success(speaksControlSocket ? try await control.snapshot() : try await client.snapshot())
         } catch {
             result = .failure(error)
+        }
+        if case let .success(snapshot) = result, !snapshot.fromCache {
+            let took = (ContinuousClock.now - started).seconds
+            state.state.withLock { $0.lastDumpDuration = took }
         }
         if state.record(result), case let .failure(error) = result {
             // Said once, clearly; everything that needs no dump is still exported.

@@ -26,6 +26,10 @@ public enum TincMetrics {
         if let age = s.dumpAge {
             out.append(.gauge("tinc_dump_age_seconds", help: "Age of the last node/edge/connection dump served.", [Metric([], age)]))
         }
+        if let took = s.dumpDuration {
+            out.append(.gauge("tinc_dump_duration_seconds", help: "Time the last fresh dump took, from signal to its last log line.",
+                              [Metric([], took)]))
+        }
         if let dump = s.dump { out += graph(dump) }
         if let i = s.interface { out += interface(i) }
         return out
