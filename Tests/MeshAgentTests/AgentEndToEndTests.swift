@@ -243,6 +243,17 @@ final class AgentCommandLineTests: XCTestCase {
         XCTAssertEqual(bad.stderr, "bgpmesh-agent: error: /etc/hostname holds no complete tinc dump (Nodes, Edges and Subnet list)\n")
     }
 
+    func testTincConfigurationIsExportedWithTincdDown() throws {
+        let dir = Fixture.directory.appendingPathComponent("tinc/node1-tinc").path
+        let r = try AgentProcess.run(["scrape-once", "--no-collector.bird", "--no-collector.probe",
+                                      "--collector.tinc.dir", dir, "--collector.tinc.pidfile", "/nonexistent-bgpmesh-test/t.pid"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        for line in ["tinc_up 0", "tinc_connectto_configured{peer=\"node2\"} 1", "tinc_host_key_valid{node=\"node3\"} 1",
+                     "bgpmesh_scrape_collector_success{collector=\"tinc\"} 1"] {
+            XCTAssertTrue(r.stdout.contains(line + "\n"), "missing \(line) in:\n\(r.stdout)")
+        }
+    }
+
     func testFlagsWinOverTheFile() throws {
         let file = tempFile("collector:\n  process: false\n")
         let off = try AgentProcess.run(["scrape-once", "--config.file", file] + AgentProcess.hermetic)

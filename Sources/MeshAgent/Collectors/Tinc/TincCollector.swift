@@ -3,9 +3,9 @@ import Foundation
 import Synchronization
 import TincControl
 
-/// The `tinc` collector: tincd 1.0's paced log dumps, the configuration and
-/// host files, and the interface counters. A dead tincd gives `tinc_up 0` and
-/// everything that needs no daemon.
+/// The `tinc` collector: tincd's last dump and the configuration and host files,
+/// both read by the sampler, and the interface counters, read per scrape. A dead
+/// tincd gives `tinc_up 0` and everything that needs no daemon.
 public final class TincCollector: Collector {
     public let name = "tinc"
     let client: TincDaemonClient
@@ -36,22 +36,7 @@ public final class TincCollector: Collector {
 
     func read() -> TincCollectorSnapshot {
         var s = TincCollectorSnapshot()
-        let directory = TincConfigDirectory(path: client.configuration.directoryPath)
-        do {
-            s.config = try directory.serverConfig()
-        } catch {
-            s.errors.append("\(error)")
-        }
-        if let files = try? directory.hostFiles() {
-            s.hosts = files.map { entry in
-                switch entry.result {
-                case let .success(file): return (entry.name.rawValue, file)
-                case let .failure(error):
-                    s.errors.append("\(error)")
-                    return (entry.name.rawValue, nil)
-                }
-            }
-        }
+        (s.config, s.hosts, s.errors) = dumps.state.withLock { ($0.config, $0.hosts, $0.configErrors) }
         // The Interface variable, else the net name, as tincd itself does.
         let interface = interfaceName ?? s.config?.values("Interface").first ?? client.configuration.net
         do {

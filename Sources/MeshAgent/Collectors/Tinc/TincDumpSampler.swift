@@ -14,6 +14,10 @@ public final class TincDumpState: Sendable {
         var reportedLogProblem = false
         /// Seconds the last fresh dump took, signal to last line.
         var lastDumpDuration: Double?
+        /// tinc.conf, conf.d and hosts/ as of the last poll, and what failed reading them.
+        var config: TincServerConfig?
+        var hosts: [(name: String, file: TincHostFile?)] = []
+        var configErrors: [String] = []
     }
     let state = Mutex(State())
 
@@ -72,6 +76,37 @@ public final class TincDumpSampler: Sendable {
         self.logger = logger
     }
 
+    /// Reads tinc.conf, conf.d and hosts/ (keys are parsed and fingerprinted here, once
+    /// per poll, not in every scrape).
+    func readConfiguration() {
+        var errors: [String] = []
+        let directory = TincConfigDirectory(path: client.configuration.directoryPath)
+        var config: TincServerConfig?
+        do {
+            config = try directory.serverConfig()
+        } catch {
+            errors.append("\(error)")
+        }
+        var hosts: [(name: String, file: TincHostFile?)] = []
+        do {
+            hosts = try directory.hostFiles().map { entry in
+                switch entry.result {
+                case let .success(file): return (entry.name.rawValue, file)
+                case let .failure(error):
+                    errors.append("\(error)")
+                    return (entry.name.rawValue, nil)
+                }
+            }
+        } catch {
+            errors.append("\(error)")
+        }
+        state.state.withLock { s in
+            s.config = config
+            s.hosts = hosts
+            s.configErrors = errors
+        }
+    }
+
     /// True when the pidfile is tinc 1.1's.
     var speaksControlSocket: Bool {
         guard let text = try? String(contentsOfFile: client.configuration.pidfilePath, encoding: .utf8),
@@ -88,6 +123,7 @@ public final class TincDumpSampler: Sendable {
     }
 
     public func poll() async {
+        readConfiguration()
         let result: Result<TincSnapshot, TincControlError>
         let started = ContinuousClock.now
         do {
