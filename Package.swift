@@ -56,12 +56,12 @@ let package = Package(
         ]),
 
         // Helpers shared by the test targets (real daemons started by tests).
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["EtcdClient"], path: "Tests/TestSupport"),
 
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition"], resources: [.copy("Fixtures")]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
         .testTarget(name: "BIRDControlTests", dependencies: ["BIRDControl", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "EtcdClientTests", dependencies: ["EtcdClient"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EtcdClientTests", dependencies: ["EtcdClient", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TincControlTests", dependencies: ["TincControl", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MeshLabTests", dependencies: ["MeshLab"]),
         .testTarget(name: "MeshAgentTests", dependencies: ["MeshAgent", "Exposition", "HTTPServer", "BIRDControl", "TestSupport"], resources: [.copy("Fixtures")]),

@@ -21,8 +21,11 @@ extension Lab {
         try writeTincFiles(n, state: state)
         if state.keys == .manual { try distributeKeys(all) }
         try startDaemon(.tincd, n, state: state)
-        for o in others { signalTincd(o, SIGHUP); signalTincd(o, SIGALRM) }
-        progress.step("tinc: \(n.name) started" + (state.keys == .manual ? ", host files and ConnectTo lines updated on every node" : ""))
+        if state.keys == .manual {
+            for o in others { signalTincd(o, SIGHUP); signalTincd(o, SIGALRM) }
+        }
+        progress.step("tinc: \(n.name) started" + (state.keys == .manual ? ", host files and ConnectTo lines updated on every node"
+                                                   : "; the agents publish it and install its key on the other nodes"))
         if state.keys == .manual {
             try waitUntil("tinc full mesh", timeout: 45) { () throws(LabError) in try self.tincMissing(all) }
             progress.step("tinc: every node reaches every other node")
@@ -63,6 +66,11 @@ extension Lab {
         state.nodes.removeAll { $0 == n.index }
         try state.save(stateDir: stateDir)
         let rest = state.specs(stateDir: stateDir)
+        if state.keys == .agent {
+            // Decommission: deleting nodes/<name> makes every agent drop its host file and ConnectTo.
+            try deleteRegistryRecord(n, state: state)
+            progress.step("registry: \(LabNames.registryPrefix)nodes/\(n.name) deleted; the agents remove it everywhere")
+        }
         if state.keys == .manual {
             for o in rest {
                 try? FileManager.default.removeItem(atPath: "\(o.tincHostsDir)/\(n.name)")

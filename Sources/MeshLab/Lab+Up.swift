@@ -13,9 +13,12 @@ public struct UpOptions: Sendable {
     /// Path of the running bgpmesh-lab, for the loopback forwarder.
     public var selfExecutable: String
     public var forward: Bool
+    /// Start again on the files the last `up` left (keys, host files, conf.d, etcd data).
+    public var resume: Bool
 
     public init(nodes: Int, keys: KeyMode, agentBinary: String?, agentExtraArgs: [String],
-                selfExecutable: String, forward: Bool = true) {
+                selfExecutable: String, forward: Bool = true, resume: Bool = false) {
+        self.resume = resume
         self.nodes = nodes
         self.keys = keys
         self.agentBinary = agentBinary
@@ -37,7 +40,14 @@ extension Lab {
         }
         try Lab.preflight()
         try refuseIfRunning()
-        try resetStateDir()
+        if opts.resume {
+            let missing = (1...opts.nodes).map { node($0) }.filter { !FileManager.default.fileExists(atPath: "\($0.tincDir)/rsa_key.priv") }
+            guard missing.isEmpty else {
+                throw .invalidArgument("--resume needs the files of a previous `up` with \(opts.nodes) nodes in \(stateDir); missing: "
+                                       + missing.map(\.name).joined(separator: ","))
+            }
+        }
+        try resetStateDir(keepNodes: opts.resume)
 
         let state = LabState(nodes: Array(1...opts.nodes), keys: opts.keys, agentBinary: opts.agentBinary,
                              agentExtraArgs: opts.agentExtraArgs)
@@ -52,9 +62,13 @@ extension Lab {
         try createMonitoringNetwork()
         progress.step("underlay: bridge \(LabNames.bridgeNamespace)/\(LabNames.bridge), \(nodes.count) node namespaces, \(LabNames.monitoringNamespace)")
 
-        try forEachNode(nodes) { (n) throws(LabError) in try self.writeTincFiles(n, state: state) }
-        if opts.keys == .manual { try distributeKeys(nodes) }
-        progress.step("tinc: keys generated" + (opts.keys == .manual ? ", host files and ConnectTo lines distributed" : "; each node knows only itself"))
+        if opts.resume {
+            progress.step("tinc: resuming with the existing keys, host files and conf.d")
+        } else {
+            try forEachNode(nodes) { (n) throws(LabError) in try self.writeTincFiles(n, state: state) }
+            if opts.keys == .manual { try distributeKeys(nodes) }
+            progress.step("tinc: keys generated" + (opts.keys == .manual ? ", host files and ConnectTo lines distributed" : "; each node knows only itself"))
+        }
 
         for n in nodes { try startDaemon(.tincd, n, state: state) }
         try waitUntil("tinc interfaces", timeout: 15) { () throws(LabError) in
@@ -107,11 +121,11 @@ extension Lab {
     }
 
     /// Removes only what the lab writes, so a mistaken --state-dir cannot wipe unrelated files.
-    func resetStateDir() throws(LabError) {
+    func resetStateDir(keepNodes: Bool = false) throws(LabError) {
         try mkdir(stateDir)
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: stateDir)) ?? []
         for e in entries where e == "lab.json" || e == "mon" || e == "run"
-            || (e.hasPrefix("node") && Int(e.dropFirst(4)) != nil) {
+            || (!keepNodes && e.hasPrefix("node") && Int(e.dropFirst(4)) != nil) {
             try? FileManager.default.removeItem(atPath: "\(stateDir)/\(e)")
         }
         try mkdir("\(stateDir)/run")

@@ -9,6 +9,8 @@ public enum LabNames {
     public static let bridge = "br0"
     public static let underlayInterface = "ul0"
     public static let tincNet = "bgpmesh"
+    /// The agents' registry prefix in etcd (their default, `/bgpmesh/<mesh.name>/`).
+    public static let registryPrefix = "/bgpmesh/bgpmesh/"
     public static let tincInterface = "tinc0"
     public static let asn = 65000
     public static let tincPort = 655

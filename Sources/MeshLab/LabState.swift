@@ -7,8 +7,8 @@ public enum KeyMode: String, Codable, Sendable, CaseIterable {
     /// Each node starts with its own key only; the agents distribute keys through etcd.
     case agent
 
-    /// Flip to `.agent` once the agents distribute keys.
-    public static let `default`: KeyMode = .manual
+    /// The agents distribute keys (issue 6); `.manual` stays for comparison (bench-keys).
+    public static let `default`: KeyMode = .agent
 }
 
 /// What a running lab looks like, saved as `<state>/lab.json` so later commands find it.

@@ -90,6 +90,9 @@ public enum LabTemplates {
             "--initial-cluster", cluster,
             "--initial-cluster-token", "bgpmesh-lab",
             "--initial-cluster-state", "new",
+            // Above the 1.5 MiB default, so a 2 MB hostile record reaches the agents' own
+            // size check (the registry test puts one).
+            "--max-request-bytes", "3145728",
             "--logger", "zap",
             "--log-outputs", "stderr",
         ]

@@ -108,6 +108,9 @@ struct Up: ParsableCommand {
     @Flag(help: "Do not open the 127.0.0.1 ports that forward into the lab.")
     var noForward = false
 
+    @Flag(help: "Start again on the files the last `up` left after `down` (keys, host files, conf.d, etcd data) instead of new ones.")
+    var resume = false
+
     func run() throws {
         let lab = common.makeLab()
         var binary: String? = nil
@@ -116,7 +119,7 @@ struct Up: ParsableCommand {
             if let b = binary, !b.hasPrefix("/") { binary = FileManager.default.currentDirectoryPath + "/" + b }
         }
         let opts = UpOptions(nodes: nodes, keys: keys, agentBinary: binary, agentExtraArgs: agentArgs,
-                             selfExecutable: RepoLocator.selfExecutable, forward: !noForward)
+                             selfExecutable: RepoLocator.selfExecutable, forward: !noForward, resume: resume)
         let state = try failing { () throws(LabError) in try lab.up(opts) }
         lab.progress.step("up: done. Next: bgpmesh-lab wait converged --timeout 120")
         print(lab.accessText(state: state, forwarding: !noForward), terminator: "")

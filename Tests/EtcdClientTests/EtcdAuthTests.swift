@@ -1,5 +1,6 @@
 @testable import EtcdClient
 import Foundation
+import TestSupport
 import XCTest
 
 /// etcd auth (user root with role root, user agent with read-write on /bgpmesh/), simple

@@ -1,5 +1,6 @@
 @testable import EtcdClient
 import Foundation
+import TestSupport
 import Glibc
 import XCTest
 

@@ -1,5 +1,6 @@
 @testable import EtcdClient
 import Foundation
+import TestSupport
 import XCTest
 
 /// A three-member etcd cluster on loopback with one member killed: calls fail over to the

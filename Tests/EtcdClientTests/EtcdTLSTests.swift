@@ -1,5 +1,6 @@
 @testable import EtcdClient
 import Foundation
+import TestSupport
 import XCTest
 
 /// etcd with TLS and `--client-cert-auth`, on a throwaway CA made with the openssl CLI.

@@ -1,5 +1,6 @@
 @testable import EtcdClient
 import Foundation
+import TestSupport
 import XCTest
 
 /// The client against one real etcd 3.4 member on loopback.

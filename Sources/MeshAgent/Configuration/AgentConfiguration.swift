@@ -67,6 +67,27 @@ public struct AgentConfiguration: Sendable, Equatable {
     /// Deadline of one etcd request, failover included.
     public var etcdTimeout: Duration = .seconds(5)
 
+    /// The mesh's name: the registry prefix is `/bgpmesh/<mesh.name>/`.
+    public var meshName = "bgpmesh"
+    /// ConnectTo lines the agent keeps in `conf.d/bgpmesh.conf` (0: none, the operator's own).
+    public var meshConnectTo = 3
+    /// How long a chosen ConnectTo peer may be dead or unreachable before it is replaced.
+    public var meshConnectToGrace: Duration = .seconds(60)
+    /// Run the registry loop (needs etcd endpoints): publish, watch, write host files and ConnectTo.
+    public var registryEnabled = true
+    /// Overrides `/bgpmesh/<mesh.name>/`.
+    public var registryPrefix: String?
+    /// TTL of the `alive/<name>` lease.
+    public var registryAliveTTL: Duration = .seconds(5)
+    /// Largest registry record accepted; bigger ones are rejected.
+    public var registryMaxRecordBytes = 64 << 10
+
+    /// The registry prefix in use, with its trailing slash.
+    public var effectiveRegistryPrefix: String {
+        guard let p = registryPrefix else { return "/bgpmesh/\(meshName)/" }
+        return p.hasSuffix("/") ? p : p + "/"
+    }
+
     /// Collectors this build knows, and whether each is on by default.
     public static let defaultCollectors: [String: Bool] = ["process": true, "bird": true, "tinc": true, "probe": true, "etcd": true]
 
@@ -108,6 +129,13 @@ public struct AgentConfiguration: Sendable, Equatable {
             Key(name: "etcd.username", help: "etcd user (with etcd.password-file)."),
             Key(name: "etcd.password-file", help: "File holding the etcd password."),
             Key(name: "etcd.timeout", help: "Deadline of one etcd request, failover included."),
+            Key(name: "mesh.name", help: "Mesh name; the registry lives under /bgpmesh/<mesh.name>/ in etcd."),
+            Key(name: "mesh.connect-to", help: "ConnectTo peers the agent keeps in conf.d/bgpmesh.conf (0 turns that off)."),
+            Key(name: "mesh.connect-to-grace", help: "Time a chosen peer may be dead or unreachable before it is replaced."),
+            Key(name: "registry.enabled", help: "Publish this node and install peers' host keys from etcd (needs etcd.endpoints)."),
+            Key(name: "registry.prefix", help: "etcd key prefix of the registry (default /bgpmesh/<mesh.name>/)."),
+            Key(name: "registry.alive-ttl", help: "TTL of this node's alive/<name> lease (at least 2s)."),
+            Key(name: "registry.max-record-bytes", help: "Largest node record accepted from etcd; bigger ones are rejected."),
             Key(name: "collector.probe.interval", help: "How often every peer's overlay address is probed."),
             Key(name: "collector.probe.timeout", help: "How long a probe waits for its answer."),
             Key(name: "collector.probe.window", help: "Sliding window of the loss ratio."),
@@ -184,6 +212,28 @@ public struct AgentConfiguration: Sendable, Equatable {
         case "etcd.username": etcdUsername = try parse.scalar()
         case "etcd.password-file": etcdPasswordFile = try parse.path()
         case "etcd.timeout": etcdTimeout = try parse.duration()
+        case "mesh.name":
+            let name = try parse.scalar()
+            guard !name.isEmpty, name.utf8.count <= 64,
+                  name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") }) else {
+                throw parse.invalid("a mesh name is letters, digits, _, - and . (at most 64)")
+            }
+            meshName = name
+        case "mesh.connect-to": meshConnectTo = try parse.int(in: 0...64)
+        case "mesh.connect-to-grace": meshConnectToGrace = try parse.duration()
+        case "registry.enabled": registryEnabled = try parse.bool()
+        case "registry.prefix":
+            let prefix = try parse.scalar()
+            guard prefix.hasPrefix("/"), !prefix.contains("\0"), prefix.utf8.count <= 256 else {
+                throw parse.invalid("expected an etcd key prefix starting with /")
+            }
+            registryPrefix = prefix
+        case "registry.alive-ttl":
+            let ttl = try parse.duration()
+            // etcd 3.4 raises a lease TTL below its minimum (about 2 s) without saying so.
+            guard ttl >= .seconds(2), ttl <= .seconds(3600) else { throw parse.invalid("must be between 2s and 1h") }
+            registryAliveTTL = ttl
+        case "registry.max-record-bytes": registryMaxRecordBytes = try parse.int(in: 4096...(1 << 20))
         case "collector.probe.interval": probeInterval = try parse.duration()
         case "collector.probe.timeout": probeTimeout = try parse.duration()
         case "collector.probe.window": probeWindow = try parse.duration()

@@ -48,29 +48,55 @@ public final class Agent: Sendable {
             birdCollector = bird
             collectors.append(bird)
         }
-        if configuration.collectors["tinc"] == true {
-            var tincLogger = logger
-            tincLogger[metadataKey: "collector"] = "tinc"
-            let client = TincDaemonClient(configuration: .init(
+        var tincDumps: TincDumpState?
+        var tincClient: TincDaemonClient?
+        var tincLogger = logger
+        tincLogger[metadataKey: "collector"] = "tinc"
+        let registryOn = configuration.registryEnabled && !configuration.etcdEndpoints.isEmpty
+        if configuration.collectors["tinc"] == true || registryOn {
+            // One client for the collector and the registry: its lock and pacing keep their
+            // signals to tincd apart.
+            tincClient = TincDaemonClient(configuration: .init(
                 net: configuration.tincNet, directory: configuration.tincDir, pidfile: configuration.tincPidfile,
                 logfile: configuration.tincLogfile, minimumDumpInterval: configuration.tincMinDumpInterval,
                 signalLockPath: configuration.tincSignalLockFile), logger: tincLogger)
+        }
+        if configuration.collectors["tinc"] == true, let client = tincClient {
             let dumps = TincDumpState()
             let sampler = TincDumpSampler(client: client, state: dumps, interval: configuration.tincMinDumpInterval, logger: tincLogger)
             loops.append { await sampler.run() }
             let tinc = TincCollector(client: client, dumps: dumps, sampler: sampler, interface: configuration.tincInterface)
             tincCollector = tinc
+            tincDumps = dumps
             collectors.append(tinc)
         }
-        if configuration.collectors["etcd"] == true, !configuration.etcdEndpoints.isEmpty {
-            let requests = EtcdRequestMetrics()
+        var etcdClient: EtcdClient?
+        let etcdRequests = EtcdRequestMetrics()
+        if !configuration.etcdEndpoints.isEmpty, configuration.collectors["etcd"] == true || registryOn {
             do {
-                let client = try EtcdClient(configuration: try etcdConfiguration(configuration), logger: logger,
-                                            observer: { requests.observe(op: $0, duration: $1, success: $2) })
-                collectors.append(EtcdCollector(client: client, requests: requests))
+                etcdClient = try EtcdClient(configuration: try etcdConfiguration(configuration), logger: logger,
+                                            observer: { etcdRequests.observe(op: $0, duration: $1, success: $2) })
             } catch {
-                logger.error("etcd is configured but unusable; the etcd collector is off", metadata: ["error": "\(error)"])
+                logger.error("etcd is configured but unusable; the etcd collector and the registry are off", metadata: ["error": "\(error)"])
             }
+        }
+        if configuration.collectors["etcd"] == true, let client = etcdClient {
+            collectors.append(EtcdCollector(client: client, requests: etcdRequests))
+        }
+        if registryOn, let client = etcdClient, let tinc = tincClient {
+            let metrics = RegistryMetrics()
+            let dumps = tincDumps, bird = birdCollector
+            let settings = RegistrySync.Settings(
+                prefix: configuration.effectiveRegistryPrefix, aliveTTL: configuration.registryAliveTTL,
+                maxRecordBytes: configuration.registryMaxRecordBytes, tincDirectory: tinc.configuration.directoryPath,
+                tincInterface: configuration.tincInterface, fanout: configuration.meshConnectTo, grace: configuration.meshConnectToGrace)
+            let registry = RegistrySync(
+                settings: settings, etcd: client, reloader: TincReloader(daemon: tinc),
+                // Unknown (no fresh dump) is not unreachable.
+                reachable: { dumps?.reachableNodes(maxAge: configuration.tincMinDumpInterval * 4) },
+                bgp: { LocalNode.bgp(from: bird?.lastSnapshot) }, metrics: metrics, logger: logger)
+            loops.append { await registry.run() }
+            collectors.append(RegistryCollector(metrics: metrics))
         }
         if configuration.collectors["probe"] == true {
             let rounds = Int((configuration.probeWindow.seconds / configuration.probeInterval.seconds).rounded())
@@ -184,7 +210,13 @@ public final class Agent: Sendable {
     public func shutdown(gracePeriod: Duration) async {
         logger.info("shutting down", metadata: ["grace": "\(DurationSyntax.format(gracePeriod))"])
         await server.shutdown(gracePeriod: gracePeriod)
-        for task in running.withLock({ $0 }) { task.cancel() }
+        let tasks = running.withLock { $0 }
+        for task in tasks { task.cancel() }
+        // The loops stop at once when cancelled; the registry then revokes its alive lease, so
+        // the other nodes see this one leave now rather than when the lease runs out.
+        _ = await withDeadline(.seconds(3)) {
+            for task in tasks { await task.value }
+        }
     }
 
     /// One collection plus the agent's own families, as `scrape-once` and `/metrics` see it.

@@ -1,4 +1,4 @@
-@testable import EtcdClient
+import EtcdClient
 import Foundation
 import Glibc
 import Synchronization
@@ -7,32 +7,32 @@ import XCTest
 /// Real etcd 3.4 members on loopback for the integration tests: client ports from 23791 up,
 /// peer ports 100 above (never 2379/2380), a temporary data directory, and a log per member.
 /// The test's tearDown calls `stop()`, which kills every member by pid with bounded waits.
-final class EtcdTestCluster {
-    static let etcdPath = "/usr/bin/etcd"
-    static let etcdctlPath = "/usr/bin/etcdctl"
+public final class EtcdTestCluster {
+    public static let etcdPath = "/usr/bin/etcd"
+    public static let etcdctlPath = "/usr/bin/etcdctl"
 
-    struct Member {
-        var name: String
-        var clientPort: Int
-        var peerPort: Int
-        var process: Process?
-        var dataDir: String
+    public struct Member {
+        public var name: String
+        public var clientPort: Int
+        public var peerPort: Int
+        public var process: Process?
+        public var dataDir: String
     }
 
-    let directory: String
-    let scheme: String
-    var extraArguments: [String]
-    private(set) var members: [Member] = []
+    public let directory: String
+    public let scheme: String
+    public var extraArguments: [String]
+    public private(set) var members: [Member] = []
     private let token = "bgpmesh-test-\(getpid())-\(Int.random(in: 0..<1_000_000))"
 
     /// Skips the test (loudly) when etcd is not installed.
-    static func requireEtcd() throws {
+    public static func requireEtcd() throws {
         guard FileManager.default.isExecutableFile(atPath: etcdPath) else {
             throw XCTSkip("SKIPPED: \(etcdPath) is missing (Debian: apt-get install etcd-server etcd-client); etcd integration tests did not run")
         }
     }
 
-    init(members count: Int, scheme: String = "http", extraArguments: [String] = []) throws {
+    public init(members count: Int, scheme: String = "http", extraArguments: [String] = []) throws {
         try Self.requireEtcd()
         self.scheme = scheme
         self.extraArguments = extraArguments
@@ -44,16 +44,16 @@ final class EtcdTestCluster {
         }
     }
 
-    var endpoints: [String] { members.map { "\(scheme)://127.0.0.1:\($0.clientPort)" } }
+    public var endpoints: [String] { members.map { "\(scheme)://127.0.0.1:\($0.clientPort)" } }
 
-    func endpoint(_ index: Int) -> String { endpoints[index] }
+    public func endpoint(_ index: Int) -> String { endpoints[index] }
 
     /// Starts every member (a new cluster, or the existing data directories again).
-    func start() throws {
+    public func start() throws {
         for index in members.indices { try start(index) }
     }
 
-    func start(_ index: Int) throws {
+    public func start(_ index: Int) throws {
         let member = members[index]
         let cluster = members.map { "\($0.name)=http://127.0.0.1:\($0.peerPort)" }.joined(separator: ",")
         var arguments = [
@@ -81,7 +81,7 @@ final class EtcdTestCluster {
     }
 
     /// SIGKILL, as a crash: no goodbye to the peers.
-    func kill(_ index: Int) {
+    public func kill(_ index: Int) {
         guard let process = members[index].process else { return }
         if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
         Self.waitForExit(process, seconds: 5)
@@ -89,7 +89,7 @@ final class EtcdTestCluster {
     }
 
     /// SIGTERM with a bounded wait, then SIGKILL.
-    func terminate(_ index: Int) {
+    public func terminate(_ index: Int) {
         guard let process = members[index].process else { return }
         if process.isRunning { Glibc.kill(process.processIdentifier, SIGTERM) }
         if !Self.waitForExit(process, seconds: 5) {
@@ -100,20 +100,20 @@ final class EtcdTestCluster {
     }
 
     /// Stops every member and removes the data; for tearDown.
-    func stop() {
+    public func stop() {
         for index in members.indices { terminate(index) }
         try? FileManager.default.removeItem(atPath: directory)
     }
 
     @discardableResult
-    static func waitForExit(_ process: Process, seconds: Double) -> Bool {
+    public static func waitForExit(_ process: Process, seconds: Double) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while process.isRunning && Date() < deadline { usleep(20_000) }
         return !process.isRunning
     }
 
     /// Waits (bounded) until each running member answers /health with true.
-    func waitHealthy(_ indices: [Int]? = nil, tls: EtcdClient.TLS? = nil, seconds: Double = 20) async throws {
+    public func waitHealthy(_ indices: [Int]? = nil, tls: EtcdClient.TLS? = nil, seconds: Double = 20) async throws {
         let client = try EtcdClient(configuration: .init(endpoints: endpoints, tls: tls, connectTimeout: .milliseconds(300), requestTimeout: .seconds(1)))
         defer { client.shutdown() }
         let deadline = Date().addingTimeInterval(seconds)
@@ -128,14 +128,14 @@ final class EtcdTestCluster {
         }
     }
 
-    func logTail(_ index: Int, lines: Int = 20) -> String {
+    public func logTail(_ index: Int, lines: Int = 20) -> String {
         let text = (try? String(contentsOfFile: "\(directory)/\(members[index].name).log", encoding: .utf8)) ?? ""
         return text.split(separator: "\n").suffix(lines).joined(separator: "\n")
     }
 
     /// Runs etcdctl against member 0 (bounded: 10 s) and returns its output.
     @discardableResult
-    func etcdctl(_ arguments: [String], extra: [String] = []) throws -> String {
+    public func etcdctl(_ arguments: [String], extra: [String] = []) throws -> String {
         guard FileManager.default.isExecutableFile(atPath: Self.etcdctlPath) else {
             throw XCTSkip("SKIPPED: \(Self.etcdctlPath) is missing; needed to set up etcd auth")
         }
@@ -143,13 +143,14 @@ final class EtcdTestCluster {
     }
 }
 
-struct ToolFailure: Error, CustomStringConvertible {
-    var description: String
+public struct ToolFailure: Error, CustomStringConvertible {
+    public var description: String
+    public init(description: String) { self.description = description }
 }
 
 /// Runs a tool with a 10-second bound and returns stdout+stderr; throws on a non-zero exit.
 @discardableResult
-func runTool(_ path: String, _ arguments: [String], directory: String? = nil) throws -> String {
+public func runTool(_ path: String, _ arguments: [String], directory: String? = nil) throws -> String {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: path)
     process.arguments = arguments
@@ -172,10 +173,10 @@ func runTool(_ path: String, _ arguments: [String], directory: String? = nil) th
 }
 
 /// Hands out free loopback port pairs: client 23791..23890, peer = client + 100.
-enum PortAllocator {
+public enum PortAllocator {
     private static let nextPort = Mutex(23791)
 
-    static func next() throws -> (client: Int, peer: Int) {
+    public static func next() throws -> (client: Int, peer: Int) {
         for _ in 0..<100 {
             let port = nextPort.withLock { value -> Int in
                 let port = value
@@ -187,7 +188,7 @@ enum PortAllocator {
         throw ToolFailure(description: "no free port pair in 23791...23890")
     }
 
-    static func isFree(_ port: Int) -> Bool {
+    public static func isFree(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
@@ -200,19 +201,5 @@ enum PortAllocator {
         return withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }
-    }
-}
-
-/// Records the observer's calls.
-final class ObserverLog: Sendable {
-    private let entries = Mutex<[(String, Bool)]>([])
-
-    var observer: EtcdClient.Observer {
-        { op, _, success in self.entries.withLock { $0.append((op, success)) } }
-    }
-
-    var ops: [String] { entries.withLock { $0.map(\.0) } }
-    func count(_ op: String, success: Bool? = nil) -> Int {
-        entries.withLock { $0.filter { $0.0 == op && (success == nil || $0.1 == success) }.count }
     }
 }

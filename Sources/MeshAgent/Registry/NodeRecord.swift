@@ -1,0 +1,86 @@
+import Foundation
+import TincControl
+
+/// The persistent membership record under `nodes/<name>` (ARCHITECTURE.md, "etcd registry"):
+/// what another node needs to write this node's tinc host file and to peer with it.
+public struct NodeRecord: Codable, Sendable, Hashable {
+    /// The schema this build writes and understands.
+    public static let currentSchema = 1
+
+    public struct Underlay: Codable, Sendable, Hashable {
+        /// tinc `Address` values: IPv4, IPv6 or a DNS name, without the port.
+        public var addresses: [String]
+        public var port: Int
+
+        public init(addresses: [String], port: Int) {
+            self.addresses = addresses
+            self.port = port
+        }
+    }
+
+    public struct Overlay: Codable, Sendable, Hashable {
+        /// The node's addresses on the tinc interface (what BGP and the probes use).
+        public var addresses: [String]
+        /// tinc `Subnet` values the node owns (empty in switch mode).
+        public var subnets: [String]
+
+        public init(addresses: [String], subnets: [String]) {
+            self.addresses = addresses
+            self.subnets = subnets
+        }
+    }
+
+    public struct BGP: Codable, Sendable, Hashable {
+        public var asn: UInt32?
+        public var routerID: String?
+
+        enum CodingKeys: String, CodingKey {
+            case asn
+            case routerID = "router_id"
+        }
+
+        public init(asn: UInt32?, routerID: String?) {
+            self.asn = asn
+            self.routerID = routerID
+        }
+    }
+
+    public var schema: Int
+    public var name: String
+    public var underlay: Underlay
+    public var overlay: Overlay
+    public var bgp: BGP
+    /// The tinc RSA public key, PEM (PKCS#1, as tinc 1.0 writes it).
+    public var publicKey: String
+    /// SHA-256 of the key's SubjectPublicKeyInfo DER, lowercase hex (`openssl pkey -pubin -outform DER | sha256sum`).
+    public var fingerprintSHA256: String
+    public var agentVersion: String
+
+    enum CodingKeys: String, CodingKey {
+        case schema, name, underlay, overlay, bgp
+        case publicKey = "public_key"
+        case fingerprintSHA256 = "fingerprint_sha256"
+        case agentVersion = "agent_version"
+    }
+
+    public init(name: String, underlay: Underlay, overlay: Overlay, bgp: BGP, publicKey: TincRSAPublicKey,
+                agentVersion: String = BuildInfo.version) {
+        schema = Self.currentSchema
+        self.name = name
+        self.underlay = underlay
+        self.overlay = overlay
+        self.bgp = bgp
+        self.publicKey = publicKey.pem
+        fingerprintSHA256 = publicKey.fingerprintSHA256
+        self.agentVersion = agentVersion
+    }
+
+    /// Compact JSON with sorted keys: the same record always gives the same bytes, so an
+    /// unchanged record is never put again.
+    public func encoded() -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Encoding a struct of strings and integers cannot fail.
+        return (try? Array(encoder.encode(self))) ?? []
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import TincControl
+
+/// Why a registry record was refused; the `reason` label of
+/// `bgpmesh_registry_rejected_records_total`.
+public enum RegistryRejection: String, Sendable, Hashable, CaseIterable, Error {
+    /// The name in the key is not `[A-Za-z0-9_]+` (it would become a path under `hosts/`).
+    case invalidName = "invalid_name"
+    /// The record's `name` differs from the name in its key.
+    case nameMismatch = "name_mismatch"
+    /// The value is larger than `registry.max-record-bytes`.
+    case oversized
+    /// The value is not the JSON of a node record.
+    case malformed
+    /// A schema version this agent does not know.
+    case unsupportedSchema = "unsupported_schema"
+    /// The PEM is not an RSA public key.
+    case invalidKey = "invalid_key"
+    /// The fingerprint does not match the key.
+    case fingerprintMismatch = "fingerprint_mismatch"
+    /// An address, port or subnet that could inject configuration or that tinc would refuse.
+    case invalidField = "invalid_field"
+}
+
+/// A record that passed every check, with what the agent derives from it.
+public struct ValidNodeRecord: Sendable, Hashable {
+    public let name: TincNodeName
+    public let record: NodeRecord
+    public let key: TincRSAPublicKey
+    /// The `hosts/<name>` file for this record, byte for byte.
+    public let hostFile: String
+}
+
+/// Turns an etcd key and value from the registry into a `ValidNodeRecord` or a rejection,
+/// without trusting either: the name decides a file path and the value becomes a tinc
+/// configuration file.
+public enum RegistryRecordCheck {
+    /// The first line of every host file the agent writes; resync only deletes files with it.
+    public static let hostFileMarker = "# Managed by bgpmesh-agent from the etcd registry; edits are overwritten."
+
+    /// A name from the key's last segment, validated (nil: reject as `.invalidName`).
+    public static func name(fromKey key: String, prefix: String) -> TincNodeName? {
+        guard key.hasPrefix(prefix) else { return nil }
+        return TincNodeName(String(key.dropFirst(prefix.utf8.count)))
+    }
+
+    public static func check(name keyName: TincNodeName, value: [UInt8], maxBytes: Int)
+        -> Result<ValidNodeRecord, RegistryRejection> {
+        guard value.count <= maxBytes else { return .failure(.oversized) }
+        let record: NodeRecord
+        do {
+            record = try JSONDecoder().decode(NodeRecord.self, from: Data(value))
+        } catch {
+            return .failure(.malformed)
+        }
+        guard record.schema == NodeRecord.currentSchema else { return .failure(.unsupportedSchema) }
+        guard record.name == keyName.rawValue else { return .failure(.nameMismatch) }
+        let key: TincRSAPublicKey
+        do {
+            key = try TincRSAPublicKey(pemText: record.publicKey)
+        } catch {
+            return .failure(.invalidKey)
+        }
+        // A record may hold anything after the key block; only the key itself is used, and the
+        // host file gets the key re-encoded, never the record's text.
+        guard key.modulusBits >= 1024 else { return .failure(.invalidKey) }
+        guard record.fingerprintSHA256.lowercased() == key.fingerprintSHA256 else { return .failure(.fingerprintMismatch) }
+        guard (1...65535).contains(record.underlay.port),
+              !record.underlay.addresses.isEmpty, record.underlay.addresses.count <= 16,
+              record.underlay.addresses.allSatisfy(isSafeHost),
+              record.overlay.addresses.count <= 16, record.overlay.addresses.allSatisfy(isNumericAddress),
+              record.overlay.subnets.count <= 256
+        else { return .failure(.invalidField) }
+        var subnets: [TincSubnet] = []
+        for text in record.overlay.subnets {
+            guard text.utf8.count <= 64, let subnet = try? TincSubnet(parsing: Substring(text)) else { return .failure(.invalidField) }
+            subnets.append(subnet)
+        }
+        let body: String
+        do {
+            body = try TincConfigWriter.hostFile(
+                addresses: record.underlay.addresses.map { TincHostAddress(host: $0, port: nil) },
+                port: String(record.underlay.port), subnets: subnets, publicKeyPEM: key.pem)
+        } catch {
+            return .failure(.invalidField)
+        }
+        let hostFile = hostFileMarker + "\n# nodes/\(keyName.rawValue), key SHA256:\(key.fingerprintSHA256)\n" + body
+        return .success(ValidNodeRecord(name: keyName, record: record, key: key, hostFile: hostFile))
+    }
+
+    /// An IPv4 or IPv6 literal or a DNS name: letters, digits, `.`, `-`, `:`; at most 253 bytes.
+    static func isSafeHost(_ host: String) -> Bool {
+        let bytes = host.utf8
+        guard !bytes.isEmpty, bytes.count <= 253, bytes.first != UInt8(ascii: "-") else { return false }
+        return bytes.allSatisfy { b in
+            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
+                || b == UInt8(ascii: ".") || b == UInt8(ascii: "-") || b == UInt8(ascii: ":")
+        }
+    }
+
+    static func isNumericAddress(_ text: String) -> Bool {
+        guard text.utf8.count <= 45 else { return false }
+        return ProbeAddress(text) != nil
+    }
+}

@@ -1,0 +1,460 @@
+import EtcdClient
+import Foundation
+import Glibc
+import Logging
+import TincControl
+
+/// The registry side loop (issue 6): publishes this node under `nodes/<name>`, keeps
+/// `alive/<name>` on a lease, watches the prefix, and turns every valid record into a tinc
+/// host file and the managed ConnectTo lines, then makes tincd reload.
+///
+/// Files change only from a current view: while etcd cannot be read the agent keeps every
+/// file as it is and deletes nothing.
+public actor RegistrySync {
+    public struct Settings: Sendable {
+        /// `/bgpmesh/<mesh>/`, with the trailing slash.
+        public var prefix: String
+        public var aliveTTL: Duration
+        public var maxRecordBytes: Int
+        public var tincDirectory: String
+        public var tincInterface: String?
+        public var fanout: Int
+        public var grace: Duration
+        /// How often the ConnectTo choice is re-evaluated without registry events (grace expiry, tinc reachability).
+        public var tick: Duration
+
+        public init(prefix: String, aliveTTL: Duration = .seconds(5), maxRecordBytes: Int = 64 << 10, tincDirectory: String,
+                    tincInterface: String? = nil, fanout: Int = 3, grace: Duration = .seconds(60), tick: Duration = .seconds(2)) {
+            self.prefix = prefix
+            self.aliveTTL = aliveTTL
+            self.maxRecordBytes = maxRecordBytes
+            self.tincDirectory = tincDirectory
+            self.tincInterface = tincInterface
+            self.fanout = fanout
+            self.grace = grace
+            self.tick = tick
+        }
+    }
+
+    public nonisolated let settings: Settings
+    nonisolated let etcd: EtcdClient
+    nonisolated let reloader: TincReloader?
+    nonisolated let reachable: @Sendable () -> Set<String>?
+    nonisolated let bgp: @Sendable () -> NodeRecord.BGP
+    public nonisolated let metrics: RegistryMetrics
+    nonisolated let logger: Logger
+
+    private var view: RegistryView
+    private var synced = false
+    private var me: TincNodeName?
+    private var unhealthySince: [TincNodeName: ContinuousClock.Instant] = [:]
+    /// Nodes whose record was deleted since the last reconcile: their host files go.
+    private var decommissioned: Set<TincNodeName> = []
+    /// After a full range: remove managed host files of nodes the registry no longer has.
+    private var sweepManaged = false
+    private var reloadPending = false
+    private var seenRejections: Set<String> = []
+    private var lease: Int64?
+    private var lastLocalError: String?
+    private var lastEtcdError: String?
+
+    public init(settings: Settings, etcd: EtcdClient, reloader: TincReloader?, reachable: @escaping @Sendable () -> Set<String>?,
+                bgp: @escaping @Sendable () -> NodeRecord.BGP, metrics: RegistryMetrics, logger: Logger) {
+        self.settings = settings
+        self.etcd = etcd
+        self.reloader = reloader
+        self.reachable = reachable
+        self.bgp = bgp
+        self.metrics = metrics
+        var registryLogger = logger
+        registryLogger[metadataKey: "component"] = "registry"
+        self.logger = registryLogger
+        view = RegistryView(prefix: settings.prefix, maxRecordBytes: settings.maxRecordBytes)
+    }
+
+    nonisolated var nodesPrefix: String { settings.prefix + "nodes/" }
+    nonisolated var alivePrefix: String { settings.prefix + "alive/" }
+    nonisolated var hostsDirectory: String { settings.tincDirectory + "/hosts" }
+    nonisolated var connectToPath: String { settings.tincDirectory + "/conf.d/bgpmesh.conf" }
+
+    /// Runs the publisher, the watcher and the ticker until cancelled, then revokes the lease
+    /// so the other nodes see this one leave at once.
+    public func run() async {
+        logger.info("registry starting", metadata: ["prefix": "\(settings.prefix)", "tinc_dir": "\(settings.tincDirectory)",
+                                                    "connect_to": "\(settings.fanout)"])
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.publishLoop() }
+            group.addTask { await self.watchLoop() }
+            group.addTask { await self.tickLoop() }
+        }
+        await leave()
+    }
+
+    /// Revokes the alive lease (bounded by the etcd timeout); called at shutdown.
+    public func leave() async {
+        guard let id = lease else { return }
+        lease = nil
+        metrics.update { $0.published = false }
+        do {
+            _ = try await etcd.leaseRevoke(id)
+            logger.info("left the registry (alive lease revoked)")
+        } catch {
+            logger.notice("could not revoke the alive lease; it expires by itself", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: publishing
+
+    private func publishLoop() async {
+        var lastPublished: [UInt8] = []
+        while !Task.isCancelled {
+            let interval = max(settings.aliveTTL / 3, .milliseconds(500))
+            let local: (name: TincNodeName, record: NodeRecord)
+            do {
+                local = try LocalNode.record(directory: settings.tincDirectory, interface: settings.tincInterface, bgp: bgp())
+                if lastLocalError != nil { logger.info("this node's record can be built again") }
+                lastLocalError = nil
+            } catch {
+                if lastLocalError != error.description {
+                    logger.error("cannot publish this node", metadata: ["error": "\(error)"])
+                    metrics.error("local_node")
+                }
+                lastLocalError = error.description
+                metrics.update { $0.published = false }
+                try? await Task.sleep(for: .seconds(5))
+                continue
+            }
+            if me != local.name {
+                me = local.name
+                await reconcile()
+            }
+            do {
+                let value = local.record.encoded()
+                if lease == nil {
+                    let granted = try await etcd.leaseGrant(ttl: settings.aliveTTL)
+                    lease = granted.id
+                    lastPublished = []
+                }
+                if value != lastPublished {
+                    try await publish(local.name, value)
+                    lastPublished = value
+                }
+                try await claimAlive(local.name)
+                metrics.update { $0.published = true }
+                etcdRecovered()
+                try? await Task.sleep(for: interval)
+                if let id = lease { _ = try await etcd.leaseKeepAlive(id) }
+            } catch EtcdError.leaseNotFound(let id) {
+                logger.notice("alive lease expired; granting a new one and publishing again", metadata: ["lease": "\(id)"])
+                metrics.error("lease")
+                lease = nil
+                lastPublished = []
+            } catch let error as AliveKeyHeld {
+                metrics.update { $0.published = false }
+                logger.warning("\(error)")
+                try? await Task.sleep(for: .seconds(1))
+            } catch {
+                metrics.update { $0.published = false }
+                metrics.error("publish")
+                etcdFailed(error)
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+
+    /// Puts `nodes/<name>` unless etcd already holds exactly these bytes (no needless revisions).
+    private func publish(_ name: TincNodeName, _ value: [UInt8]) async throws {
+        let key = nodesPrefix + name.rawValue
+        if let current = try await etcd.get(key), current.value == value { return }
+        _ = try await etcd.put(key, value: value)
+        logger.info("published this node's record", metadata: ["key": "\(key)", "bytes": "\(value.count)"])
+    }
+
+    struct AliveKeyHeld: Error, CustomStringConvertible {
+        var key: String
+        var lease: Int64
+        var description: String {
+            "\(key) is held by lease \(lease): another agent runs with this node's name, or this agent's previous run has not expired yet; waiting"
+        }
+    }
+
+    /// Creates `alive/<name>` on our lease, unless another lease holds it.
+    private func claimAlive(_ name: TincNodeName) async throws {
+        guard let id = lease else { return }
+        let key = alivePrefix + name.rawValue
+        let txn = EtcdTxn(compare: [.missing(key)],
+                          success: [.put(key: key, value: Array(BuildInfo.version.utf8), lease: id)],
+                          failure: [.range(.key(key))])
+        let reply = try await etcd.txn(txn)
+        if reply.succeeded { return }
+        if case .range(let range)? = reply.responses.first, let held = range.kvs.first, held.lease != id {
+            throw AliveKeyHeld(key: key, lease: held.lease)
+        }
+    }
+
+    // MARK: watching
+
+    private func watchLoop() async {
+        var backoff = Duration.milliseconds(500)
+        while !Task.isCancelled {
+            do {
+                let range = try await etcd.range(.prefix(settings.prefix))
+                await resync(range.kvs, revision: range.header.revision)
+                backoff = .milliseconds(500)
+                let stream = etcd.watch(.prefix(settings.prefix), options: EtcdWatchOptions(startRevision: range.header.revision + 1))
+                watching: for try await update in stream {
+                    switch update {
+                    case .created, .progress:
+                        continue
+                    case .events(let events, let revision):
+                        await applyEvents(events, revision: revision)
+                    case .compacted(let compactRevision):
+                        logger.notice("registry watch fell behind a compaction; reading everything again",
+                                      metadata: ["compact_revision": "\(compactRevision)"])
+                        break watching
+                    }
+                }
+            } catch {
+                if Task.isCancelled { break }
+                markUnsynced(error)
+                metrics.error("watch")
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(10))
+            }
+        }
+    }
+
+    private func resync(_ kvs: [EtcdKeyValue], revision: Int64) async {
+        let changes = view.reset(kvs, revision: revision)
+        let wasSynced = synced
+        synced = true
+        sweepManaged = true
+        etcdRecovered()
+        logger.info(wasSynced ? "registry re-read" : "registry in sync",
+                    metadata: ["revision": "\(revision)", "nodes": "\(view.records.count)", "alive": "\(view.alive.count)"])
+        handle(changes)
+        await reconcile()
+    }
+
+    private func applyEvents(_ events: [EtcdEvent], revision: Int64) async {
+        let changes = view.apply(events, revision: revision)
+        handle(changes)
+        if !changes.isEmpty { await reconcile() }
+        metrics.update { $0.revision = view.revision }
+    }
+
+    private func handle(_ changes: [RegistryView.Change]) {
+        for change in changes {
+            switch change {
+            case .rejected(let key, let revision, let reason):
+                // One line and one count per stored version: a re-read does not count it again.
+                guard seenRejections.insert("\(revision)\u{0}\(key)").inserted else { continue }
+                if seenRejections.count > 4096 { seenRejections.removeAll() }
+                metrics.update { $0.rejected[reason, default: 0] += 1 }
+                logger.warning("registry record rejected; no file changed",
+                               metadata: ["key": "\(TincParseError.excerptForLog(key))", "reason": "\(reason.rawValue)", "revision": "\(revision)"])
+            case .removed(let name):
+                decommissioned.insert(name)
+                logger.notice("node decommissioned (its record was deleted)", metadata: ["peer": "\(name)"])
+            case .added(let name):
+                decommissioned.remove(name)
+                logger.info("node record added", metadata: ["peer": "\(name)"])
+            case .updated(let name, let keyChanged):
+                logger.info("node record updated", metadata: ["peer": "\(name)", "key_changed": "\(keyChanged)"])
+            case .becameAlive(let name):
+                logger.debug("node alive", metadata: ["peer": "\(name)"])
+            case .becameDead(let name):
+                logger.info("node no longer alive", metadata: ["peer": "\(name)"])
+            }
+        }
+        let counts = view.counts
+        metrics.update {
+            $0.nodesAlive = counts.alive
+            $0.nodesDead = counts.dead
+            $0.revision = view.revision
+            $0.synced = synced
+        }
+    }
+
+    private func markUnsynced(_ error: any Error) {
+        if synced {
+            logger.warning("registry not current; keeping every tinc file as it is until etcd answers again",
+                           metadata: ["error": "\(error)"])
+        }
+        synced = false
+        metrics.update { $0.synced = false }
+        etcdFailed(error)
+    }
+
+    private func etcdFailed(_ error: any Error) {
+        let text = "\(error)"
+        if lastEtcdError == nil { logger.warning("etcd unreachable", metadata: ["error": "\(text)"]) }
+        lastEtcdError = text
+    }
+
+    private func etcdRecovered() {
+        if let last = lastEtcdError { logger.info("etcd answers again", metadata: ["last_error": "\(last)"]) }
+        lastEtcdError = nil
+    }
+
+    private func tickLoop() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: settings.tick)
+            await reconcile()
+        }
+    }
+
+    // MARK: reconciling files
+
+    /// Brings hosts/ and conf.d/bgpmesh.conf in line with the view, then reloads tincd if
+    /// anything changed (or a previous reload failed).
+    func reconcile() async {
+        guard synced, let me else { return }
+        var changed = false
+        for (name, record) in view.records where name != me {
+            if installHostFile(record) { changed = true }
+        }
+        var remove = decommissioned.subtracting(view.records.keys)
+        if sweepManaged {
+            // After a full read the registry is the whole truth, but only when it still holds
+            // this node: an empty answer (a wiped or wrong prefix) must not empty hosts/.
+            if view.records[me] != nil {
+                remove.formUnion(managedHostFiles().filter { view.records[$0] == nil })
+            } else if !view.records.isEmpty || !managedHostFiles().isEmpty {
+                logger.notice("the registry holds no record for this node yet; not removing any host file")
+            }
+            sweepManaged = false
+        }
+        for name in remove where name != me {
+            if removeHostFile(name) { changed = true }
+        }
+        decommissioned.removeAll()
+        if updateConnectTo(me) { changed = true }
+        if changed {
+            reloadPending = true
+            metrics.update { $0.lastChange = Date().timeIntervalSince1970 }
+        }
+        if reloadPending, let reloader {
+            do {
+                try await reloader.reloadAndRetry()
+                reloadPending = false
+                metrics.update { $0.signals += 1 }
+                logger.info("tincd reloaded (HUP, ALRM)")
+            } catch {
+                switch error {
+                case .notRunning, .pidfile:
+                    // tincd reads the files when it starts.
+                    reloadPending = false
+                    logger.notice("tincd is not running; it reads the new files when it starts", metadata: ["error": "\(error)"])
+                default:
+                    metrics.error("signal")
+                    logger.warning("could not make tincd reload; retrying", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+    }
+
+    /// Writes hosts/<peer> when its bytes differ. Returns true when the file changed.
+    private func installHostFile(_ record: ValidNodeRecord) -> Bool {
+        let path = record.name.hostFilePath(netDirectory: settings.tincDirectory)
+        let previousKey = (try? TincConfigDirectory(path: settings.tincDirectory).hostFile(record.name))?.publicKey
+        do {
+            try ensureDirectory(hostsDirectory)
+            guard try TincAtomicFile.write(record.hostFile, to: path) == .written else { return false }
+        } catch {
+            metrics.error("hostfile")
+            logger.error("cannot write host file", metadata: ["path": "\(path)", "error": "\(error)"])
+            return false
+        }
+        metrics.update { $0.hostfileWrites += 1 }
+        if let previousKey, previousKey != record.key {
+            metrics.update { $0.keyChanges += 1 }
+            logger.warning("peer key replaced", metadata: ["peer": "\(record.name)", "old_sha256": "\(previousKey.fingerprintSHA256)",
+                                                           "new_sha256": "\(record.key.fingerprintSHA256)"])
+        } else {
+            logger.info("host file written", metadata: ["peer": "\(record.name)", "sha256": "\(record.key.fingerprintSHA256)"])
+        }
+        return true
+    }
+
+    private func removeHostFile(_ name: TincNodeName) -> Bool {
+        let path = name.hostFilePath(netDirectory: settings.tincDirectory)
+        guard unlink(path) == 0 else {
+            if errno != ENOENT {
+                metrics.error("hostfile")
+                logger.error("cannot remove host file", metadata: ["path": "\(path)", "error": "\(String(cString: strerror(errno)))"])
+            }
+            return false
+        }
+        metrics.update { $0.hostfileRemovals += 1 }
+        logger.notice("host file removed", metadata: ["peer": "\(name)"])
+        return true
+    }
+
+    /// Host files that carry the agent's marker line (written from the registry).
+    private func managedHostFiles() -> [TincNodeName] {
+        let names = (try? TincConfigDirectory(path: settings.tincDirectory).hostNames()) ?? []
+        return names.filter { name in
+            guard let handle = FileHandle(forReadingAtPath: name.hostFilePath(netDirectory: settings.tincDirectory)) else { return false }
+            defer { try? handle.close() }
+            let head = (try? handle.read(upToCount: RegistryRecordCheck.hostFileMarker.utf8.count)) ?? Data()
+            return head.elementsEqual(RegistryRecordCheck.hostFileMarker.utf8)
+        }
+    }
+
+    /// Re-plans the ConnectTo lines and writes conf.d/bgpmesh.conf when the set changes.
+    private func updateConnectTo(_ me: TincNodeName) -> Bool {
+        let now = ContinuousClock.now
+        let reached = reachable()
+        var peers: [ConnectToPlanner.Peer] = []
+        for name in view.records.keys where name != me {
+            let alive = view.alive.contains(name)
+            let healthy = alive && (reached.map { $0.contains(name.rawValue) } ?? true)
+            if healthy {
+                unhealthySince[name] = nil
+            } else if unhealthySince[name] == nil {
+                unhealthySince[name] = now
+            }
+            peers.append(.init(name: name, alive: alive, unhealthySince: unhealthySince[name]))
+        }
+        unhealthySince = unhealthySince.filter { view.records[$0.key] != nil }
+        let current = currentConnectTo()
+        let planner = ConnectToPlanner(fanout: settings.fanout, grace: settings.grace)
+        let chosen = planner.plan(self: me, peers: peers, current: current, now: now)
+        metrics.update { $0.connectTo = chosen.map(\.rawValue) }
+        let text = TincConfigWriter.connectToFile(chosen, header: """
+            Managed by bgpmesh-agent; do not edit.
+            ConnectTo peers chosen from the etcd registry (\(settings.prefix)), \(settings.fanout) at most.
+            """)
+        do {
+            try ensureDirectory(settings.tincDirectory + "/conf.d")
+            guard try TincAtomicFile.write(text, to: connectToPath) == .written else { return false }
+        } catch {
+            metrics.error("connectto")
+            logger.error("cannot write ConnectTo file", metadata: ["path": "\(connectToPath)", "error": "\(error)"])
+            return false
+        }
+        metrics.update { $0.connectToChanges += 1 }
+        logger.notice("ConnectTo changed", metadata: ["from": "\(current.map(\.rawValue).joined(separator: ","))",
+                                                      "to": "\(chosen.map(\.rawValue).joined(separator: ","))"])
+        return true
+    }
+
+    /// The ConnectTo lines conf.d/bgpmesh.conf holds now (none when it is missing or broken).
+    private func currentConnectTo() -> [TincNodeName] {
+        guard let text = try? String(contentsOfFile: connectToPath, encoding: .utf8),
+              let entries = try? TincConfigParser.parse(text, file: connectToPath) else { return [] }
+        return entries.filter { $0.isVariable("ConnectTo") }.compactMap { TincNodeName($0.value) }
+    }
+
+    private func ensureDirectory(_ path: String) throws(TincFileError) {
+        if mkdir(path, 0o755) != 0 && errno != EEXIST { throw .system(path: path, call: "mkdir", errno: errno) }
+    }
+}
+
+extension TincParseError {
+    /// At most 160 characters of an untrusted key, for a log line.
+    static func excerptForLog(_ text: String) -> String {
+        text.count <= 160 ? text : String(text.prefix(160)) + "…"
+    }
+}

@@ -1,0 +1,220 @@
+import EtcdClient
+import Foundation
+import Logging
+@testable import MeshAgent
+import TestSupport
+import TincControl
+import XCTest
+
+/// The registry loop against a real etcd 3.4 on loopback, with real tinc host files (keys
+/// from `tincd -K`) in temporary net directories. No tincd runs, so no reload is sent.
+final class RegistrySyncTests: XCTestCase {
+    var cluster: EtcdTestCluster!
+    var root: String!
+    var running: [String: (sync: RegistrySync, task: Task<Void, Never>, client: EtcdClient)] = [:]
+    let prefix = "/bgpmesh/test/"
+
+    override func setUp() async throws {
+        // 3 MiB requests, so a 2 MB hostile record reaches the agent's own check.
+        cluster = try EtcdTestCluster(members: 1, extraArguments: ["--max-request-bytes", "3145728"])
+        try cluster.start()
+        try await cluster.waitHealthy()
+        root = NSTemporaryDirectory() + "bgpmesh-registry-\(getpid())-\(Int.random(in: 0..<1_000_000))"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() async throws {
+        for name in running.keys { await stop(name) }
+        cluster?.stop()
+        if let root { try? FileManager.default.removeItem(atPath: root) }
+    }
+
+    /// A tinc net directory holding only this node's own host file, as the seed's nodes did.
+    func makeNode(_ name: String) throws -> String {
+        let dir = "\(root!)/\(name)"
+        try FileManager.default.createDirectory(atPath: dir + "/hosts", withIntermediateDirectories: true)
+        try "Name = \(name)\nMode = switch\nInterface = none0\n".write(toFile: dir + "/tinc.conf", atomically: true, encoding: .utf8)
+        try Fixture.text("registry/hosts/\(name)").write(toFile: dir + "/hosts/\(name)", atomically: true, encoding: .utf8)
+        return dir
+    }
+
+    func start(_ name: String, fanout: Int = 3) throws {
+        let client = try EtcdClient(configuration: .init(endpoints: cluster.endpoints, connectTimeout: .milliseconds(300),
+                                                         requestTimeout: .seconds(2), watchRetryLimit: 2,
+                                                         watchBackoff: .milliseconds(100), watchBackoffMax: .milliseconds(300)))
+        let settings = RegistrySync.Settings(prefix: prefix, aliveTTL: .seconds(2), tincDirectory: "\(root!)/\(name)",
+                                             fanout: fanout, grace: .seconds(60), tick: .milliseconds(200))
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let sync = RegistrySync(settings: settings, etcd: client, reloader: nil, reachable: { nil },
+                                bgp: { .init(asn: 65000, routerID: nil) }, metrics: RegistryMetrics(), logger: logger)
+        running[name] = (sync, Task { await sync.run() }, client)
+    }
+
+    func stop(_ name: String) async {
+        guard let entry = running.removeValue(forKey: name) else { return }
+        entry.task.cancel()
+        await entry.task.value
+        entry.client.shutdown()
+    }
+
+    func metrics(_ name: String) -> RegistryMetrics.Values { running[name]!.sync.metrics.values.withLock { $0 } }
+
+    func file(_ name: String, _ path: String) -> String? {
+        try? String(contentsOfFile: "\(root!)/\(name)/\(path)", encoding: .utf8)
+    }
+
+    func mtime(_ name: String, _ path: String) -> Date? {
+        (try? FileManager.default.attributesOfItem(atPath: "\(root!)/\(name)/\(path)"))?[.modificationDate] as? Date
+    }
+
+    func hostNames(_ name: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "\(root!)/\(name)/hosts")) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+    }
+
+    func eventually(_ what: String, seconds: Double = 10, _ check: () -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !check() {
+            guard Date() < deadline else { return XCTFail("not within \(seconds) s: \(what)") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    func etcd() throws -> EtcdClient { try EtcdClient(configuration: .init(endpoints: cluster.endpoints)) }
+
+    // MARK: tests
+
+    func testNodesThatKnowOnlyThemselvesGetEachOthersKeysAndConnectTo() async throws {
+        for name in ["node1", "node2", "node3"] { _ = try makeNode(name) }
+        let own = file("node1", "hosts/node1")
+        for name in ["node1", "node2", "node3"] { try start(name) }
+        try await eventually("every node has every host file and two ConnectTo lines") {
+            ["node1", "node2", "node3"].allSatisfy { hostNames($0) == ["node1", "node2", "node3"] }
+                && ["node1", "node2", "node3"].allSatisfy { (file($0, "conf.d/bgpmesh.conf") ?? "").components(separatedBy: "ConnectTo = ").count == 3 }
+        }
+        XCTAssertEqual(file("node1", "hosts/node1"), own, "the agent overwrote its own host file")
+        XCTAssertEqual(file("node1", "conf.d/bgpmesh.conf")?.contains("ConnectTo = node2\nConnectTo = node3\n"), true)
+        // node2's host file on node1 is what tinc needs: Address, Port, and node2's key.
+        let host = try TincHostFile(name: "node2", text: XCTUnwrap(file("node1", "hosts/node2")))
+        XCTAssertEqual(host.publicKey, try RegistryRecordCheckTests.key("node2"))
+        XCTAssertEqual(host.addresses.map(\.host), ["192.0.2.12"])
+        XCTAssertEqual(host.port, "655")
+        let m = metrics("node1")
+        XCTAssertEqual(m.hostfileWrites, 2)
+        XCTAssertGreaterThanOrEqual(m.connectToChanges, 1)
+        XCTAssertEqual(m.nodesAlive, 3)
+        XCTAssertTrue(m.synced && m.published)
+
+        // A restart on the same files writes nothing.
+        let before = mtime("node1", "hosts/node2")
+        await stop("node1")
+        try start("node1")
+        try await eventually("node1 in sync again") { metrics("node1").synced && metrics("node1").published }
+        try await Task.sleep(for: .milliseconds(600))
+        XCTAssertEqual(metrics("node1").hostfileWrites, 0)
+        XCTAssertEqual(metrics("node1").connectToChanges, 0)
+        XCTAssertEqual(mtime("node1", "hosts/node2"), before)
+    }
+
+    func testHostileRecordsAreRejectedAndChangeNoFile() async throws {
+        _ = try makeNode("node1")
+        _ = try makeNode("node2")
+        try start("node1")
+        try start("node2")
+        try await eventually("node1 has node2") { hostNames("node1") == ["node1", "node2"] }
+        let snapshot = try FileManager.default.subpathsOfDirectory(atPath: root + "/node1").sorted()
+        let node2File = file("node1", "hosts/node2")
+        let client = try etcd()
+        defer { client.shutdown() }
+
+        var notAKey = try RegistryRecordCheckTests.record("node3")
+        notAKey.publicKey = "-----BEGIN RSA PUBLIC KEY-----\naGVsbG8gd29ybGQ=\n-----END RSA PUBLIC KEY-----\n"
+        var mismatch = try RegistryRecordCheckTests.record("node4")
+        mismatch.name = "node2"
+        _ = try await client.put(prefix + "nodes/../x", value: try RegistryRecordCheckTests.record("node3").encoded())
+        _ = try await client.put(prefix + "nodes/node3", value: notAKey.encoded())
+        _ = try await client.put(prefix + "nodes/node4", value: mismatch.encoded())
+        _ = try await client.put(prefix + "nodes/big", value: Array(repeating: UInt8(ascii: "x"), count: 2_000_000))
+        // A broken update of a known node keeps its last good record.
+        _ = try await client.put(prefix + "nodes/node2", value: Array("{not json".utf8))
+
+        try await eventually("five rejections counted") {
+            metrics("node1").rejected.values.reduce(0, +) == 5
+        }
+        let r = metrics("node1").rejected
+        XCTAssertEqual(r[.invalidName], 1)
+        XCTAssertEqual(r[.invalidKey], 1)
+        XCTAssertEqual(r[.nameMismatch], 1)
+        XCTAssertEqual(r[.oversized], 1)
+        XCTAssertEqual(r[.malformed], 1)
+        try await Task.sleep(for: .milliseconds(500))
+        XCTAssertEqual(try FileManager.default.subpathsOfDirectory(atPath: root + "/node1").sorted(), snapshot)
+        XCTAssertEqual(file("node1", "hosts/node2"), node2File)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/x"))
+        XCTAssertEqual(metrics("node1").hostfileWrites, 1)
+    }
+
+    func testDecommissioningRemovesTheNodeAndLosingAliveKeepsIt() async throws {
+        for name in ["node1", "node2", "node3"] { _ = try makeNode(name) }
+        for name in ["node1", "node2", "node3"] { try start(name) }
+        try await eventually("full view on node1") { hostNames("node1") == ["node1", "node2", "node3"] && metrics("node1").nodesAlive == 3 }
+
+        // node3 stops: its lease is revoked, it is dead, and its file stays.
+        await stop("node3")
+        try await eventually("node3 dead on node1", seconds: 5) { metrics("node1").nodesDead == 1 }
+        XCTAssertEqual(hostNames("node1"), ["node1", "node2", "node3"])
+
+        // Deleting its record removes it everywhere: host file and ConnectTo line.
+        let client = try etcd()
+        defer { client.shutdown() }
+        _ = try await client.delete(.key(prefix + "nodes/node3"))
+        try await eventually("node3 gone from node1 and node2") {
+            hostNames("node1") == ["node1", "node2"] && hostNames("node2") == ["node1", "node2"]
+                && !(file("node1", "conf.d/bgpmesh.conf") ?? "ConnectTo = node3").contains("node3")
+        }
+        XCTAssertEqual(metrics("node1").hostfileRemovals, 1)
+    }
+
+    func testEtcdDownKeepsEveryFileAndARestartResyncs() async throws {
+        _ = try makeNode("node1")
+        _ = try makeNode("node2")
+        try start("node1")
+        try start("node2")
+        try await eventually("in sync") { hostNames("node1") == ["node1", "node2"] && metrics("node1").nodesAlive == 2 }
+        let files = try FileManager.default.subpathsOfDirectory(atPath: root).sorted()
+        let contents = files.map { (try? String(contentsOfFile: root + "/" + $0, encoding: .utf8)) ?? "" }
+
+        cluster.kill(0)
+        try await eventually("node1 reports the registry not current", seconds: 20) { !metrics("node1").synced }
+        try await Task.sleep(for: .seconds(3))
+        XCTAssertEqual(try FileManager.default.subpathsOfDirectory(atPath: root).sorted(), files)
+        XCTAssertEqual(files.map { (try? String(contentsOfFile: root + "/" + $0, encoding: .utf8)) ?? "" }, contents)
+
+        // Meanwhile node3 appears; when etcd is back both resync and install it.
+        _ = try makeNode("node3")
+        try cluster.start(0)
+        try await cluster.waitHealthy()
+        try start("node3")
+        try await eventually("node1 and node2 install node3 after etcd returns", seconds: 30) {
+            hostNames("node1") == ["node1", "node2", "node3"] && hostNames("node2") == ["node1", "node2", "node3"]
+                && metrics("node1").synced && metrics("node1").published
+        }
+    }
+
+    func testAKeyChangeIsCounted() async throws {
+        _ = try makeNode("node1")
+        _ = try makeNode("node2")
+        try start("node1")
+        try start("node2")
+        try await eventually("node1 has node2") { hostNames("node1") == ["node1", "node2"] }
+        await stop("node2")
+        // node2 comes back with another key (a re-install): node1 installs it and counts it.
+        try Fixture.text("registry/hosts/node4").replacingOccurrences(of: "192.0.2.14", with: "192.0.2.12")
+            .write(toFile: root + "/node2/hosts/node2", atomically: true, encoding: .utf8)
+        try start("node2")
+        try await eventually("the new key on node1") {
+            (try? TincHostFile(name: "node2", text: file("node1", "hosts/node2") ?? "").publicKey) == (try? RegistryRecordCheckTests.key("node4"))
+        }
+        XCTAssertEqual(metrics("node1").keyChanges, 1)
+    }
+}
