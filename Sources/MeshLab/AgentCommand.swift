@@ -19,6 +19,8 @@ public enum AgentCommand {
             "--collector.tinc.signal-lock-file", "\(node.runDir)/tincd.signal.lock",
             "--etcd.endpoints", LabTemplates.etcdEndpoints(members: lab.etcdMembers(stateDir: node.stateDir)),
         ]
+        // With manual keys the lab owns host files and ConnectTo; the agents only watch.
+        if lab.keys == .manual { args.append("--no-registry") }
         let values = placeholders(node: node, lab: lab)
         args += extra.map { expand($0, values) }
         return args

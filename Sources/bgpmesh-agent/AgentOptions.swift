@@ -138,6 +138,32 @@ struct AgentOptions: ParsableArguments {
           help: "Enable the etcd collector when --etcd.endpoints is set. (default: on)")
     var collectorEtcd: Bool?
 
+    @Flag(name: .customLong("registry"), inversion: .prefixedNo,
+          help: "Publish this node in etcd and install the peers' tinc host keys and ConnectTo lines (needs --etcd.endpoints). (default: on)")
+    var registry: Bool?
+
+    @Option(name: .customLong("registry.prefix"),
+            help: ArgumentHelp("etcd key prefix of the registry. (default: /bgpmesh/<mesh.name>/)", valueName: "prefix"))
+    var registryPrefix: String?
+
+    @Option(name: .customLong("registry.alive-ttl"), help: ArgumentHelp("TTL of this node's alive/<name> lease. (default: 5s)", valueName: "duration"))
+    var registryAliveTTL: String?
+
+    @Option(name: .customLong("registry.max-record-bytes"),
+            help: ArgumentHelp("Largest node record accepted from etcd. (default: 65536)", valueName: "bytes"))
+    var registryMaxRecordBytes: String?
+
+    @Option(name: .customLong("mesh.name"), help: ArgumentHelp("Mesh name, part of the registry prefix. (default: bgpmesh)", valueName: "name"))
+    var meshName: String?
+
+    @Option(name: .customLong("mesh.connect-to"),
+            help: ArgumentHelp("ConnectTo peers kept in <tinc dir>/conf.d/bgpmesh.conf; 0 leaves ConnectTo to you. (default: 3)", valueName: "n"))
+    var meshConnectTo: String?
+
+    @Option(name: .customLong("mesh.connect-to-grace"),
+            help: ArgumentHelp("Time a chosen peer may be dead or unreachable before it is replaced. (default: 60s)", valueName: "duration"))
+    var meshConnectToGrace: String?
+
     /// The flags the user actually gave, as config keys.
     var overrides: [(String, ConfigValue)] {
         var out: [(String, ConfigValue)] = []
@@ -163,6 +189,9 @@ struct AgentOptions: ParsableArguments {
             ("etcd.ca-file", etcdCAFile), ("etcd.cert-file", etcdCertFile), ("etcd.key-file", etcdKeyFile),
             ("etcd.username", etcdUsername), ("etcd.password-file", etcdPasswordFile), ("etcd.timeout", etcdTimeout),
             ("collector.etcd", collectorEtcd.map { $0 ? "true" : "false" }),
+            ("registry.enabled", registry.map { $0 ? "true" : "false" }), ("registry.prefix", registryPrefix),
+            ("registry.alive-ttl", registryAliveTTL), ("registry.max-record-bytes", registryMaxRecordBytes),
+            ("mesh.name", meshName), ("mesh.connect-to", meshConnectTo), ("mesh.connect-to-grace", meshConnectToGrace),
         ]
         for case let (key, value?) in scalars { out.append((key, .scalar(value))) }
         return out

@@ -167,11 +167,35 @@ final class ConfigurationTests: XCTestCase {
             "etcd.password-file": .scalar("/etc/pw"), "etcd.timeout": .scalar("3s"),
             "collector.probe.interval": .scalar("2s"), "collector.probe.timeout": .scalar("500ms"),
             "collector.probe.window": .scalar("30s"), "collector.probe.target": .list(["node9=198.51.100.9", "v6=2001:db8::9"]),
+            "mesh.name": .scalar("lab-1"), "mesh.connect-to": .scalar("4"), "mesh.connect-to-grace": .scalar("2m"),
+            "registry.prefix": .scalar("/meshes/lab/"), "registry.alive-ttl": .scalar("10s"),
+            "registry.max-record-bytes": .scalar("32768"),
         ]
         var c = AgentConfiguration()
         for key in AgentConfiguration.keys {
             let value = samples[key.name] ?? .scalar("true")
             XCTAssertNoThrow(try c.apply(key.name, value, from: .flag(key.name)), key.name)
+        }
+    }
+
+    func testRegistrySettings() throws {
+        var c = try AgentConfiguration.parse(yaml: """
+            mesh:
+              name: lab
+              connect-to: 2
+            registry:
+              enabled: false
+              alive-ttl: 3s
+            """, path: "f.yml")
+        XCTAssertEqual(c.effectiveRegistryPrefix, "/bgpmesh/lab/")
+        XCTAssertEqual(c.meshConnectTo, 2)
+        XCTAssertFalse(c.registryEnabled)
+        XCTAssertEqual(c.registryAliveTTL, .seconds(3))
+        try c.apply("registry.prefix", .scalar("/x/y"), from: .flag("registry.prefix"))
+        XCTAssertEqual(c.effectiveRegistryPrefix, "/x/y/")
+        for (key, bad) in [("registry.alive-ttl", "1s"), ("mesh.name", "a/b"), ("registry.prefix", "noslash"),
+                           ("mesh.connect-to", "-1"), ("registry.max-record-bytes", "10")] {
+            XCTAssertThrowsError(try c.apply(key, .scalar(bad), from: .flag(key)), "\(key)=\(bad)")
         }
     }
 
