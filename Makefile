@@ -5,7 +5,7 @@ SWIFT ?= swift
 # 5 MiB less resident memory than loading the runtime as shared libraries.
 RELEASE := -c release --static-swift-stdlib
 
-.PHONY: all deps revision build test bench bench-http bench-lab bench-bird bench-tinc fuzz fuzz-http fuzz-bird fuzz-tinc demo demo-down clean help
+.PHONY: all deps revision build test bench bench-http bench-lab bench-bird bench-tinc bench-keys fuzz fuzz-http fuzz-bird fuzz-tinc demo demo-down clean help
 
 all: build
 
@@ -14,7 +14,7 @@ help:
 	@echo "make demo-down   stop the demo"
 	@echo "make test        every test this machine can run (unit, end-to-end, lab integration)"
 	@echo "make build       release build of bgpmesh-agent"
-	@echo "make bench       every benchmark (bench-http, bench-bird, bench-tinc, bench-lab)"
+	@echo "make bench       every benchmark (bench-http, bench-bird, bench-tinc, bench-lab, bench-keys)"
 	@echo "make fuzz        fuzz the HTTP, BIRD and tinc parsers, FUZZ_SECONDS each (default 60)"
 
 # Debian packages the build, the tests and the demo need (idempotent).
@@ -36,7 +36,7 @@ test: deps revision
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-swift-testing
 
-bench: bench-http bench-bird bench-tinc bench-lab
+bench: bench-http bench-bird bench-tinc bench-lab bench-keys
 
 bench-http: build
 	bash scripts/bench-http.sh
@@ -49,6 +49,9 @@ bench-tinc: build
 
 bench-lab: build
 	bash lab/bench-lab.sh
+
+bench-keys: build
+	bash lab/bench-keys.sh
 
 fuzz: fuzz-http fuzz-bird fuzz-tinc
 
