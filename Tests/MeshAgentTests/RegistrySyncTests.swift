@@ -80,6 +80,15 @@ final class RegistrySyncTests: XCTestCase {
         }
     }
 
+    /// `eventually` for a check that needs to await.
+    func eventuallyAsync(_ what: String, seconds: Double = 10, _ check: () async -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !(await check()) {
+            guard Date() < deadline else { return XCTFail("not within \(seconds) s: \(what)") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
     func etcd() throws -> EtcdClient { try EtcdClient(configuration: .init(endpoints: cluster.endpoints)) }
 
     // MARK: tests
@@ -121,7 +130,10 @@ final class RegistrySyncTests: XCTestCase {
         _ = try makeNode("node2")
         try start("node1")
         try start("node2")
-        try await eventually("node1 has node2") { hostNames("node1") == ["node1", "node2"] }
+        try await eventually("node1 has node2 and connects to it") {
+            hostNames("node1") == ["node1", "node2"] && file("node1", "conf.d/bgpmesh.conf")?.contains("ConnectTo = node2") == true
+        }
+        try await Task.sleep(for: .milliseconds(300))
         let snapshot = try FileManager.default.subpathsOfDirectory(atPath: root + "/node1").sorted()
         let node2File = file("node1", "hosts/node2")
         let client = try etcd()
@@ -198,6 +210,26 @@ final class RegistrySyncTests: XCTestCase {
         try await eventually("node1 and node2 install node3 after etcd returns", seconds: 30) {
             hostNames("node1") == ["node1", "node2", "node3"] && hostNames("node2") == ["node1", "node2", "node3"]
                 && metrics("node1").synced && metrics("node1").published
+        }
+    }
+
+    func testAWipedPrefixIsPublishedAgainAndRemovesNoHostFile() async throws {
+        for name in ["node1", "node2", "node3"] { _ = try makeNode(name) }
+        for name in ["node1", "node2", "node3"] { try start(name) }
+        try await eventually("full view") { ["node1", "node2", "node3"].allSatisfy { hostNames($0).count == 3 } }
+        let client = try etcd()
+        defer { client.shutdown() }
+        // An operator's `etcdctl del --prefix` by mistake: every agent puts its record back.
+        _ = try await client.delete(.prefix(prefix))
+        try await eventuallyAsync("every record published again") {
+            (try? await client.range(.prefix(self.prefix + "nodes/")).kvs.count) == 3
+        }
+        // Past the removal hold (2 x TTL = 4 s), nothing was removed anywhere.
+        try await Task.sleep(for: .seconds(5))
+        for name in ["node1", "node2", "node3"] {
+            XCTAssertEqual(hostNames(name), ["node1", "node2", "node3"], name)
+            XCTAssertEqual(metrics(name).hostfileRemovals, 0, name)
+            XCTAssertTrue(metrics(name).published, name)
         }
     }
 

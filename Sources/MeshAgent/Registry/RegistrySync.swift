@@ -48,10 +48,14 @@ public actor RegistrySync {
     private var synced = false
     private var me: TincNodeName?
     private var unhealthySince: [TincNodeName: ContinuousClock.Instant] = [:]
-    /// Nodes whose record was deleted since the last reconcile: their host files go.
-    private var decommissioned: Set<TincNodeName> = []
+    /// Nodes whose record is gone, and since when. Their host files go once they have stayed
+    /// gone for `removalHold`, so a prefix wiped by mistake (every agent publishes again within
+    /// a third of the TTL) does not tear the mesh down.
+    private var pendingRemoval: [TincNodeName: ContinuousClock.Instant] = [:]
     /// After a full range: remove managed host files of nodes the registry no longer has.
     private var sweepManaged = false
+    /// This node's record was deleted, replaced or damaged in etcd: put it again.
+    private var needsPublish = false
     private var reloadPending = false
     private var seenRejections: Set<String> = []
     private var lease: Int64?
@@ -76,6 +80,8 @@ public actor RegistrySync {
     nonisolated var alivePrefix: String { settings.prefix + "alive/" }
     nonisolated var hostsDirectory: String { settings.tincDirectory + "/hosts" }
     nonisolated var connectToPath: String { settings.tincDirectory + "/conf.d/bgpmesh.conf" }
+    /// How long a node's record must stay gone before its host file is removed.
+    nonisolated var removalHold: Duration { settings.aliveTTL * 2 }
 
     /// Runs the publisher, the watcher and the ticker until cancelled, then revokes the lease
     /// so the other nodes see this one leave at once.
@@ -135,7 +141,8 @@ public actor RegistrySync {
                     lease = granted.id
                     lastPublished = []
                 }
-                if value != lastPublished {
+                if value != lastPublished || needsPublish {
+                    needsPublish = false
                     try await publish(local.name, value)
                     lastPublished = value
                 }
@@ -152,7 +159,14 @@ public actor RegistrySync {
             } catch let error as AliveKeyHeld {
                 metrics.update { $0.published = false }
                 logger.warning("\(error)")
+                // Keep our own lease while waiting for the other one to expire.
+                if let id = lease, (try? await etcd.leaseKeepAlive(id)) == nil { lease = nil }
                 try? await Task.sleep(for: .seconds(1))
+            } catch let error as EtcdError where Self.leaseIsGone(error) {
+                logger.notice("alive lease unknown to etcd; granting a new one", metadata: ["error": "\(error)"])
+                metrics.error("lease")
+                lease = nil
+                lastPublished = []
             } catch {
                 metrics.update { $0.published = false }
                 metrics.error("publish")
@@ -160,6 +174,12 @@ public actor RegistrySync {
                 try? await Task.sleep(for: interval)
             }
         }
+    }
+
+    /// A put with a lease etcd no longer has fails with gRPC NotFound "requested lease not found".
+    static func leaseIsGone(_ error: EtcdError) -> Bool {
+        if case .leaseNotFound = error { return true }
+        return error.serverMessage?.contains("lease not found") == true
     }
 
     /// Puts `nodes/<name>` unless etcd already holds exactly these bytes (no needless revisions).
@@ -247,6 +267,7 @@ public actor RegistrySync {
         for change in changes {
             switch change {
             case .rejected(let key, let revision, let reason):
+                if let me, key == nodesPrefix + me.rawValue { needsPublish = true }
                 // One line and one count per stored version: a re-read does not count it again.
                 guard seenRejections.insert("\(revision)\u{0}\(key)").inserted else { continue }
                 if seenRejections.count > 4096 { seenRejections.removeAll() }
@@ -254,12 +275,19 @@ public actor RegistrySync {
                 logger.warning("registry record rejected; no file changed",
                                metadata: ["key": "\(TincParseError.excerptForLog(key))", "reason": "\(reason.rawValue)", "revision": "\(revision)"])
             case .removed(let name):
-                decommissioned.insert(name)
-                logger.notice("node decommissioned (its record was deleted)", metadata: ["peer": "\(name)"])
+                if name == me {
+                    needsPublish = true
+                    logger.warning("this node's record was deleted from etcd; publishing it again")
+                    continue
+                }
+                if pendingRemoval[name] == nil { pendingRemoval[name] = .now }
+                logger.notice("node decommissioned (its record was deleted); its host file goes if the record stays gone",
+                              metadata: ["peer": "\(name)", "hold": "\(DurationSyntax.format(removalHold))"])
             case .added(let name):
-                decommissioned.remove(name)
+                pendingRemoval[name] = nil
                 logger.info("node record added", metadata: ["peer": "\(name)"])
             case .updated(let name, let keyChanged):
+                if name == me { needsPublish = true }
                 logger.info("node record updated", metadata: ["peer": "\(name)", "key_changed": "\(keyChanged)"])
             case .becameAlive(let name):
                 logger.debug("node alive", metadata: ["peer": "\(name)"])
@@ -314,21 +342,24 @@ public actor RegistrySync {
         for (name, record) in view.records where name != me {
             if installHostFile(record) { changed = true }
         }
-        var remove = decommissioned.subtracting(view.records.keys)
+        let now = ContinuousClock.now
         if sweepManaged {
-            // After a full read the registry is the whole truth, but only when it still holds
-            // this node: an empty answer (a wiped or wrong prefix) must not empty hosts/.
-            if view.records[me] != nil {
-                remove.formUnion(managedHostFiles().filter { view.records[$0] == nil })
-            } else if !view.records.isEmpty || !managedHostFiles().isEmpty {
-                logger.notice("the registry holds no record for this node yet; not removing any host file")
+            // After a full read the registry is the whole truth: managed host files of nodes it
+            // no longer has are due for removal too.
+            for name in managedHostFiles() where view.records[name] == nil && name != me && pendingRemoval[name] == nil {
+                pendingRemoval[name] = now
             }
             sweepManaged = false
         }
-        for name in remove where name != me {
-            if removeHostFile(name) { changed = true }
+        pendingRemoval = pendingRemoval.filter { view.records[$0.key] == nil && $0.key != me }
+        // Only from a registry that holds this node: an empty answer (a wiped or wrong prefix)
+        // must not empty hosts/.
+        if view.records[me] != nil {
+            for (name, since) in pendingRemoval where now - since >= removalHold {
+                pendingRemoval[name] = nil
+                if removeHostFile(name) { changed = true }
+            }
         }
-        decommissioned.removeAll()
         if updateConnectTo(me) { changed = true }
         if changed {
             reloadPending = true
@@ -357,7 +388,9 @@ public actor RegistrySync {
     /// Writes hosts/<peer> when its bytes differ. Returns true when the file changed.
     private func installHostFile(_ record: ValidNodeRecord) -> Bool {
         let path = record.name.hostFilePath(netDirectory: settings.tincDirectory)
-        let previousKey = (try? TincConfigDirectory(path: settings.tincDirectory).hostFile(record.name))?.publicKey
+        let existing = FileManager.default.contents(atPath: path)
+        if let existing, existing.elementsEqual(record.hostFile.utf8) { return false }
+        let previousKey = existing.flatMap { try? TincRSAPublicKey(pemText: String(decoding: $0, as: UTF8.self)) }
         do {
             try ensureDirectory(hostsDirectory)
             guard try TincAtomicFile.write(record.hostFile, to: path) == .written else { return false }
