@@ -29,7 +29,7 @@ converge() {  # mode nodes -> prints seconds
   local mode=$1 n=$2 start end
   start=$(date +%s.%N)
   "$LAB" up --state-dir "$STATE" --nodes "$n" --keys "$mode" --agent-binary "$AGENT" --no-forward > "$STATE/bench-keys-up.log"
-  "$LAB" wait converged --state-dir "$STATE" --timeout $(( 60 + 10 * n )) --quiet
+  "$LAB" wait converged --state-dir "$STATE" --timeout $(( 60 + 10 * n )) --quiet > /dev/null
   end=$(date +%s.%N)
   awk -v a="$end" -v b="$start" 'BEGIN{printf "%.1f", a-b}'
 }

@@ -233,6 +233,16 @@ final class RegistrySyncTests: XCTestCase {
         }
     }
 
+    func testAnAliveKeyDeletedByHandIsClaimedAgain() async throws {
+        _ = try makeNode("node1")
+        try start("node1")
+        let client = try etcd()
+        defer { client.shutdown() }
+        try await eventuallyAsync("alive/node1 exists") { (try? await client.get(self.prefix + "alive/node1")) != nil }
+        _ = try await client.delete(.key(prefix + "alive/node1"))
+        try await eventuallyAsync("alive/node1 claimed again") { (try? await client.get(self.prefix + "alive/node1")) != nil }
+    }
+
     func testAKeyChangeIsCounted() async throws {
         _ = try makeNode("node1")
         _ = try makeNode("node2")

@@ -56,6 +56,8 @@ public actor RegistrySync {
     private var sweepManaged = false
     /// This node's record was deleted, replaced or damaged in etcd: put it again.
     private var needsPublish = false
+    /// `alive/<name>` is on our current lease (false after a new grant or when the key went).
+    private var aliveClaimed = false
     private var reloadPending = false
     private var seenRejections: Set<String> = []
     private var lease: Int64?
@@ -139,6 +141,7 @@ public actor RegistrySync {
                 if lease == nil {
                     let granted = try await etcd.leaseGrant(ttl: settings.aliveTTL)
                     lease = granted.id
+                    aliveClaimed = false
                     lastPublished = []
                 }
                 if value != lastPublished || needsPublish {
@@ -146,7 +149,10 @@ public actor RegistrySync {
                     try await publish(local.name, value)
                     lastPublished = value
                 }
-                try await claimAlive(local.name)
+                if !aliveClaimed {
+                    try await claimAlive(local.name)
+                    aliveClaimed = true
+                }
                 metrics.update { $0.published = true }
                 etcdRecovered()
                 try? await Task.sleep(for: interval)
@@ -292,6 +298,11 @@ public actor RegistrySync {
             case .becameAlive(let name):
                 logger.debug("node alive", metadata: ["peer": "\(name)"])
             case .becameDead(let name):
+                if name == me {
+                    // Deleted by hand, or expired while etcd could not be reached: claim it again.
+                    aliveClaimed = false
+                    continue
+                }
                 logger.info("node no longer alive", metadata: ["peer": "\(name)"])
             }
         }
