@@ -54,6 +54,7 @@ public final class Agent: Sendable {
             let client = TincDaemonClient(configuration: .init(
                 net: configuration.tincNet, directory: configuration.tincDir, pidfile: configuration.tincPidfile,
                 logfile: configuration.tincLogfile, minimumDumpInterval: configuration.tincMinDumpInterval,
+                signalSpacing: TincDumpSampler.signalSpacing(minimumDumpInterval: configuration.tincMinDumpInterval),
                 signalLockPath: configuration.tincSignalLockFile), logger: tincLogger)
             let dumps = TincDumpState()
             let sampler = TincDumpSampler(client: client, state: dumps, interval: configuration.tincMinDumpInterval, logger: tincLogger)
