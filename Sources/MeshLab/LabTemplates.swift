@@ -11,8 +11,12 @@ public enum LabTemplates {
         Interface = \(LabNames.tincInterface)
         AddressFamily = ipv4
         Port = \(LabNames.tincPort)
-        # Lab timer: notice a dead meta connection within ~15 s instead of 65 s.
-        PingInterval = 10
+        # Lab timers: tinc 1.0 checks its meta connections every PingTimeout seconds,
+        # pings at a check once PingInterval has passed, and drops a connection whose
+        # ping is unanswered at the next check. 1 and 1 notice a dead link in 1-2 s
+        # (the defaults, 60 and 5, take up to 70 s); the pong must come within ~1 s.
+        PingInterval = 1
+        PingTimeout = 1
 
         """
         for p in peers where p.index != node.index { s += "ConnectTo = \(p.name)\n" }
