@@ -11,8 +11,13 @@ public enum LabTemplates {
         Interface = \(LabNames.tincInterface)
         AddressFamily = ipv4
         Port = \(LabNames.tincPort)
-        # Lab timer: notice a dead meta connection within ~15 s instead of 65 s.
-        PingInterval = 10
+        # Lab timers: tinc 1.0 checks its meta connections every PingTimeout seconds,
+        # pings at a check once PingInterval has passed, and drops a connection whose
+        # ping is unanswered at the next check. 1 and 1 notice a dead link in 1-2 s
+        # (the defaults, 60 and 5, take up to 70 s). tinc counts whole seconds, so a pong
+        # or a new connection's handshake may get well under 1 s: fine on the lab bridge.
+        PingInterval = 1
+        PingTimeout = 1
 
         """
         for p in peers where p.index != node.index { s += "ConnectTo = \(p.name)\n" }

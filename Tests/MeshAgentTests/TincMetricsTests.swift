@@ -115,6 +115,13 @@ final class TincMetricsTests: XCTestCase {
         XCTAssertTrue(sampler.speaksControlSocket)
     }
 
+    func testSignalSpacingIsAFifthOfTheDumpIntervalBetween100msAnd1s() {
+        XCTAssertEqual(TincDumpSampler.signalSpacing(minimumDumpInterval: .seconds(5)), .seconds(1))
+        XCTAssertEqual(TincDumpSampler.signalSpacing(minimumDumpInterval: .seconds(60)), .seconds(1))
+        XCTAssertEqual(TincDumpSampler.signalSpacing(minimumDumpInterval: .seconds(1)), .milliseconds(200))
+        XCTAssertEqual(TincDumpSampler.signalSpacing(minimumDumpInterval: .milliseconds(100)), .milliseconds(100))
+    }
+
     func testPromtoolIsSilent() throws {
         let f = TincMetrics.families(try snapshot(dumpFixture: "tinc10-node1-usr2-usr1-node2-indirect-after-cut-link.log"), dumpErrors: 1)
         let check = try AgentEndToEndTests.promtoolCheck(ExpositionEncoder.encode(f, format: .text004))

@@ -37,6 +37,8 @@ final class TemplatesTests: XCTestCase {
         XCTAssertTrue(conf.contains("Name = node1\n"))
         XCTAssertTrue(conf.contains("Mode = switch\n"))
         XCTAssertTrue(conf.contains("Interface = tinc0\n"))
+        // Fast enough for the cut-link test's 5 s (see LabTemplates).
+        XCTAssertTrue(conf.contains("PingInterval = 1\n") && conf.contains("PingTimeout = 1\n"), conf)
         let connectTo = conf.split(separator: "\n").filter { $0.hasPrefix("ConnectTo") }
         XCTAssertEqual(connectTo, ["ConnectTo = node2", "ConnectTo = node3", "ConnectTo = node4"])
         XCTAssertFalse(LabTemplates.tincConf(node: nodes[0], connectTo: []).contains("\nConnectTo"))
@@ -79,6 +81,8 @@ final class TemplatesTests: XCTestCase {
         XCTAssertEqual(Array(args.prefix(4)), ["/bin/agent", "run", "--web.listen-address", "192.0.2.2:10179"])
         XCTAssertTrue(args.contains("--collector.bird.socket=\(dir)/node2/bird/bird.ctl"))
         XCTAssertTrue(args.contains("--etcd=http://192.0.2.1:12379,http://192.0.2.2:12379,http://192.0.2.3:12379"))
+        let dumpInterval = args.firstIndex(of: "--collector.tinc.min-dump-interval").map { args[$0 + 1] }
+        XCTAssertEqual(dumpInterval, "1s")
     }
 
     func testForwardRuleParsing() throws {

@@ -59,6 +59,7 @@ public final class Agent: Sendable {
             tincClient = TincDaemonClient(configuration: .init(
                 net: configuration.tincNet, directory: configuration.tincDir, pidfile: configuration.tincPidfile,
                 logfile: configuration.tincLogfile, minimumDumpInterval: configuration.tincMinDumpInterval,
+                signalSpacing: TincDumpSampler.signalSpacing(minimumDumpInterval: configuration.tincMinDumpInterval),
                 signalLockPath: configuration.tincSignalLockFile), logger: tincLogger)
         }
         if configuration.collectors["tinc"] == true, let client = tincClient {

@@ -76,6 +76,15 @@ public final class TincDumpSampler: Sendable {
         self.logger = logger
     }
 
+    /// The least time between two signals to tincd 1.0 (the USR2 and USR1 of one dump, and one
+    /// dump's USR1 and the next one's USR2): a fifth of the minimum dump interval, between
+    /// 100 ms and 1 s. The default interval (5 s) keeps the client's 1 s. The spacing is a margin
+    /// on top of what prevents the signal-handler deadlock: the client sends the next signal only
+    /// after the previous handler's last line is in the log and the log has been quiet for 200 ms.
+    public static func signalSpacing(minimumDumpInterval: Duration) -> Duration {
+        min(.seconds(1), max(.milliseconds(100), minimumDumpInterval / 5))
+    }
+
     /// Reads tinc.conf, conf.d and hosts/ (keys are parsed and fingerprinted here, once
     /// per poll, not in every scrape).
     func readConfiguration() {
