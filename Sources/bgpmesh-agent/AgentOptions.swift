@@ -164,6 +164,36 @@ struct AgentOptions: ParsableArguments {
             help: ArgumentHelp("Time a chosen peer may be dead or unreachable before it is replaced. (default: 60s)", valueName: "duration"))
     var meshConnectToGrace: String?
 
+    @Option(name: .customLong("repair.mode"), help: ArgumentHelp("off, dry-run or on. (default: on)", valueName: "mode"))
+    var repairMode: String?
+
+    @Option(name: .customLong("repair.interval"), help: ArgumentHelp("How often health is evaluated. (default: 1s)", valueName: "duration"))
+    var repairInterval: String?
+
+    @Option(name: .customLong("repair.bgp-grace"),
+            help: ArgumentHelp("Time a BGP session may be down, overlay path up, before it is restarted. (default: 3s)", valueName: "duration"))
+    var repairBGPGrace: String?
+
+    @Option(name: .customLong("repair.peer-grace"),
+            help: ArgumentHelp("Time an alive peer may be unreachable in tinc before tincd retries. (default: 3s)", valueName: "duration"))
+    var repairPeerGrace: String?
+
+    @Option(name: .customLong("repair.cooldown"), help: ArgumentHelp("First backoff of a repeated repair. (default: 2s)", valueName: "duration"))
+    var repairCooldown: String?
+
+    @Option(name: .customLong("repair.cooldown-max"), help: ArgumentHelp("Longest backoff of a repeated repair. (default: 60s)", valueName: "duration"))
+    var repairCooldownMax: String?
+
+    @Option(name: .customLong("repair.max-actions"), help: ArgumentHelp("Most repairs per window. (default: 10)", valueName: "n"))
+    var repairMaxActions: String?
+
+    @Option(name: .customLong("repair.window"), help: ArgumentHelp("Window of --repair.max-actions. (default: 60s)", valueName: "duration"))
+    var repairWindow: String?
+
+    @Option(name: .customLong("repair.tincd-restart-command"),
+            help: ArgumentHelp("Command that restarts a dead tincd, run with sh -c. (default: none)", valueName: "command"))
+    var repairRestartCommand: String?
+
     /// The flags the user actually gave, as config keys.
     var overrides: [(String, ConfigValue)] {
         var out: [(String, ConfigValue)] = []
@@ -192,6 +222,10 @@ struct AgentOptions: ParsableArguments {
             ("registry.enabled", registry.map { $0 ? "true" : "false" }), ("registry.prefix", registryPrefix),
             ("registry.alive-ttl", registryAliveTTL), ("registry.max-record-bytes", registryMaxRecordBytes),
             ("mesh.name", meshName), ("mesh.connect-to", meshConnectTo), ("mesh.connect-to-grace", meshConnectToGrace),
+            ("repair.mode", repairMode), ("repair.interval", repairInterval), ("repair.bgp-grace", repairBGPGrace),
+            ("repair.peer-grace", repairPeerGrace), ("repair.cooldown", repairCooldown), ("repair.cooldown-max", repairCooldownMax),
+            ("repair.max-actions", repairMaxActions), ("repair.window", repairWindow),
+            ("repair.tincd-restart-command", repairRestartCommand),
         ]
         for case let (key, value?) in scalars { out.append((key, .scalar(value))) }
         return out

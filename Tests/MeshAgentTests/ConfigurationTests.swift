@@ -170,6 +170,10 @@ final class ConfigurationTests: XCTestCase {
             "mesh.name": .scalar("lab-1"), "mesh.connect-to": .scalar("4"), "mesh.connect-to-grace": .scalar("2m"),
             "registry.prefix": .scalar("/meshes/lab/"), "registry.alive-ttl": .scalar("10s"),
             "registry.max-record-bytes": .scalar("32768"),
+            "repair.mode": .scalar("dry-run"), "repair.max-actions": .scalar("5"), "repair.interval": .scalar("2s"),
+            "repair.bgp-grace": .scalar("5s"), "repair.peer-grace": .scalar("5s"), "repair.cooldown": .scalar("1s"),
+            "repair.cooldown-max": .scalar("30s"), "repair.window": .scalar("5m"),
+            "repair.tincd-restart-command": .scalar("systemctl restart tinc@bgpmesh"),
         ]
         var c = AgentConfiguration()
         for key in AgentConfiguration.keys {

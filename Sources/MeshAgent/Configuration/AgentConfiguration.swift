@@ -82,6 +82,23 @@ public struct AgentConfiguration: Sendable, Equatable {
     /// Largest registry record accepted; bigger ones are rejected.
     public var registryMaxRecordBytes = 64 << 10
 
+    /// What the repair loop may do: off, dry-run (log and count only) or on.
+    public var repairMode: RepairMode = .on
+    /// How often the health model is evaluated and the policy consulted.
+    public var repairInterval: Duration = .seconds(1)
+    /// How long a BGP session may be down, with the overlay path up, before it is restarted.
+    public var repairBGPGrace: Duration = .seconds(3)
+    /// How long an alive peer may be unreachable in tinc before tincd is told to retry.
+    public var repairPeerGrace: Duration = .seconds(3)
+    /// First backoff of a repeated action (doubles per attempt that did not help).
+    public var repairCooldown: Duration = .seconds(2)
+    public var repairCooldownMax: Duration = .seconds(60)
+    /// At most this many actions per `repair.window`.
+    public var repairMaxActions = 10
+    public var repairWindow: Duration = .seconds(60)
+    /// Command that restarts tincd, run with /bin/sh -c (none: tincd is not restarted).
+    public var repairTincdRestartCommand: String?
+
     /// The registry prefix in use, with its trailing slash.
     public var effectiveRegistryPrefix: String {
         guard let p = registryPrefix else { return "/bgpmesh/\(meshName)/" }
@@ -136,6 +153,15 @@ public struct AgentConfiguration: Sendable, Equatable {
             Key(name: "registry.prefix", help: "etcd key prefix of the registry (default /bgpmesh/<mesh.name>/)."),
             Key(name: "registry.alive-ttl", help: "TTL of this node's alive/<name> lease (at least 2s)."),
             Key(name: "registry.max-record-bytes", help: "Largest node record accepted from etcd; bigger ones are rejected."),
+            Key(name: "repair.mode", help: "off, dry-run (log and count what it would do) or on."),
+            Key(name: "repair.interval", help: "How often mesh health is evaluated and repairs considered."),
+            Key(name: "repair.bgp-grace", help: "Time a BGP session may be down, its overlay path up, before it is restarted."),
+            Key(name: "repair.peer-grace", help: "Time an alive peer may be unreachable in tinc before tincd retries."),
+            Key(name: "repair.cooldown", help: "First backoff of a repeated repair; it doubles per attempt that did not help."),
+            Key(name: "repair.cooldown-max", help: "Longest backoff of a repeated repair."),
+            Key(name: "repair.max-actions", help: "Most repair actions per repair.window."),
+            Key(name: "repair.window", help: "Window of repair.max-actions."),
+            Key(name: "repair.tincd-restart-command", help: "Command that restarts a dead tincd (sh -c), e.g. systemctl restart tinc@bgpmesh."),
             Key(name: "collector.probe.interval", help: "How often every peer's overlay address is probed."),
             Key(name: "collector.probe.timeout", help: "How long a probe waits for its answer."),
             Key(name: "collector.probe.window", help: "Sliding window of the loss ratio."),
@@ -234,6 +260,21 @@ public struct AgentConfiguration: Sendable, Equatable {
             guard ttl >= .seconds(2), ttl <= .seconds(3600) else { throw parse.invalid("must be between 2s and 1h") }
             registryAliveTTL = ttl
         case "registry.max-record-bytes": registryMaxRecordBytes = try parse.int(in: 4096...(1 << 20))
+        case "repair.mode":
+            let raw = try parse.scalar()
+            guard let mode = RepairMode(rawValue: raw.lowercased()) else { throw parse.invalid("expected off, dry-run or on") }
+            repairMode = mode
+        case "repair.interval": repairInterval = try parse.duration()
+        case "repair.bgp-grace": repairBGPGrace = try parse.duration()
+        case "repair.peer-grace": repairPeerGrace = try parse.duration()
+        case "repair.cooldown": repairCooldown = try parse.duration()
+        case "repair.cooldown-max": repairCooldownMax = try parse.duration()
+        case "repair.max-actions": repairMaxActions = try parse.int(in: 1...10_000)
+        case "repair.window": repairWindow = try parse.duration()
+        case "repair.tincd-restart-command":
+            let command = try parse.scalar()
+            guard !command.isEmpty, !command.contains("\0") else { throw parse.invalid("expected a command") }
+            repairTincdRestartCommand = command
         case "collector.probe.interval": probeInterval = try parse.duration()
         case "collector.probe.timeout": probeTimeout = try parse.duration()
         case "collector.probe.window": probeWindow = try parse.duration()

@@ -58,6 +58,12 @@ public actor RegistrySync {
     private var needsPublish = false
     /// `alive/<name>` is on our current lease (false after a new grant or when the key went).
     private var aliveClaimed = false
+    /// Records changed by the registry since their host files were last written. Only these
+    /// are written: a file changed behind the agent's back is drift, which the repair loop
+    /// (not the registry) puts right, so that `repair.mode=off` really leaves it alone.
+    private var dirty: Set<TincNodeName> = []
+    /// The ConnectTo set last written (nil until the first plan: then the file is read).
+    private var planned: [TincNodeName]?
     private var reloadPending = false
     private var seenRejections: Set<String> = []
     private var lease: Int64?
@@ -252,6 +258,7 @@ public actor RegistrySync {
 
     private func resync(_ kvs: [EtcdKeyValue], revision: Int64) async {
         let changes = view.reset(kvs, revision: revision)
+        dirty.formUnion(view.records.keys)
         let wasSynced = synced
         synced = true
         sweepManaged = true
@@ -290,9 +297,11 @@ public actor RegistrySync {
                 logger.notice("node decommissioned (its record was deleted); its host file goes if the record stays gone",
                               metadata: ["peer": "\(name)", "hold": "\(DurationSyntax.format(removalHold))"])
             case .added(let name):
+                dirty.insert(name)
                 pendingRemoval[name] = nil
                 logger.info("node record added", metadata: ["peer": "\(name)"])
             case .updated(let name, let keyChanged):
+                dirty.insert(name)
                 if name == me { needsPublish = true }
                 logger.info("node record updated", metadata: ["peer": "\(name)", "key_changed": "\(keyChanged)"])
             case .becameAlive(let name):
@@ -350,8 +359,16 @@ public actor RegistrySync {
     func reconcile() async {
         guard synced, let me else { return }
         var changed = false
-        for (name, record) in view.records where name != me {
-            if installHostFile(record) { changed = true }
+        for name in dirty {
+            guard name != me, let record = view.records[name] else {
+                dirty.remove(name)
+                continue
+            }
+            switch installHostFile(record) {
+            case .written: changed = true; dirty.remove(name)
+            case .unchanged: dirty.remove(name)
+            case .failed: break
+            }
         }
         let now = ContinuousClock.now
         if sweepManaged {
@@ -376,6 +393,10 @@ public actor RegistrySync {
             reloadPending = true
             metrics.update { $0.lastChange = Date().timeIntervalSince1970 }
         }
+        await reloadIfPending()
+    }
+
+    private func reloadIfPending() async {
         if reloadPending, let reloader {
             do {
                 try await reloader.reloadAndRetry()
@@ -396,19 +417,21 @@ public actor RegistrySync {
         }
     }
 
-    /// Writes hosts/<peer> when its bytes differ. Returns true when the file changed.
-    private func installHostFile(_ record: ValidNodeRecord) -> Bool {
+    enum InstallResult { case written, unchanged, failed }
+
+    /// Writes hosts/<peer> when its bytes differ.
+    private func installHostFile(_ record: ValidNodeRecord) -> InstallResult {
         let path = record.name.hostFilePath(netDirectory: settings.tincDirectory)
         let existing = FileManager.default.contents(atPath: path)
-        if let existing, existing.elementsEqual(record.hostFile.utf8) { return false }
+        if let existing, existing.elementsEqual(record.hostFile.utf8) { return .unchanged }
         let previousKey = existing.flatMap { try? TincRSAPublicKey(pemText: String(decoding: $0, as: UTF8.self)) }
         do {
             try ensureDirectory(hostsDirectory)
-            guard try TincAtomicFile.write(record.hostFile, to: path) == .written else { return false }
+            guard try TincAtomicFile.write(record.hostFile, to: path) == .written else { return .unchanged }
         } catch {
             metrics.error("hostfile")
             logger.error("cannot write host file", metadata: ["path": "\(path)", "error": "\(error)"])
-            return false
+            return .failed
         }
         metrics.update { $0.hostfileWrites += 1 }
         if let previousKey, previousKey != record.key {
@@ -418,7 +441,7 @@ public actor RegistrySync {
         } else {
             logger.info("host file written", metadata: ["peer": "\(record.name)", "sha256": "\(record.key.fingerprintSHA256)"])
         }
-        return true
+        return .written
     }
 
     private func removeHostFile(_ name: TincNodeName) -> Bool {
@@ -462,22 +485,37 @@ public actor RegistrySync {
             peers.append(.init(name: name, alive: alive, unhealthySince: unhealthySince[name]))
         }
         unhealthySince = unhealthySince.filter { view.records[$0.key] != nil }
-        let current = currentConnectTo()
+        let current = planned ?? currentConnectTo()
         let planner = ConnectToPlanner(fanout: settings.fanout, grace: settings.grace)
         let chosen = planner.plan(self: me, peers: peers, current: current, now: now)
         metrics.update { $0.connectTo = chosen.map(\.rawValue) }
-        let text = TincConfigWriter.connectToFile(chosen, header: """
+        // The file is written when the plan changes (or at the first plan); a file edited
+        // behind the agent's back is drift, for the repair loop.
+        if planned != nil && chosen == planned { return false }
+        return writeConnectTo(chosen, previous: current)
+    }
+
+    private func connectToText(_ chosen: [TincNodeName]) -> String {
+        TincConfigWriter.connectToFile(chosen, header: """
             Managed by bgpmesh-agent; do not edit.
             ConnectTo peers chosen from the etcd registry (\(settings.prefix)), \(settings.fanout) at most.
             """)
+    }
+
+    private func writeConnectTo(_ chosen: [TincNodeName], previous current: [TincNodeName]) -> Bool {
+        let text = connectToText(chosen)
         do {
             try ensureDirectory(settings.tincDirectory + "/conf.d")
-            guard try TincAtomicFile.write(text, to: connectToPath) == .written else { return false }
+            guard try TincAtomicFile.write(text, to: connectToPath) == .written else {
+                planned = chosen
+                return false
+            }
         } catch {
             metrics.error("connectto")
             logger.error("cannot write ConnectTo file", metadata: ["path": "\(connectToPath)", "error": "\(error)"])
             return false
         }
+        planned = chosen
         metrics.update { $0.connectToChanges += 1 }
         logger.notice("ConnectTo changed", metadata: ["from": "\(current.map(\.rawValue).joined(separator: ","))",
                                                       "to": "\(chosen.map(\.rawValue).joined(separator: ","))"])
@@ -489,6 +527,65 @@ public actor RegistrySync {
         guard let text = try? String(contentsOfFile: connectToPath, encoding: .utf8),
               let entries = try? TincConfigParser.parse(text, file: connectToPath) else { return [] }
         return entries.filter { $0.isVariable("ConnectTo") }.compactMap { TincNodeName($0.value) }
+    }
+
+    // MARK: drift, for the repair loop
+
+    /// What the health model needs from the registry, read in one actor turn.
+    public struct Health: Sendable {
+        public var node: String?
+        public var synced: Bool
+        public var published: Bool
+        /// Every valid record but this node's, with whether it is alive and how its host file is.
+        public var peers: [(name: String, alive: Bool, hostFile: MeshState.HostFileState, overlay: [String])]
+        /// conf.d/bgpmesh.conf differs from the plan.
+        public var connectToDrift: Bool
+        public var connectTo: [String]
+    }
+
+    /// Compares hosts/ and conf.d/bgpmesh.conf with what the registry says they hold. Files
+    /// being written for a registry change are not drift: that write happens in the same turn.
+    public func health() -> Health {
+        var peers: [(String, Bool, MeshState.HostFileState, [String])] = []
+        for (name, record) in view.records where name != me {
+            let path = name.hostFilePath(netDirectory: settings.tincDirectory)
+            let state: MeshState.HostFileState
+            if let bytes = FileManager.default.contents(atPath: path) {
+                state = bytes.elementsEqual(record.hostFile.utf8) ? .ok : .mismatch
+            } else {
+                state = .missing
+            }
+            peers.append((name.rawValue, view.alive.contains(name), state, record.record.overlay.addresses))
+        }
+        var drift = false
+        if let planned {
+            let onDisk = FileManager.default.contents(atPath: connectToPath)
+            drift = onDisk.map { !$0.elementsEqual(connectToText(planned).utf8) } ?? true
+        }
+        let published = metrics.values.withLock { $0.published }
+        return Health(node: me?.rawValue, synced: synced, published: published, peers: peers.sorted { $0.0 < $1.0 },
+                      connectToDrift: drift, connectTo: (planned ?? []).map(\.rawValue))
+    }
+
+    /// Repair: writes every host file that differs from its record and/or the planned
+    /// ConnectTo file, then HUP + ALRM. Returns how many files it wrote.
+    public func repairFiles(hostFiles: Bool, connectTo: Bool) async -> Int {
+        guard let me else { return 0 }
+        var written = 0
+        if hostFiles {
+            for (name, record) in view.records where name != me {
+                if case .written = installHostFile(record) { written += 1 }
+            }
+        }
+        if connectTo, let planned {
+            if writeConnectTo(planned, previous: currentConnectTo()) { written += 1 }
+        }
+        if written > 0 {
+            reloadPending = true
+            metrics.update { $0.lastChange = Date().timeIntervalSince1970 }
+        }
+        await reloadIfPending()
+        return written
     }
 
     private func ensureDirectory(_ path: String) throws(TincFileError) {

@@ -29,4 +29,13 @@ public struct TincReloader: Sendable {
             try await daemon.retry()
         }
     }
+
+    /// ALRM (1.1: retry): outgoing connections are tried again now.
+    public func retry() async throws(TincControlError) {
+        if speaksControlSocket {
+            try await control.retry()
+        } else {
+            try await daemon.retry()
+        }
+    }
 }

@@ -14,6 +14,8 @@ public final class Agent: Sendable {
     let httpMetrics: HTTPRequestMetrics
     let logger: Logger
     private let server: HTTPServer
+    /// The health model and repair loop; nil when the collectors were given by a test.
+    public let repair: RepairController?
 
     public static let routePaths: Set<String> = ["/", "/metrics", "/healthz", "/readyz"]
 
@@ -21,13 +23,24 @@ public final class Agent: Sendable {
     private let loops: [@Sendable () async -> Void]
     private let running = Mutex<[Task<Void, Never>]>([])
 
-    /// The collectors the configuration enables, and the background loops that feed them.
-    public static func makeCollectors(for configuration: AgentConfiguration, logger: Logger)
-        -> (collectors: [any Collector], loops: [@Sendable () async -> Void]) {
+    /// What `makeCollectors` builds.
+    public struct Parts: Sendable {
+        public var collectors: [any Collector]
+        public var loops: [@Sendable () async -> Void]
+        /// The health model and repair loop (also behind the webhook and /api/v1/status).
+        public var repair: RepairController?
+    }
+
+    /// The collectors the configuration enables, the background loops that feed them, and
+    /// the repair loop that reads what they keep.
+    public static func makeCollectors(for configuration: AgentConfiguration, logger: Logger) -> Parts {
         var collectors: [any Collector] = []
         var loops: [@Sendable () async -> Void] = []
         if configuration.collectors["process"] == true { collectors.append(ProcessCollector()) }
         var birdCollector: BIRDCollector?
+        var sessionHistory: BGPSessionHistory?
+        var registrySync: RegistrySync?
+        var probeHistory: ProbeHistory?
         var tincCollector: TincCollector?
         if configuration.collectors["bird"] == true {
             func client() -> BIRDClient {
@@ -37,6 +50,7 @@ public final class Agent: Sendable {
                                                        timeout: configuration.birdCommandTimeout), logger: birdLogger)
             }
             let history = BGPSessionHistory(stablePolls: configuration.birdConvergenceStablePolls)
+            sessionHistory = history
             let routeCounts = BIRDRouteCountCache()
             // The sampler has its own connection, so a scrape never queues behind a poll.
             let sampler = BIRDSessionSampler(client: client(), history: history, interval: configuration.birdSamplerInterval,
@@ -97,6 +111,7 @@ public final class Agent: Sendable {
                 reachable: { dumps?.reachableNodes(maxAge: configuration.tincMinDumpInterval * 4) },
                 bgp: { LocalNode.bgp(from: bird?.lastSnapshot) }, metrics: metrics, logger: logger)
             loops.append { await registry.run() }
+            registrySync = registry
             collectors.append(RegistryCollector(metrics: metrics))
         }
         if configuration.collectors["probe"] == true {
@@ -105,8 +120,10 @@ public final class Agent: Sendable {
             let bird = birdCollector, tinc = tincCollector
             var probeLogger = logger
             probeLogger[metadataKey: "collector"] = "probe"
+            let probes = ProbeHistory(windowRounds: rounds)
+            probeHistory = probes
             let sampler = ProbeSampler(
-                history: ProbeHistory(windowRounds: rounds), interval: configuration.probeInterval,
+                history: probes, interval: configuration.probeInterval,
                 timeout: configuration.probeTimeout, logger: probeLogger
             ) {
                 ProbeTargets.gather(configured: configured, bird: bird?.lastSnapshot, tinc: tinc?.lastSnapshot)
@@ -114,7 +131,36 @@ public final class Agent: Sendable {
             loops.append { await sampler.run() }
             collectors.append(ProbeCollector(sampler: sampler))
         }
-        return (collectors, loops)
+
+        var settings = RepairController.Settings()
+        settings.mode = configuration.repairMode
+        settings.interval = configuration.repairInterval
+        settings.policy.bgpGrace = configuration.repairBGPGrace
+        settings.policy.peerGrace = configuration.repairPeerGrace
+        settings.policy.cooldown = configuration.repairCooldown
+        settings.policy.cooldownMax = configuration.repairCooldownMax
+        settings.policy.maxActions = configuration.repairMaxActions
+        settings.policy.window = configuration.repairWindow
+        settings.policy.canRestartTincd = configuration.repairTincdRestartCommand != nil
+        // The unrestricted BIRD session exists only when repairs can use it.
+        var repairBIRD: BIRDClient?
+        if configuration.repairMode != .off, configuration.collectors["bird"] == true {
+            var birdLogger = logger
+            birdLogger[metadataKey: "component"] = "repair"
+            repairBIRD = BIRDClient(configuration: .init(socketPath: configuration.birdSocket, restricted: false,
+                                                         timeout: configuration.birdCommandTimeout), logger: birdLogger)
+        }
+        let bird = birdCollector
+        let repair = RepairController(
+            settings: settings,
+            sources: MeshStateSources(registry: registrySync, tinc: tincDumps, tincMaxAge: configuration.tincMinDumpInterval * 4,
+                                      probes: probeHistory, bgp: sessionHistory, bird: { bird?.lastSnapshot }),
+            executor: RepairExecutor(registry: registrySync, reloader: tincClient.map { TincReloader(daemon: $0) }, bird: repairBIRD,
+                                     restartCommand: configuration.repairTincdRestartCommand),
+            logger: logger)
+        loops.append { await repair.run() }
+        collectors.append(RepairCollector(metrics: repair.metrics))
+        return Parts(collectors: collectors, loops: loops, repair: repair)
     }
 
     /// Checks what only the agent can check before it starts (files the settings name,
@@ -152,9 +198,10 @@ public final class Agent: Sendable {
     public init(configuration: AgentConfiguration, logger: Logger, collectors: [any Collector]? = nil) {
         self.configuration = configuration
         self.logger = logger
-        let made = collectors.map { ($0, [@Sendable () async -> Void]()) } ?? Self.makeCollectors(for: configuration, logger: logger)
-        self.loops = made.1
-        let set = CollectorSet(collectors: made.0, timeout: configuration.collectorTimeout, logger: logger)
+        let made = collectors.map { Parts(collectors: $0, loops: [], repair: nil) } ?? Self.makeCollectors(for: configuration, logger: logger)
+        self.loops = made.loops
+        self.repair = made.repair
+        let set = CollectorSet(collectors: made.collectors, timeout: configuration.collectorTimeout, logger: logger)
         self.collectors = set
         let metrics = HTTPRequestMetrics(routes: Self.routePaths)
         self.httpMetrics = metrics

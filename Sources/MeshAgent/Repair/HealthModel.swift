@@ -1,0 +1,93 @@
+/// One thing wrong with the mesh, as seen from this node.
+public struct HealthProblem: Sendable, Hashable, Comparable {
+    /// The `kind` label of `bgpmesh_health_problems`; a bounded set.
+    public enum Kind: String, Sendable, Hashable, CaseIterable {
+        case tincdDown = "tincd_down"
+        case birdDown = "bird_down"
+        case registryStale = "registry_stale"
+        case hostKeyMissing = "host_key_missing"
+        case hostKeyMismatch = "host_key_mismatch"
+        case connectToDrift = "connectto_drift"
+        case peerUnreachable = "peer_unreachable"
+        case peerProbeLoss = "peer_probe_loss"
+        case bgpSessionDown = "bgp_session_down"
+    }
+
+    public var kind: Kind
+    /// The peer (or BGP session) it concerns; "" for this node itself.
+    public var peer: String
+    /// One line for the status page and logs.
+    public var reason: String
+
+    public init(_ kind: Kind, peer: String = "", _ reason: String) {
+        self.kind = kind
+        self.peer = peer
+        self.reason = reason
+    }
+
+    public static func < (a: HealthProblem, b: HealthProblem) -> Bool {
+        (a.kind.rawValue, a.peer) < (b.kind.rawValue, b.peer)
+    }
+}
+
+/// The health score and its reasons.
+public struct HealthReport: Sendable, Equatable {
+    /// 0 (nothing works) to 1 (every expected peer reached, every session Established).
+    public var score: Double
+    public var problems: [HealthProblem]
+}
+
+/// Pure evaluation of a `MeshState`.
+///
+/// The score is a weighted mean: 0.3 tinc (share of alive peers tincd reaches), 0.3 BGP
+/// (share of sessions Established), 0.2 probes (mean 1 - loss over probed peers), 0.1 local
+/// daemons (tincd and BIRD running), 0.1 configuration (half for a current registry view,
+/// half for host files and ConnectTo matching it). A part with nothing to measure
+/// (no peers, no sessions, a collector off) counts as healthy, so the score only drops for
+/// something observed.
+public enum HealthModel {
+    public static func evaluate(_ state: MeshState) -> HealthReport {
+        var problems: [HealthProblem] = []
+        if state.tincdRunning == false { problems.append(.init(.tincdDown, "tincd is not running")) }
+        if state.birdUp == false { problems.append(.init(.birdDown, "BIRD does not answer on its control socket")) }
+        if state.registrySynced == false {
+            problems.append(.init(.registryStale, "the registry view is not current (etcd unreachable); files are kept as they are"))
+        }
+        if state.connectToDrift { problems.append(.init(.connectToDrift, "conf.d/bgpmesh.conf differs from the planned ConnectTo set")) }
+        for peer in state.peers {
+            switch peer.hostFile {
+            case .missing: problems.append(.init(.hostKeyMissing, peer: peer.name, "hosts/\(peer.name) is missing"))
+            case .mismatch: problems.append(.init(.hostKeyMismatch, peer: peer.name, "hosts/\(peer.name) differs from the registry's record"))
+            case .ok: break
+            }
+            if peer.alive, peer.tincReachable == false, state.tincdRunning != false {
+                problems.append(.init(.peerUnreachable, peer: peer.name, "\(peer.name) is alive in the registry but tincd cannot reach it"))
+            }
+            if peer.tincReachable != false, let loss = peer.probeLoss, peer.probeUp == false || loss >= 0.5 {
+                problems.append(.init(.peerProbeLoss, peer: peer.name,
+                                      "probes to \(peer.name) fail (loss \(Int((loss * 100).rounded())) %)"))
+            }
+        }
+        for session in state.sessions where !session.established && !session.administrativelyDown {
+            let since = session.downFor.map { " for \(Int($0)) s" } ?? ""
+            problems.append(.init(.bgpSessionDown, peer: session.name, "BGP session \(session.name) is \(session.state)\(since)"))
+        }
+
+        let alivePeers = state.peers.filter(\.alive)
+        let tincKnown = alivePeers.compactMap(\.tincReachable)
+        let tinc = state.tincdRunning == false ? 0 : fraction(tincKnown.filter { $0 }.count, of: tincKnown.count)
+        let counted = state.sessions.filter { !$0.administrativelyDown }
+        let bgp = state.birdUp == false ? 0 : fraction(counted.filter(\.established).count, of: counted.count)
+        let losses = state.peers.compactMap(\.probeLoss)
+        let probes = losses.isEmpty ? 1 : losses.map { 1 - min(max($0, 0), 1) }.reduce(0, +) / Double(losses.count)
+        let daemons = (state.tincdRunning == false ? 0 : 0.5) + (state.birdUp == false ? 0 : 0.5)
+        let drift = state.connectToDrift || state.peers.contains { $0.hostFile != .ok }
+        let registry = (state.registrySynced == false ? 0.0 : 0.5) + (drift ? 0.0 : 0.5)
+        let score = 0.3 * tinc + 0.3 * bgp + 0.2 * probes + 0.1 * daemons + 0.1 * registry
+        return HealthReport(score: (score * 1000).rounded() / 1000, problems: problems.sorted())
+    }
+
+    static func fraction(_ part: Int, of whole: Int) -> Double {
+        whole == 0 ? 1 : Double(part) / Double(whole)
+    }
+}

@@ -1,0 +1,84 @@
+/// What the agent knows about the mesh at one moment, built from the snapshots the
+/// collectors and samplers already keep (nothing is queried for it). Immutable and pure
+/// data, so the health model and the repair policy can be table-tested.
+public struct MeshState: Sendable, Equatable {
+    public struct Peer: Sendable, Equatable {
+        public var name: String
+        /// Holds its `alive/` key in the registry.
+        public var alive: Bool
+        /// tincd reaches it (nil: no fresh tinc dump).
+        public var tincReachable: Bool?
+        /// Seconds tincd has not reached it, as the agent saw it (nil while reachable or unknown).
+        public var unreachableFor: Double?
+        /// A meta connection to it is up (nil: no fresh dump).
+        public var metaConnection: Bool?
+        /// The last probe of its overlay address (nil: not probed).
+        public var probeUp: Bool?
+        public var probeLoss: Double?
+        public var probeRTT: Double?
+        /// hosts/<peer> is missing or differs from the registry's record.
+        public var hostFile: HostFileState
+
+        public init(name: String, alive: Bool, tincReachable: Bool? = nil, unreachableFor: Double? = nil, metaConnection: Bool? = nil,
+                    probeUp: Bool? = nil, probeLoss: Double? = nil, probeRTT: Double? = nil, hostFile: HostFileState = .ok) {
+            self.name = name
+            self.unreachableFor = unreachableFor
+            self.alive = alive
+            self.tincReachable = tincReachable
+            self.metaConnection = metaConnection
+            self.probeUp = probeUp
+            self.probeLoss = probeLoss
+            self.probeRTT = probeRTT
+            self.hostFile = hostFile
+        }
+    }
+
+    public enum HostFileState: String, Sendable, Equatable { case ok, missing, mismatch }
+
+    public struct Session: Sendable, Equatable {
+        /// BIRD's protocol name.
+        public var name: String
+        /// The registry peer behind it (by neighbor address, else by name), if known.
+        public var peer: String?
+        public var state: String
+        public var established: Bool
+        /// Seconds it has not been Established, as the agent saw it (nil while Established).
+        public var downFor: Double?
+        /// BIRD shows the protocol disabled by an operator: never nudged.
+        public var administrativelyDown: Bool
+
+        public init(name: String, peer: String?, state: String, established: Bool, downFor: Double? = nil,
+                    administrativelyDown: Bool = false) {
+            self.name = name
+            self.peer = peer
+            self.state = state
+            self.established = established
+            self.downFor = downFor
+            self.administrativelyDown = administrativelyDown
+        }
+    }
+
+    public var node: String?
+    /// Expected peers: every valid registry record but this node's.
+    public var peers: [Peer]
+    public var sessions: [Session]
+    /// nil: the tinc collector is off.
+    public var tincdRunning: Bool?
+    /// nil: the BIRD collector is off.
+    public var birdUp: Bool?
+    /// The registry view is current (etcd answers and the watch runs); nil without a registry.
+    public var registrySynced: Bool?
+    /// conf.d/bgpmesh.conf differs from the agent's plan.
+    public var connectToDrift: Bool
+
+    public init(node: String? = nil, peers: [Peer] = [], sessions: [Session] = [], tincdRunning: Bool? = nil, birdUp: Bool? = nil,
+                registrySynced: Bool? = nil, connectToDrift: Bool = false) {
+        self.node = node
+        self.peers = peers
+        self.sessions = sessions
+        self.tincdRunning = tincdRunning
+        self.birdUp = birdUp
+        self.registrySynced = registrySynced
+        self.connectToDrift = connectToDrift
+    }
+}
