@@ -49,9 +49,11 @@ final class WebhookTokenTests: XCTestCase {
         XCTAssertTrue(refusal(try write(String(repeating: "x", count: 5000), name: "big")).contains("larger than 4096 bytes"))
         XCTAssertTrue(refusal("\(dir!)/none").hasSuffix("cannot open: No such file or directory"), refusal("\(dir!)/none"))
         XCTAssertTrue(refusal(dir).contains("not a regular file"), refusal(dir))
-        let target = try write("tok\n", name: "real")
-        XCTAssertEqual(symlink(target, "\(dir!)/link"), 0)
-        XCTAssertTrue(refusal("\(dir!)/link").contains("cannot open"), "a symlink is not followed: \(refusal("\(dir!)/link"))")
+        // A symlink is followed, and the file it names is checked.
+        XCTAssertEqual(symlink(try write("tok\n", name: "real"), "\(dir!)/link"), 0)
+        XCTAssertEqual(refusal("\(dir!)/link"), "loaded")
+        XCTAssertEqual(symlink(try write("tok\n", mode: 0o640, name: "shared"), "\(dir!)/link2"), 0)
+        XCTAssertTrue(refusal("\(dir!)/link2").contains("mode 640"), refusal("\(dir!)/link2"))
     }
 
     func testVerify() throws {

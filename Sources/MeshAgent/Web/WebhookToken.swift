@@ -19,10 +19,11 @@ public struct WebhookToken: Sendable {
 
     /// Reads and checks the token file: a regular file that neither group nor others may read
     /// or write (mode & 0o077 == 0), holding one token of visible ASCII, surrounding whitespace
-    /// and newlines ignored.
+    /// and newlines ignored. A symlink is followed (secret mounts use them); the checks apply
+    /// to the file it names, through the descriptor actually read.
     public static func load(path: String) throws(ConfigError) -> WebhookToken {
         func refuse(_ reason: String) -> ConfigError { .inconsistent("web.webhook-token-file \(path): \(reason)") }
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw refuse("cannot open: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var info = stat()
