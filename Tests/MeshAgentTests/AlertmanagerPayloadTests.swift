@@ -22,10 +22,10 @@ final class AlertmanagerPayloadTests: XCTestCase {
         XCTAssertEqual(a.status, .firing)
         XCTAssertEqual(a.labels, ["alertname": "TincPeerUnreachable", "node": "node1", "peer": "node2", "severity": "warning"])
         XCTAssertEqual(a.fingerprint, "8ba2c631a6376e52")
-        XCTAssertEqual(a.startsAt, "2026-11-30T10:29:14Z")
+        XCTAssertEqual(a.startsAt, "2026-11-30T10:00:00Z")
         XCTAssertEqual(a.endsAt, "0001-01-01T00:00:00Z", "Go's zero time while firing")
         XCTAssertTrue(a.generatorURL.hasPrefix("http://prometheus.invalid:9090/graph?"), a.generatorURL)
-        XCTAssertEqual(a.key, "8ba2c631a6376e52@2026-11-30T10:29:14Z")
+        XCTAssertEqual(a.key, "8ba2c631a6376e52@2026-11-30T10:00:00Z")
     }
 
     /// The dedup key holds across a repeat (same alert re-sent) and the resolve (so cancel finds the work).

@@ -22,7 +22,8 @@ final class AlertmanagerWebhookTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try (APITestServer.token + "\n").write(toFile: dir + "/token", atomically: false, encoding: .utf8)
         chmod(dir + "/token", 0o600)
-        guard let port = (19100..<19200).first(where: { PortAllocator.isFree($0) }) else { throw XCTSkip("no free port in 19100..<19200") }
+        // Not the lab's forwarded 19090/19093, nor etcd's 23791...23990.
+        guard let port = (29100..<29190).first(where: { PortAllocator.isFree($0) }) else { throw XCTSkip("no free port in 29100..<29190") }
         amPort = port
         try """
         route:
@@ -47,6 +48,12 @@ final class AlertmanagerWebhookTests: XCTestCase {
         while (try? RawHTTPClient.request(port: UInt16(port), path: "/-/ready"))?.status != 200 {
             guard ContinuousClock.now < deadline else { throw AgentTestError("Alertmanager not ready: \(log())") }
             try await Task.sleep(for: .milliseconds(100))
+        }
+        // The port was free a moment ago; make sure the Alertmanager that answered is ours.
+        var status: Int32 = 0
+        guard waitpid(pid, &status, WNOHANG) == 0 else {
+            pid = 0
+            throw AgentTestError("our Alertmanager exited (another took port \(port)?): \(log())")
         }
     }
 

@@ -117,7 +117,7 @@ final class RepairAPITests: XCTestCase {
         XCTAssertEqual(s.alerts[0].id, 1)
         let submitted = await api.service.submitted
         XCTAssertEqual(submitted, [RepairRequest(
-            trigger: .webhook, kind: "TincPeerUnreachable", target: "node2", alertKey: "8ba2c631a6376e52@2026-11-30T10:29:14Z",
+            trigger: .webhook, kind: "TincPeerUnreachable", target: "node2", alertKey: "8ba2c631a6376e52@2026-11-30T10:00:00Z",
             labels: ["alertname": "TincPeerUnreachable", "node": "node1", "peer": "node2", "severity": "warning"])])
         XCTAssertEqual(api.metrics.count(status: .firing, action: .queued), 1)
     }
