@@ -24,6 +24,11 @@ struct AgentOptions: ParsableArguments {
     @Option(name: .customLong("web.max-request-body-bytes"), help: ArgumentHelp("Largest request body. (default: 1048576)", valueName: "bytes"))
     var maxBody: String?
 
+    @Option(name: .customLong("web.webhook-token-file"),
+            help: ArgumentHelp("File holding the bearer token of /api/v1/alerts and /api/v1/repair, mode 600. (default: none, both answer 503)",
+                               valueName: "path"))
+    var webhookTokenFile: String?
+
     @Option(name: .customLong("log.level"),
             help: ArgumentHelp("trace, debug, info, notice, warning, error, critical. (default: info)", valueName: "level"))
     var logLevel: String?
@@ -203,6 +208,7 @@ struct AgentOptions: ParsableArguments {
         let scalars: [(String, String?)] = [
             ("web.max-connections", maxConnections), ("web.read-timeout", readTimeout),
             ("web.idle-timeout", idleTimeout), ("web.max-request-body-bytes", maxBody),
+            ("web.webhook-token-file", webhookTokenFile),
             ("log.level", logLevel), ("log.format", logFormat), ("collector.timeout", collectorTimeout),
             ("collector.process", collectorProcess.map { $0 ? "true" : "false" }),
             ("collector.bird", collectorBird.map { $0 ? "true" : "false" }),

@@ -10,6 +10,8 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var readTimeout: Duration = .seconds(10)
     public var idleTimeout: Duration = .seconds(60)
     public var maxRequestBodyBytes = 1 << 20
+    /// The bearer token file of POST /api/v1/alerts and /api/v1/repair; nil leaves them answering 503.
+    public var webhookTokenFile: String?
 
     public var logLevel: Logger.Level = .info
     public var logFormat: LogFormat = .logfmt
@@ -123,6 +125,7 @@ public struct AgentConfiguration: Sendable, Equatable {
             Key(name: "web.read-timeout", help: "Time a client has to send a whole request."),
             Key(name: "web.idle-timeout", help: "Time an idle keep-alive connection is kept."),
             Key(name: "web.max-request-body-bytes", help: "Largest request body accepted (413 above)."),
+            Key(name: "web.webhook-token-file", help: "File holding the bearer token of /api/v1/alerts and /api/v1/repair (mode 600)."),
             Key(name: "log.level", help: "trace, debug, info, notice, warning, error or critical."),
             Key(name: "log.format", help: "logfmt or json."),
             Key(name: "collector.timeout", help: "Deadline for each collector in one scrape."),
@@ -189,6 +192,8 @@ public struct AgentConfiguration: Sendable, Equatable {
             idleTimeout = try parse.duration()
         case "web.max-request-body-bytes":
             maxRequestBodyBytes = try parse.int(in: 1...(64 << 20))
+        case "web.webhook-token-file":
+            webhookTokenFile = try parse.path()
         case "log.level":
             let raw = try parse.scalar()
             guard let level = Logger.Level(rawValue: raw.lowercased()) else {

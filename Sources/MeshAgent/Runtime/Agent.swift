@@ -12,6 +12,8 @@ public final class Agent: Sendable {
     public let configuration: AgentConfiguration
     public let collectors: CollectorSet
     let httpMetrics: HTTPRequestMetrics
+    /// Counts of the webhook's alerts; nil when no repair service serves the API.
+    let webhookMetrics: WebhookMetrics?
     let logger: Logger
     private let server: HTTPServer
     /// The health model and repair loop; nil when the collectors were given by a test.
@@ -166,6 +168,7 @@ public final class Agent: Sendable {
     /// Checks what only the agent can check before it starts (files the settings name,
     /// etcd endpoints), so a bad setting is one clear line at start, not a silent gap later.
     public static func validate(_ configuration: AgentConfiguration) throws {
+        if let path = configuration.webhookTokenFile { _ = try WebhookToken.load(path: path) }
         if !configuration.etcdEndpoints.isEmpty {
             let etcd = try etcdConfiguration(configuration)
             let client = try EtcdClient(configuration: etcd)
@@ -195,16 +198,24 @@ public final class Agent: Sendable {
         return configuration
     }
 
-    public init(configuration: AgentConfiguration, logger: Logger, collectors: [any Collector]? = nil) {
+    /// With a repair service (the agent's own repair loop, or `repairService` in tests), the
+    /// JSON API (`APIRoutes`) is served too; `nodeName` tells the
+    /// webhook which alerts are this node's (default: tinc.conf's Name, read per request).
+    public init(configuration: AgentConfiguration, logger: Logger, collectors: [any Collector]? = nil,
+                repairService: (any RepairService)? = nil, nodeName: (@Sendable () -> String?)? = nil) {
         self.configuration = configuration
         self.logger = logger
         let made = collectors.map { Parts(collectors: $0, loops: [], repair: nil) } ?? Self.makeCollectors(for: configuration, logger: logger)
         self.loops = made.loops
         self.repair = made.repair
+        // The agent's own repair loop serves the API unless a test brings its own service.
+        let repairService: (any RepairService)? = repairService ?? made.repair
         let set = CollectorSet(collectors: made.collectors, timeout: configuration.collectorTimeout, logger: logger)
         self.collectors = set
-        let metrics = HTTPRequestMetrics(routes: Self.routePaths)
+        let metrics = HTTPRequestMetrics(routes: repairService == nil ? Self.routePaths : Self.routePaths.union(APIRoutes.paths))
         self.httpMetrics = metrics
+        let webhookMetrics = repairService.map { _ in WebhookMetrics() }
+        self.webhookMetrics = webhookMetrics
 
         var serverConfig = HTTPServerConfiguration(listenAddresses: configuration.listenAddresses)
         serverConfig.maxConnections = configuration.maxConnections
@@ -213,7 +224,19 @@ public final class Agent: Sendable {
         serverConfig.maxBodyBytes = configuration.maxRequestBodyBytes
 
         var router = HTTPRouter()
-        let pages = AgentPages(collectors: set, httpMetrics: metrics)
+        let pages = AgentPages(collectors: set, httpMetrics: metrics, webhookMetrics: webhookMetrics)
+        if let repairService, let webhookMetrics {
+            var token: WebhookToken?
+            if let path = configuration.webhookTokenFile {
+                // `validate` refuses a bad file at start; if it went bad since, the endpoints answer 503.
+                do { token = try WebhookToken.load(path: path) } catch {
+                    logger.error("webhook token unusable; /api/v1/alerts and /api/v1/repair answer 503", metadata: ["error": "\(error)"])
+                }
+            }
+            let tincDirectory = configuration.tincDir ?? "/etc/tinc/\(configuration.tincNet)"
+            let name = nodeName ?? { try? TincConfigDirectory(path: tincDirectory).serverConfig().name }
+            APIRoutes.register(into: &router, service: repairService, nodeName: name, token: token, metrics: webhookMetrics, logger: logger)
+        }
         router.add(["GET"], "/metrics") { await pages.metrics($0) }
         // These only read memory (the landing page is cached per collection), so they are
         // answered on the event loop without a thread hop.
@@ -269,6 +292,6 @@ public final class Agent: Sendable {
 
     /// One collection plus the agent's own families, as `scrape-once` and `/metrics` see it.
     public func gather() async -> [MetricFamily] {
-        await AgentPages(collectors: collectors, httpMetrics: httpMetrics).gather()
+        await AgentPages(collectors: collectors, httpMetrics: httpMetrics, webhookMetrics: webhookMetrics).gather()
     }
 }

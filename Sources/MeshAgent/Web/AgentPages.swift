@@ -6,6 +6,8 @@ import Synchronization
 struct AgentPages: Sendable {
     let collectors: CollectorSet
     let httpMetrics: HTTPRequestMetrics
+    /// Present when the JSON API is served.
+    var webhookMetrics: WebhookMetrics? = nil
     /// The landing page only changes when a collection finishes, so it is rendered once per collection.
     let landingCache = LandingCache()
 
@@ -13,6 +15,7 @@ struct AgentPages: Sendable {
         var families = await collectors.collect().families
         families.append(BuildInfo.family)
         families.append(httpMetrics.family)
+        if let webhookMetrics { families += webhookMetrics.families }
         return families
     }
 
@@ -41,6 +44,10 @@ struct AgentPages: Sendable {
     }
 
     func renderLanding() -> [UInt8] {
+        let api = """
+        <li><a href="/api/v1/status">/api/v1/status</a>: health, peers, sessions and recent repairs (JSON)</li>
+        <li>POST /api/v1/alerts (Alertmanager webhook) and POST /api/v1/repair, with the bearer token</li>
+        """
         let reports = collectors.lastReports.map { report in
             "<tr><td>\(HTML.escape(report.name))</td><td>\(report.success ? "ok" : "failed")</td>"
                 + "<td>\(HTML.escape(report.error ?? ""))</td></tr>"
@@ -57,6 +64,7 @@ struct AgentPages: Sendable {
         <li><a href="/metrics">/metrics</a>: Prometheus metrics (text 0.0.4 or OpenMetrics, gzip)</li>
         <li><a href="/healthz">/healthz</a>: liveness</li>
         <li><a href="/readyz">/readyz</a>: readiness (every collector has completed once)</li>
+        \(webhookMetrics == nil ? "" : api)
         </ul>
         <h2>Collectors</h2>
         <table><tr><th>collector</th><th>last result</th><th>error</th></tr>

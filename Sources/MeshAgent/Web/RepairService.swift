@@ -21,8 +21,10 @@ public struct RepairRequest: Sendable, Equatable {
     }
 }
 
+/// What the repair loop did with a `RepairRequest`.
 public enum RepairSubmission: Sendable, Equatable { case queued(id: UInt64), skipped(reason: String) }
 
+/// The repair loop as the HTTP API sees it; the agent's repair executor implements it.
 public protocol RepairService: Sendable {
     /// Queues the work and returns at once; never throws (a failed repair is never an HTTP error).
     func submit(_ request: RepairRequest) async -> RepairSubmission

@@ -1,0 +1,258 @@
+import Foundation
+import HTTPServer
+import Logging
+
+/// The JSON API: the Alertmanager webhook, manual repairs and the status document.
+public enum APIRoutes {
+    public static let alertsPath = "/api/v1/alerts"
+    public static let repairPath = "/api/v1/repair"
+    public static let statusPath = "/api/v1/status"
+    /// For `HTTPRequestMetrics(routes:)`.
+    public static let paths: Set<String> = [alertsPath, repairPath, statusPath]
+
+    /// Registers the three routes. `nodeName` is asked per request (tinc.conf's Name may be
+    /// unknown at first); `token` nil leaves the two mutating endpoints answering 503.
+    public static func register(
+        into router: inout HTTPRouter, service: any RepairService, nodeName: @escaping @Sendable () -> String?,
+        token: WebhookToken?, metrics: WebhookMetrics, memory: AlertKeyMemory = AlertKeyMemory(), logger: Logger
+    ) {
+        var apiLogger = logger
+        apiLogger[metadataKey: "component"] = "api"
+        let api = RepairAPI(service: service, nodeName: nodeName, token: token, metrics: metrics, memory: memory, logger: apiLogger)
+        router.add(["POST"], alertsPath) { await api.alerts($0) }
+        router.add(["POST"], repairPath) { await api.repair($0) }
+        router.add(["GET"], statusPath) { _ in await api.status() }
+    }
+}
+
+/// The handlers behind `APIRoutes`.
+struct RepairAPI: Sendable {
+    let service: any RepairService
+    let nodeName: @Sendable () -> String?
+    let token: WebhookToken?
+    let metrics: WebhookMetrics
+    let memory: AlertKeyMemory
+    let logger: Logger
+
+    /// Bodies above these get 413 even when `web.max-request-body-bytes` is larger. An Alertmanager
+    /// group of a thousand alerts is about 1 MB.
+    static let maxAlertsBodyBytes = 1 << 20
+    static let maxRepairBodyBytes = 16 << 10
+
+    /// The actions POST /api/v1/repair accepts (`RepairRequest.kind` for a manual request).
+    static let manualActions = ["auto", "reinstall-host-keys", "connectto", "tinc-retry", "tinc-reload", "restart-tincd", "bgp-restart"]
+
+    // MARK: POST /api/v1/alerts
+
+    /// What was done with one alert; the 200's body lists one per alert, in order.
+    struct AlertOutcome: Encodable, Equatable {
+        var fingerprint: String
+        var startsAt: String
+        var status: AlertmanagerPayload.Status
+        var alertname: String?
+        var node: String?
+        var action: WebhookMetrics.Action
+        /// The repair loop's id, when queued.
+        var id: UInt64?
+        var reason: String?
+    }
+
+    struct AlertsSummary: Encodable {
+        var node: String?
+        var alerts: [AlertOutcome]
+    }
+
+    func alerts(_ request: HTTPRequest) async -> HTTPResponse {
+        if let refusal = authorize(request, maxBody: Self.maxAlertsBodyBytes) { return refusal }
+        let payload: AlertmanagerPayload
+        do {
+            payload = try AlertmanagerPayload.decode(request.body)
+        } catch {
+            logger.warning("webhook payload refused", metadata: ["remote": "\(request.remoteAddress)", "error": "\(error)"])
+            return .text(400, error.description + "\n")
+        }
+        let me = nodeName()
+        var outcomes: [AlertOutcome] = []
+        outcomes.reserveCapacity(payload.alerts.count)
+        for alert in payload.alerts {
+            let outcome = await handle(alert, me: me)
+            metrics.record(status: outcome.status, action: outcome.action)
+            log(outcome, groupKey: payload.groupKey)
+            outcomes.append(outcome)
+        }
+        return Self.json(200, AlertsSummary(node: me, alerts: outcomes))
+    }
+
+    /// Decides one alert. Invalid and other nodes' alerts are never remembered, so only this
+    /// node's valid alerts fill the dedup memory.
+    func handle(_ alert: AlertmanagerPayload.Alert, me: String?) async -> AlertOutcome {
+        var outcome = AlertOutcome(fingerprint: alert.fingerprint, startsAt: alert.startsAt, status: alert.status,
+                                   alertname: alert.labels["alertname"], node: alert.labels["node"], action: .invalid)
+        func verdict(_ action: WebhookMetrics.Action, _ reason: String? = nil) -> AlertOutcome {
+            outcome.action = action
+            outcome.reason = reason
+            return outcome
+        }
+        guard !alert.fingerprint.isEmpty, !alert.startsAt.isEmpty else { return verdict(.invalid, "no fingerprint or startsAt") }
+        guard let node = alert.labels["node"], !node.isEmpty else { return verdict(.invalid, "no node label") }
+        if let me, node != me { return verdict(.otherNode) }
+        let key = alert.key
+
+        if alert.status == .resolved {
+            // Cancelling what was never queued is harmless, so an unknown own name does not stop it.
+            guard memory.insert("resolved " + key) else { return verdict(.duplicate) }
+            await service.cancel(alertKey: key)
+            return verdict(.cancelled)
+        }
+
+        guard me != nil else { return verdict(.skipped, "this node's name is not known yet (tinc.conf Name)") }
+        guard let alertname = alert.labels["alertname"], !alertname.isEmpty else { return verdict(.invalid, "no alertname label") }
+        let target = alert.labels["peer"] ?? alert.labels["session"] ?? alert.labels["name"]
+        if let target, !Self.isValidTarget(target) {
+            return verdict(.invalid, "target \"\(target)\" is not a tinc node or BIRD protocol name")
+        }
+        guard memory.insert("firing " + key) else { return verdict(.duplicate) }
+        let request = RepairRequest(trigger: .webhook, kind: alertname, target: target, alertKey: key, labels: alert.labels)
+        switch await service.submit(request) {
+        case let .queued(id):
+            outcome.id = id
+            return verdict(.queued)
+        case let .skipped(reason):
+            return verdict(.skipped, reason)
+        }
+    }
+
+    private func log(_ outcome: AlertOutcome, groupKey: String) {
+        var metadata: Logger.Metadata = ["fingerprint": "\(outcome.fingerprint)", "starts_at": "\(outcome.startsAt)",
+                                         "status": "\(outcome.status.rawValue)", "action": "\(outcome.action.rawValue)"]
+        if let alertname = outcome.alertname { metadata["alertname"] = "\(alertname)" }
+        if let node = outcome.node { metadata["node"] = "\(node)" }
+        if let id = outcome.id { metadata["repair_id"] = "\(id)" }
+        if let reason = outcome.reason { metadata["reason"] = "\(reason)" }
+        switch outcome.action {
+        case .queued, .cancelled, .skipped: logger.info("webhook alert", metadata: metadata)
+        case .invalid:
+            metadata["group_key"] = "\(groupKey)"
+            logger.warning("webhook alert not usable", metadata: metadata)
+        case .duplicate, .otherNode: logger.debug("webhook alert ignored", metadata: metadata)
+        }
+    }
+
+    // MARK: POST /api/v1/repair
+
+    struct ManualResult: Encodable {
+        var action: String
+        var target: String?
+        var result: String
+        var id: UInt64?
+        var reason: String?
+    }
+
+    func repair(_ request: HTTPRequest) async -> HTTPResponse {
+        if let refusal = authorize(request, maxBody: Self.maxRepairBodyBytes) { return refusal }
+        let action: String, target: String?
+        switch Self.parseManual(request.body) {
+        case let .success(parsed): (action, target) = parsed
+        case let .failure(problem): return .text(400, problem.reason + "\n")
+        }
+        let submission = await service.submit(RepairRequest(trigger: .manual, kind: action, target: target))
+        var result = ManualResult(action: action, target: target, result: "queued")
+        switch submission {
+        case let .queued(id): result.id = id
+        case let .skipped(reason):
+            result.result = "skipped"
+            result.reason = reason
+        }
+        logger.info("manual repair", metadata: ["action": "\(action)", "target": "\(target ?? "")", "result": "\(result.result)",
+                                                "remote": "\(request.remoteAddress)"])
+        return Self.json(202, result)
+    }
+
+    struct Problem: Error { var reason: String }
+
+    /// `{"action": "...", "target": "..."}`, both optional; an empty body means `{}` (action "auto").
+    static func parseManual(_ body: [UInt8]) -> Result<(action: String, target: String?), Problem> {
+        let isBlank = body.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
+        var object: [String: Any] = [:]
+        if !isBlank {
+            let parsed: Any
+            do { parsed = try JSONSerialization.jsonObject(with: Data(body)) } catch {
+                return .failure(Problem(reason: "the body is not JSON: \(JSONProblem.describe(error))"))
+            }
+            guard let dictionary = parsed as? [String: Any] else {
+                return .failure(Problem(reason: "the body must be a JSON object like {\"action\": \"auto\", \"target\": \"node2\"}"))
+            }
+            object = dictionary
+        }
+        if let unknown = object.keys.sorted().first(where: { $0 != "action" && $0 != "target" }) {
+            return .failure(Problem(reason: "unknown field \"\(unknown)\"; the fields are action and target"))
+        }
+        let action: String
+        switch object["action"] {
+        case nil, is NSNull: action = "auto"
+        case let value as String: action = value
+        default: return .failure(Problem(reason: "\"action\" must be a string"))
+        }
+        guard manualActions.contains(action) else {
+            return .failure(Problem(reason: "unknown action \"\(action)\"; known: " + manualActions.joined(separator: ", ")))
+        }
+        var target: String?
+        switch object["target"] {
+        case nil, is NSNull: target = nil
+        case let value as String:
+            guard isValidTarget(value) else {
+                return .failure(Problem(reason: "target \"\(value)\" is not a tinc node or BIRD protocol name ([A-Za-z0-9_], at most 64)"))
+            }
+            target = value
+        default: return .failure(Problem(reason: "\"target\" must be a string"))
+        }
+        return .success((action, target))
+    }
+
+    /// A tinc node name (`[A-Za-z0-9_]+`, tinc 1.0 `check_id`) or a BIRD protocol name; no path
+    /// or shell can come through it into a host file path or a birdc command.
+    static func isValidTarget(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 64
+            && name.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x5F }
+    }
+
+    // MARK: GET /api/v1/status
+
+    func status() async -> HTTPResponse {
+        HTTPResponse(status: 200, headers: ["Content-Type": "application/json", "Cache-Control": "no-store"],
+                     body: await service.statusJSON())
+    }
+
+    // MARK: shared
+
+    /// The refusal for a request that may not mutate anything, or nil to go on.
+    func authorize(_ request: HTTPRequest, maxBody: Int) -> HTTPResponse? {
+        guard let token else {
+            return .text(503, "no token configured: set web.webhook-token-file to enable \(request.path)\n")
+        }
+        switch token.verify(authorization: request.headers["Authorization"]) {
+        case .accepted: break
+        case .missing:
+            var response = HTTPResponse.text(401, "401 Unauthorized: send Authorization: Bearer <token>\n")
+            response.headers.add("WWW-Authenticate", "Bearer realm=\"bgpmesh-agent\"")
+            return response
+        case .wrong:
+            logger.notice("wrong bearer token", metadata: ["path": "\(request.path)", "remote": "\(request.remoteAddress)"])
+            var response = HTTPResponse.text(401, "401 Unauthorized: wrong bearer token\n")
+            response.headers.add("WWW-Authenticate", "Bearer realm=\"bgpmesh-agent\", error=\"invalid_token\"")
+            return response
+        }
+        guard request.body.count <= maxBody else {
+            return .text(413, "413 Content Too Large: \(request.path) takes at most \(maxBody) bytes\n")
+        }
+        return nil
+    }
+
+    static func json(_ status: Int, _ value: some Encodable) -> HTTPResponse {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Encoding these plain structs cannot fail; an empty object is still valid JSON if it ever did.
+        let body = (try? encoder.encode(value)).map { Array($0) + [0x0A] } ?? Array("{}\n".utf8)
+        return HTTPResponse(status: status, headers: ["Content-Type": "application/json"], body: body)
+    }
+}
