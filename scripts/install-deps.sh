@@ -20,8 +20,8 @@ declare -A GROUPS_OF=(
   [bench]="wrk"
   # static checks of the monitoring bundle and the Docker stack (no Docker engine needed)
   [checks]="python3-yaml docker-compose"
-  # images only: what the agent binary links against at run time
-  [agent-runtime]="libcurl4 zlib1g ca-certificates"
+  # images only: what the agent binary links against at run time, and setcap for its capabilities
+  [agent-runtime]="libcurl4 zlib1g ca-certificates libcap2-bin"
 )
 DEFAULT_GROUPS=(build mesh etcd monitoring tools bench checks)
 
