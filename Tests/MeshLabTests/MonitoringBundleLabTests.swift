@@ -88,25 +88,49 @@ final class MonitoringBundleLabTests: XCTestCase {
         return (data?["result"] as? [Any])?.count ?? 0
     }
 
-    func testDashboardsRulesAndRoutesAgainstTheLab() throws {
-        try LabHarness.requireLabEnvironment()
-        let agentArgs = try LabHarness.agentArguments()
-        guard !agentArgs.contains("--no-agents") else {
-            throw XCTSkip("*** SKIPPED LOUDLY: the dashboards need agents (BGPMESH_LAB_NO_AGENT=1) ***")
+    nonisolated(unsafe) static var stateDir: String?
+    nonisolated(unsafe) static var setupError: String?
+    nonisolated(unsafe) static var upAt = Date()
+
+    /// One converged 3-node lab for the class; class tearDown takes it down.
+    func sharedLab() throws -> Lab {
+        try LabHarness.requireLabEnvironment(allowRunningLab: Self.stateDir != nil)
+        if let err = Self.setupError { XCTFail(err); throw XCTSkip(err) }
+        if Self.stateDir == nil {
+            let agentArgs = try LabHarness.agentArguments()
+            guard !agentArgs.contains("--no-agents") else {
+                throw XCTSkip("*** SKIPPED LOUDLY: the monitoring bundle needs agents (BGPMESH_LAB_NO_AGENT=1) ***")
+            }
+            let dir = LabHarness.newStateDir()
+            Self.stateDir = dir
+            Self.upAt = Date()
+            for (args, timeout) in [(["up", "--nodes", "3", "--keys", "manual"] + agentArgs, 180.0),
+                                    (["wait", "converged", "--timeout", "120"], 150.0)] {
+                let r = try LabHarness.lab(args, stateDir: dir, timeout: timeout)
+                guard r.succeeded else {
+                    Self.setupError = "bgpmesh-lab \(args[0]) failed: \(r.stderr)\(r.stdout)"
+                    XCTFail(Self.setupError!)
+                    throw XCTSkip(Self.setupError!)
+                }
+            }
         }
+        return Lab(stateDir: Self.stateDir!)
+    }
+
+    override class func tearDown() {
+        if let dir = stateDir { _ = try? LabHarness.lab(["down"], stateDir: dir, timeout: 120) }
+        super.tearDown()
+    }
+
+    func testDashboardsRulesAndRoutesAgainstTheLab() throws {
         let targets = try Self.dashboardTargets()
         XCTAssertGreaterThan(targets.count, 40, "dashboard targets")
         let ruleText = try String(contentsOfFile: "\(Self.repoRoot)/prometheus/rules/bgpmesh.rules.yml", encoding: .utf8)
         for key in Self.allowlist.keys where !targets.contains(where: { $0.expr.contains(key) }) && !ruleText.contains(key) {
             XCTFail("allowlist entry \(key) matches no dashboard target and no rule; remove it")
         }
-
-        let dir = LabHarness.newStateDir()
-        defer { _ = try? LabHarness.lab(["down"], stateDir: dir, timeout: 120) }
-        let started = Date()
-        try LabHarness.labOK(["up", "--nodes", "3", "--keys", "manual"] + agentArgs, stateDir: dir, timeout: 180)
-        try LabHarness.labOK(["wait", "converged", "--timeout", "120"], stateDir: dir, timeout: 150)
-        let lab = Lab(stateDir: dir)
+        let lab = try sharedLab()
+        let started = Self.upAt
 
         // The lab runs the repo's files: its rules, and Alertmanager routes to each node's agent.
         let alertNames = ruleText.components(separatedBy: "\n").compactMap { line -> String? in
@@ -192,5 +216,39 @@ final class MonitoringBundleLabTests: XCTestCase {
         XCTAssertEqual(try resultCount(lab, #"{exported_node!=""}"#), 0)
         print(String(format: "*** MonitoringBundleLabTests: %d dashboard targets (%d allowlisted) checked; %.1f s since up ***",
                      targets.count, targets.filter { $0.allowedBecause != nil }.count, Date().timeIntervalSince(started)))
+    }
+
+    /// Waits until `expr` returns at least one series, at most `timeout` seconds.
+    func waitForSeries(_ lab: Lab, _ expr: String, timeout: Double) -> Bool {
+        LabHarness.eventually(timeout, interval: 2) { ((try? resultCount(lab, expr)) ?? 0) > 0 }
+    }
+
+    /// Real faults raise the repo's alerts in the lab's Prometheus, and Alertmanager routes a mesh
+    /// alert to the agent of its node and to humans.
+    func testFaultsRaiseAlertsThatAlertmanagerRoutesToTheNodesAgent() throws {
+        let lab = try sharedLab()
+        // A missing host key: HostKeyMissing on node1 for peer node2 (pending; `for` is 2 minutes).
+        try LabHarness.labOK(["fault", "delete-host-key", "node1", "node2"], stateDir: lab.stateDir)
+        XCTAssertTrue(waitForSeries(lab, #"ALERTS{alertname="HostKeyMissing", node="node1", peer="node2", component="mesh"}"#, timeout: 60),
+                      "HostKeyMissing{node1, peer=node2} not raised after deleting hosts/node2 on node1")
+        try LabHarness.labOK(["fault", "restore-host-key", "node1", "node2"], stateDir: lab.stateDir)
+
+        // A dead BIRD: MeshDaemonDown fires after its minute and reaches Alertmanager, which routes it
+        // to node2's agent and to humans.
+        try LabHarness.labOK(["fault", "kill-bird", "node2"], stateDir: lab.stateDir)
+        defer { _ = try? LabHarness.lab(["fault", "restart-bird", "node2"], stateDir: lab.stateDir) }
+        XCTAssertTrue(waitForSeries(lab, #"ALERTS{alertname="MeshDaemonDown", node="node2", daemon="bird", alertstate="firing"}"#, timeout: 120),
+                      "MeshDaemonDown{node2, bird} did not fire within 2 minutes of kill-bird")
+        var receivers: Set<String> = []
+        _ = LabHarness.eventually(30, interval: 2) {
+            guard let body = try? lab.httpGet(from: LabNames.monitoringNamespace,
+                                              "\(lab.monitoring.alertmanagerURL)/api/v2/alerts?filter=alertname%3D%22MeshDaemonDown%22"),
+                  let alerts = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [[String: Any]] else { return false }
+            for a in alerts where (a["labels"] as? [String: String])?["node"] == "node2" {
+                receivers = Set((a["receivers"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String })
+            }
+            return !receivers.isEmpty
+        }
+        XCTAssertEqual(receivers, ["agent-node2", "humans"], "Alertmanager's receivers for MeshDaemonDown on node2")
     }
 }
