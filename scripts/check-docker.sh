@@ -50,6 +50,17 @@ if problems:
 PY
 echo "check-docker: docker-compose config OK (12 services)"
 
+# The images take their packages from install-deps.sh's groups, the lab's list, and from nowhere else.
+for f in docker/*.Dockerfile; do
+  grep -q 'apt-get install' "$f" && fail "$f installs packages itself; add them to a group of scripts/install-deps.sh"
+  groups=$(grep -o 'bash [^ ]*install-deps\.sh [a-z -]*' "$f" | sed 's/^bash [^ ]*install-deps\.sh//') \
+    || fail "$f does not run scripts/install-deps.sh"
+  for g in $groups; do
+    grep -q "^  \[$g\]=" scripts/install-deps.sh || fail "$f uses install-deps.sh group '$g', which does not exist"
+  done
+done
+echo "check-docker: images install their packages from scripts/install-deps.sh groups"
+
 # 2. entrypoint rendering, bird -p, tincd
 can_run_tincd=1
 if [ "$(id -u)" -ne 0 ] || [ ! -c /dev/net/tun ] || ! unshare --net true 2>/dev/null; then
