@@ -23,6 +23,7 @@ step "promtool check config" promtool check config prometheus/prometheus.yml
 step "promtool check rules" promtool check rules prometheus/rules/bgpmesh.rules.yml
 step "promtool test rules" promtool test rules prometheus/rules/bgpmesh.rules.test.yml
 step "amtool check-config" amtool check-config prometheus/alertmanager.yml
+step "dashboards match grafana/dashboards.py" python3 grafana/dashboards.py --check
 step "dashboards, alert labels, runbooks, rule test coverage" python3 scripts/check-monitoring.py
 agent=${BGPMESH_AGENT_BINARY:-}
 for b in .build/debug/bgpmesh-agent .build/release/bgpmesh-agent; do
