@@ -34,6 +34,7 @@ build: deps revision
 
 test: deps revision
 	$(SWIFT) build --build-tests
+	bash scripts/check-monitoring.sh
 	$(SWIFT) test --skip-build --disable-swift-testing
 
 bench: bench-http bench-bird bench-tinc bench-lab bench-keys

@@ -4,18 +4,38 @@
 # the packaged services (the lab starts its own daemons in network namespaces).
 set -euo pipefail
 
-PACKAGES=(
+# Groups: with no argument the script installs DEFAULT_GROUPS (build, tests, lab, benchmarks);
+# the Dockerfiles in docker/ run it with the groups their image needs (`install-deps.sh mesh tools`).
+declare -A GROUPS_OF=(
   # build: system library shims
-  pkg-config zlib1g-dev libcurl4-openssl-dev
+  [build]="pkg-config zlib1g-dev libcurl4-openssl-dev"
   # the mesh daemons
-  bird2 tinc etcd-server etcd-client
+  [mesh]="bird2 tinc"
+  [etcd]="etcd-server etcd-client"
   # monitoring
-  prometheus prometheus-alertmanager prometheus-bird-exporter
+  [monitoring]="prometheus prometheus-alertmanager prometheus-bird-exporter"
   # lab plumbing and tests
-  iproute2 util-linux curl jq procps openssl
+  [tools]="iproute2 util-linux curl jq procps openssl"
   # benchmarks
-  wrk
+  [bench]="wrk"
+  # static checks of the monitoring bundle and the Docker stack (no Docker engine needed)
+  [checks]="python3-yaml docker-compose"
+  # images only: what the agent binary links against at run time, and setcap for its capabilities
+  [agent-runtime]="libcurl4 zlib1g ca-certificates libcap2-bin"
 )
+DEFAULT_GROUPS=(build mesh etcd monitoring tools bench checks)
+
+groups=("$@")
+[ ${#groups[@]} -eq 0 ] && groups=("${DEFAULT_GROUPS[@]}")
+PACKAGES=()
+for g in "${groups[@]}"; do
+  if [ -z "${GROUPS_OF[$g]+set}" ]; then
+    echo "install-deps: unknown group '$g' (groups: ${!GROUPS_OF[*]})" >&2
+    exit 2
+  fi
+  # shellcheck disable=SC2206
+  PACKAGES+=(${GROUPS_OF[$g]})
+done
 
 missing=()
 for p in "${PACKAGES[@]}"; do

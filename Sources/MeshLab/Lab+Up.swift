@@ -212,6 +212,15 @@ extension Lab {
         return out
     }
 
+    /// A file of the repository's monitoring bundle (`prometheus/`), which the lab runs as is.
+    func readRepoFile(_ relative: String) throws(LabError) -> String {
+        let path = "\(repoRoot)/\(relative)"
+        guard let d = FileManager.default.contents(atPath: path) else {
+            throw .io(path: path, reason: "cannot read it (set BGPMESH_REPO to the repository)")
+        }
+        return String(decoding: d, as: UTF8.self)
+    }
+
     func writeMonitoringConfig(state: LabState) throws(LabError) {
         let mon = monitoring
         let nodes = state.specs(stateDir: stateDir)
@@ -222,9 +231,12 @@ extension Lab {
             try write(mon.webhookTokenFile, UUID().uuidString.lowercased() + "\n", mode: 0o600)
         }
         try write(mon.prometheusConfig,
-                  LabTemplates.prometheusConfig(nodes: nodes, members: state.etcdMembers(stateDir: stateDir),
-                                                ruleFiles: repoRuleFiles(), scrapeAgents: state.agentBinary != nil))
-        try write(mon.alertmanagerConfig, LabTemplates.alertmanagerConfig(nodes: nodes, tokenFile: mon.webhookTokenFile))
+                  try LabTemplates.prometheusConfig(template: try readRepoFile("prometheus/prometheus.yml"), nodes: nodes,
+                                                    members: state.etcdMembers(stateDir: stateDir),
+                                                    ruleFiles: repoRuleFiles(), scrapeAgents: state.agentBinary != nil))
+        try write(mon.alertmanagerConfig,
+                  try LabTemplates.alertmanagerConfig(template: try readRepoFile("prometheus/alertmanager.yml"), nodes: nodes,
+                                                      tokenFile: mon.webhookTokenFile))
         let r = try Command.run(["promtool", "check", "config", mon.prometheusConfig], timeout: 20)
         guard r.succeeded else {
             throw .commandFailed(command: "promtool check config \(mon.prometheusConfig)", status: r.status,

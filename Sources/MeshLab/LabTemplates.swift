@@ -107,80 +107,69 @@ public enum LabTemplates {
         members.map(\.etcdClientURL).joined(separator: ",")
     }
 
-    /// prometheus.yml: every agent and every etcd member, plus the repo's rule files when present.
-    public static func prometheusConfig(nodes: [NodeSpec], members: [NodeSpec], ruleFiles: [String],
-                                        scrapeAgents: Bool) -> String {
-        var s = """
-        # Written by bgpmesh-lab.
-        global:
-          scrape_interval: 5s
-          scrape_timeout: 4s
-          evaluation_interval: 5s
-          external_labels:
-            lab: bgpmesh-lab
-
-        """
-        if !ruleFiles.isEmpty {
-            s += "rule_files:\n"
-            for f in ruleFiles { s += "  - \(yamlQuote(f))\n" }
-        }
-        s += """
-        alerting:
-          alertmanagers:
-            - static_configs:
-                - targets: ['\(LabNames.monitoringAddress):\(LabNames.alertmanagerPort)']
-        scrape_configs:
-
-        """
-        if scrapeAgents {
-            s += "  - job_name: bgpmesh-agent\n    static_configs:\n"
-            for n in nodes {
-                s += "      - targets: ['\(n.agentListen)']\n        labels: {node: \(n.name)}\n"
+    /// The lab's prometheus.yml: the repo's `prometheus/prometheus.yml` (`template`) with the lab's
+    /// targets (every agent, every etcd member, the monitoring namespace), 5 s intervals and the
+    /// repo's rule files by absolute path (promtool test files left out). Throws when the template
+    /// lacks a section the lab fills in.
+    public static func prometheusConfig(template: String, nodes: [NodeSpec], members: [NodeSpec],
+                                        ruleFiles: [String], scrapeAgents: Bool) throws(LabError) -> String {
+        var y = YAMLLines(template, source: "prometheus/prometheus.yml")
+        try y.setValue(section: "global", key: "scrape_interval", "5s")
+        try y.setValue(section: "global", key: "scrape_timeout", "4s")
+        try y.setValue(section: "global", key: "evaluation_interval", "5s")
+        let rules = ruleFiles.filter { !$0.hasSuffix(".test.yml") }
+        try y.replaceSection("rule_files", with: rules.isEmpty ? ["rule_files: []"]
+                                 : ["rule_files:"] + rules.map { "  - \(yamlQuote($0))" })
+        try y.replaceSection("alerting", with: [
+            "alerting:",
+            "  alertmanagers:",
+            "    - static_configs:",
+            "        - targets: ['\(LabNames.monitoringAddress):\(LabNames.alertmanagerPort)']",
+        ])
+        func targets(_ list: [(String, String?)]) -> [String] {
+            ["    static_configs:"] + list.flatMap { t, node in
+                ["      - targets: ['\(t)']"] + (node.map { ["        labels: {node: \($0)}"] } ?? [])
             }
         }
-        s += "  - job_name: etcd\n    static_configs:\n"
-        for m in members {
-            s += "      - targets: ['\(m.underlay):\(LabNames.etcdClientPort)']\n        labels: {node: \(m.name)}\n"
+        if scrapeAgents {
+            try y.replaceJobTargets("bgpmesh-agent", with: targets(nodes.map { ($0.agentListen, $0.name) }))
+        } else {
+            try y.removeJob("bgpmesh-agent")
         }
-        s += """
-          - job_name: prometheus
-            static_configs:
-              - targets: ['\(LabNames.monitoringAddress):\(LabNames.prometheusPort)']
-          - job_name: alertmanager
-            static_configs:
-              - targets: ['\(LabNames.monitoringAddress):\(LabNames.alertmanagerPort)']
-
-        """
-        return s
+        try y.replaceJobTargets("etcd", with: targets(members.map { ("\($0.underlay):\(LabNames.etcdClientPort)", $0.name) }))
+        try y.replaceJobTargets("alertmanager", with: targets([("\(LabNames.monitoringAddress):\(LabNames.alertmanagerPort)", nil)]))
+        try y.replaceJobTargets("prometheus", with: targets([("\(LabNames.monitoringAddress):\(LabNames.prometheusPort)", nil)]))
+        return "# Written by bgpmesh-lab from prometheus/prometheus.yml.\n" + y.text
     }
 
-    /// alertmanager.yml: every alert goes to the agents' webhook (POST /api/v1/alerts, bearer token).
-    public static func alertmanagerConfig(nodes: [NodeSpec], tokenFile: String) -> String {
-        var s = """
-        # Written by bgpmesh-lab.
-        route:
-          receiver: bgpmesh-agents
-          group_by: [alertname, node]
-          group_wait: 5s
-          group_interval: 30s
-          repeat_interval: 1h
-        receivers:
-          - name: bgpmesh-agents
-            webhook_configs:
-
-        """
-        for n in nodes {
-            s += """
-                  - url: 'http://\(n.agentListen)/api/v1/alerts'
-                    send_resolved: true
-                    http_config:
-                      authorization:
-                        type: Bearer
-                        credentials_file: \(yamlQuote(tokenFile))
-
-            """
+    /// The lab's alertmanager.yml: the repo's `prometheus/alertmanager.yml` (`template`) with one
+    /// route and one webhook receiver per lab node (POST /api/v1/alerts on its agent, bearer token
+    /// from `tokenFile`) between its `# agent routes` / `# agent receivers` markers, and the human
+    /// receiver emptied (the lab sends nothing off the machine).
+    public static func alertmanagerConfig(template: String, nodes: [NodeSpec], tokenFile: String) throws(LabError) -> String {
+        var y = YAMLLines(template, source: "prometheus/alertmanager.yml")
+        try y.replaceBetween("# agent routes", "# end of agent routes") { indent in
+            nodes.flatMap { n in
+                ["\(indent)- matchers: ['node=\"\(n.name)\"']", "\(indent)  receiver: agent-\(n.name)"]
+            }
         }
-        return s
+        try y.replaceBetween("# agent receivers", "# end of agent receivers") { indent in
+            nodes.flatMap { n in [
+                "\(indent)- name: agent-\(n.name)",
+                "\(indent)  webhook_configs:",
+                "\(indent)    - url: 'http://\(n.agentListen)/api/v1/alerts'",
+                "\(indent)      send_resolved: true",
+                "\(indent)      max_alerts: 50",
+                "\(indent)      http_config:",
+                "\(indent)        authorization:",
+                "\(indent)          type: Bearer",
+                "\(indent)          credentials_file: \(yamlQuote(tokenFile))",
+            ] }
+        }
+        try y.replaceBetween("# humans receiver", "# end of humans receiver") { indent in
+            ["\(indent)- name: humans  # the lab delivers nowhere: see Alertmanager's UI on 127.0.0.1:\(LabNames.hostAlertmanagerPort)"]
+        }
+        return "# Written by bgpmesh-lab from prometheus/alertmanager.yml.\n" + y.text
     }
 
     public static func prometheusArguments(_ mon: MonitoringSpec) -> [String] {
@@ -206,5 +195,87 @@ public enum LabTemplates {
 
     static func yamlQuote(_ s: String) -> String {
         "'" + s.replacingOccurrences(of: "'", with: "''") + "'"
+    }
+}
+
+/// Line-level edits of the repo's Prometheus and Alertmanager YAML (two-space indentation, block
+/// style), so the lab runs those files with only its targets changed and their comments kept.
+struct YAMLLines {
+    var lines: [String]
+    let source: String
+
+    init(_ text: String, source: String) {
+        lines = text.components(separatedBy: "\n")
+        self.source = source
+    }
+
+    var text: String { lines.joined(separator: "\n") }
+
+    static func indent(_ line: String) -> Int { line.prefix { $0 == " " }.count }
+    static func isContent(_ line: String) -> Bool {
+        let t = line.trimmingCharacters(in: .whitespaces)
+        return !t.isEmpty && !t.hasPrefix("#")
+    }
+
+    /// End (exclusive) of the block that starts at `start`: the next content line indented at most
+    /// `indent`.
+    func blockEnd(after start: Int, indent: Int) -> Int {
+        var i = start + 1
+        while i < lines.count, !(Self.isContent(lines[i]) && Self.indent(lines[i]) <= indent) { i += 1 }
+        // Comments and blank lines just before the next block belong to it.
+        while i > start + 1, !Self.isContent(lines[i - 1]) { i -= 1 }
+        return i
+    }
+
+    func missing(_ what: String) -> LabError {
+        .io(path: source, reason: "the lab cannot find \(what) in it")
+    }
+
+    func topLevel(_ key: String) -> Int? {
+        lines.firstIndex { Self.indent($0) == 0 && ($0 == "\(key):" || $0.hasPrefix("\(key): ") || $0.hasPrefix("\(key):\t")) }
+    }
+
+    mutating func setValue(section: String, key: String, _ value: String) throws(LabError) {
+        guard let s = topLevel(section) else { throw missing("top-level `\(section):`") }
+        let end = blockEnd(after: s, indent: 0)
+        guard let i = (s + 1..<end).first(where: { Self.indent(lines[$0]) == 2 && lines[$0].dropFirst(2).hasPrefix("\(key):") }) else {
+            throw missing("`\(section).\(key)`")
+        }
+        lines[i] = "  \(key): \(value)"
+    }
+
+    mutating func replaceSection(_ key: String, with new: [String]) throws(LabError) {
+        guard let s = topLevel(key) else { throw missing("top-level `\(key):`") }
+        lines.replaceSubrange(s..<blockEnd(after: s, indent: 0), with: new)
+    }
+
+    /// The lines of `- job_name: <job>` under scrape_configs.
+    func job(_ job: String) throws(LabError) -> Range<Int> {
+        guard let s = lines.firstIndex(where: {
+            Self.indent($0) == 2 && $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "'", with: "") == "- job_name: \(job)"
+        }) else { throw missing("scrape job `\(job)`") }
+        return s..<blockEnd(after: s, indent: 2)
+    }
+
+    mutating func removeJob(_ name: String) throws(LabError) {
+        lines.removeSubrange(try job(name))
+    }
+
+    mutating func replaceJobTargets(_ name: String, with new: [String]) throws(LabError) {
+        let r = try job(name)
+        guard let s = r.first(where: { Self.indent(lines[$0]) == 4 && lines[$0].dropFirst(4).hasPrefix("static_configs:") }) else {
+            throw missing("`static_configs` of scrape job `\(name)`")
+        }
+        lines.replaceSubrange(s..<min(blockEnd(after: s, indent: 4), r.upperBound), with: new)
+    }
+
+    /// Replaces the lines between the comment lines that start with `begin` and `end`; `make` gets
+    /// the begin marker's indentation.
+    mutating func replaceBetween(_ begin: String, _ end: String, _ make: (String) -> [String]) throws(LabError) {
+        guard let b = lines.firstIndex(where: { $0.trimmingCharacters(in: .whitespaces).hasPrefix(begin) }),
+              let e = lines[(b + 1)...].firstIndex(where: { $0.trimmingCharacters(in: .whitespaces).hasPrefix(end) }) else {
+            throw missing("the `\(begin)` ... `\(end)` markers")
+        }
+        lines.replaceSubrange(b + 1..<e, with: make(String(repeating: " ", count: Self.indent(lines[b]))))
     }
 }

@@ -58,20 +58,65 @@ final class TemplatesTests: XCTestCase {
         XCTAssertTrue(r.succeeded, r.stderr)
     }
 
+    /// The repository root, from this file's path.
+    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+
+    func repoFile(_ relative: String) throws -> String {
+        try String(contentsOfFile: "\(Self.repoRoot)/\(relative)", encoding: .utf8)
+    }
+
     func testPrometheusAndAlertmanagerConfigsCheck() throws {
         let promtool = try requireTool("promtool")
         let amtool = try requireTool("amtool")
-        let prom = LabTemplates.prometheusConfig(nodes: nodes, members: Array(nodes.prefix(3)), ruleFiles: [],
-                                                 scrapeAgents: true)
-        XCTAssertEqual(prom.components(separatedBy: ":10179'").count - 1, 4)
+        let rules = "\(Self.repoRoot)/prometheus/rules/bgpmesh.rules.yml"
+        let prom = try LabTemplates.prometheusConfig(template: try repoFile("prometheus/prometheus.yml"), nodes: nodes,
+                                                     members: Array(nodes.prefix(3)),
+                                                     ruleFiles: [rules, "\(Self.repoRoot)/prometheus/rules/bgpmesh.rules.test.yml"],
+                                                     scrapeAgents: true)
+        XCTAssertEqual(prom.components(separatedBy: ":10179']").count - 1, 4)
+        XCTAssertEqual(prom.components(separatedBy: ":12379']").count - 1, 3)
+        XCTAssertTrue(prom.contains("labels: {node: node4}"))
+        XCTAssertTrue(prom.contains("  - '\(rules)'\n"))
+        XCTAssertFalse(prom.contains(".test.yml"), "promtool's test file is no rule file")
+        XCTAssertFalse(prom.contains("'node1:10179'"), "the compose targets are replaced")
+        XCTAssertTrue(prom.contains("exported_node"), "the repo file's relabelling is kept")
+        XCTAssertTrue(prom.contains("scrape_interval: 5s"))
         try prom.write(toFile: "\(dir)/prometheus.yml", atomically: true, encoding: .utf8)
         let r = try Command.run([promtool, "check", "config", "\(dir)/prometheus.yml"])
         XCTAssertTrue(r.succeeded, r.stdout + r.stderr)
-        let am = LabTemplates.alertmanagerConfig(nodes: nodes, tokenFile: "\(dir)/token")
+
+        let noAgents = try LabTemplates.prometheusConfig(template: try repoFile("prometheus/prometheus.yml"), nodes: nodes,
+                                                         members: Array(nodes.prefix(3)), ruleFiles: [], scrapeAgents: false)
+        XCTAssertFalse(noAgents.contains("bgpmesh-agent"))
+        XCTAssertTrue(noAgents.contains("rule_files: []"))
+        try noAgents.write(toFile: "\(dir)/prometheus2.yml", atomically: true, encoding: .utf8)
+        let r2 = try Command.run([promtool, "check", "config", "\(dir)/prometheus2.yml"])
+        XCTAssertTrue(r2.succeeded, r2.stdout + r2.stderr)
+
+        let am = try LabTemplates.alertmanagerConfig(template: try repoFile("prometheus/alertmanager.yml"), nodes: nodes,
+                                                     tokenFile: "\(dir)/token")
+        XCTAssertEqual(am.components(separatedBy: "/api/v1/alerts'").count - 1, 4)
+        XCTAssertTrue(am.contains("url: 'http://192.0.2.4:10179/api/v1/alerts'"))
+        XCTAssertFalse(am.contains("email_configs"), "the lab sends no mail")
         try "t\n".write(toFile: "\(dir)/token", atomically: true, encoding: .utf8)
         try am.write(toFile: "\(dir)/am.yml", atomically: true, encoding: .utf8)
         let a = try Command.run([amtool, "check-config", "\(dir)/am.yml"])
         XCTAssertTrue(a.succeeded, a.stdout + a.stderr)
+        let route = try Command.run([amtool, "config", "routes", "test", "--config.file=\(dir)/am.yml",
+                                     "alertname=MeshPeerUnreachable", "component=mesh", "node=node4"])
+        XCTAssertEqual(route.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "agent-node4,humans", route.stderr)
+    }
+
+    func testMonitoringTemplatesRefuseAFileWithoutTheirSections() {
+        XCTAssertThrowsError(try LabTemplates.prometheusConfig(template: "global:\n  scrape_interval: 1m\n", nodes: nodes,
+                                                               members: [], ruleFiles: [], scrapeAgents: true)) { e in
+            XCTAssertTrue("\(e)".contains("cannot find"), "\(e)")
+        }
+        XCTAssertThrowsError(try LabTemplates.alertmanagerConfig(template: "route:\n  receiver: x\n", nodes: nodes,
+                                                                 tokenFile: "/t")) { e in
+            XCTAssertTrue("\(e)".contains("agent routes"), "\(e)")
+        }
     }
 
     func testAgentArgumentsExpandPlaceholders() {
