@@ -22,6 +22,8 @@ public enum AgentCommand {
             "--collector.tinc.min-dump-interval", "1s",
             "--etcd.endpoints", LabTemplates.etcdEndpoints(members: lab.etcdMembers(stateDir: node.stateDir)),
         ]
+        // Alertmanager calls each agent's webhook with this token (prometheus/alertmanager.yml).
+        args += ["--web.webhook-token-file", MonitoringSpec(stateDir: node.stateDir).webhookTokenFile]
         // With manual keys the lab owns host files and ConnectTo; the agents only watch.
         if lab.keys == .manual { args.append("--no-registry") }
         let values = placeholders(node: node, lab: lab)
