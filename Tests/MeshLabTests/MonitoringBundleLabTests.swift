@@ -10,7 +10,10 @@ final class MonitoringBundleLabTests: XCTestCase {
     /// may come back empty. Each entry must match some dashboard target.
     static let allowlist: [String: String] = [
         "bgpmesh_health_problems": "has series only while a problem is present (a converged lab has none)",
-        "bgpmesh_repairs_total": "has series only after a repair ran (a converged lab may have none)",
+        "bgpmesh_repairs_total": "has series only after a repair ran; this lab runs repair.mode=off so faults stay for the alerts",
+        "bgpmesh_etcd_request_failures_total": "a series appears with the first failed etcd request (faults)",
+        "bird_bgp_last_error_info": "only while BIRD shows a last error (faults)",
+        "ALERTS{": "only while an alert fires (faults)",
     ]
 
     static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -94,7 +97,10 @@ final class MonitoringBundleLabTests: XCTestCase {
             let dir = LabHarness.newStateDir()
             Self.stateDir = dir
             Self.upAt = Date()
-            for (args, timeout) in [(["up", "--nodes", "3", "--keys", "manual"] + agentArgs, 180.0),
+            // Keys from the agents (so the registry series exist), repairs off (so a fault stays
+            // long enough for its alert to fire).
+            let up = ["up", "--nodes", "3", "--keys", "agent", "--agent-arg=--repair.mode", "--agent-arg=off"]
+            for (args, timeout) in [(up + agentArgs, 180.0),
                                     (["wait", "converged", "--timeout", "120"], 150.0)] {
                 let r = try LabHarness.lab(args, stateDir: dir, timeout: timeout)
                 guard r.succeeded else {

