@@ -35,6 +35,11 @@ final class LabRepairTests: XCTestCase {
         return BirdReplies.protocols(r.stdout).filter { $0.proto == "BGP" }
     }
 
+    func birdc(_ n: NodeSpec, _ args: String...) throws {
+        let r = try Command.run(["birdc", "-s", n.birdSocket] + args, timeout: 10)
+        XCTAssertTrue(r.succeeded, "birdc \(args.joined(separator: " ")) on \(n.name): \(r.stdout)\(r.stderr)")
+    }
+
     func up(_ mode: String, extra: [String] = []) throws -> (dir: String, lab: Lab, nodes: [NodeSpec]) {
         try LabHarness.requireLabEnvironment()
         let agentArgs = try LabHarness.agentArguments()
@@ -107,9 +112,9 @@ final class LabRepairTests: XCTestCase {
         XCTAssertNotNil(recovery(dir, since: Date(), limit: 90), "\(mode): no convergence after heal-link")
 
         // BGP held down by the peer: node2 disables its session to node1 for 15 s, then enables it.
-        try run("birdc", "node2", "disable", "node1")
+        try birdc(n2, "disable", "node1")
         Thread.sleep(forTimeInterval: 15)
-        try run("birdc", "node2", "enable", "node1")
+        try birdc(n2, "enable", "node1")
         start = Date()
         let established = LabHarness.eventually(limit, interval: 0.1) {
             self.bgp(n1).first { $0.name == "node2" }?.established == true && self.bgp(n2).first { $0.name == "node1" }?.established == true
@@ -118,28 +123,80 @@ final class LabRepairTests: XCTestCase {
         XCTAssertNotNil(recovery(dir, since: Date(), limit: 90), "\(mode): no convergence after the BGP hold-down")
         let m = metrics(lab, n1)
         print("*** repair.mode=\(mode): node1 repairs \(m.filter { $0.key.hasPrefix("bgpmesh_repairs_total") }) ***")
+        if mode == "on" { try flapping(dir, lab, nodes) }
         return out
+    }
+
+    /// node1<->node2 flaps every 2 s for a minute: node1 takes no more repairs than
+    /// `repair.max-actions` (10 per 60 s by default), and no other session is disturbed.
+    func flapping(_ dir: String, _ lab: Lab, _ nodes: [NodeSpec]) throws {
+        let n1 = nodes[0], n3 = nodes[2]
+        func repairs() -> Double { sum(metrics(lab, n1), "bgpmesh_repairs_total") }
+        let flapsOf: (NodeSpec, String) -> Double = { n, s in self.metrics(lab, n)["bird_bgp_session_flaps_total{name=\"\(s)\"}"] ?? 0 }
+        let others = [(n1, "node3"), (n3, "node1"), (n3, "node2")]
+        let before = others.map { flapsOf($0.0, $0.1) }
+        let repairsBefore = repairs()
+        let start = Date()
+        var cycles = 0
+        while Date().timeIntervalSince(start) < 60 {
+            try LabHarness.labOK(["fault", "cut-link", "node1", "node2"], stateDir: dir)
+            Thread.sleep(forTimeInterval: 1)
+            try LabHarness.labOK(["fault", "heal-link"], stateDir: dir)
+            Thread.sleep(forTimeInterval: 1)
+            cycles += 1
+        }
+        let taken = repairs() - repairsBefore
+        let disturbed = zip(others.map { flapsOf($0.0, $0.1) }, before).map { $0 - $1 }.reduce(0, +)
+        print("*** flapping link node1<->node2, \(cycles) cycles in 60 s: node1 took \(Int(taken)) repairs (max 10 per 60 s); other sessions flapped \(Int(disturbed)) times ***")
+        XCTAssertLessThanOrEqual(taken, 10, "more repairs than repair.max-actions during a minute of flapping")
+        XCTAssertEqual(disturbed, 0, "the flapping link disturbed sessions that do not use it")
+        XCTAssertNotNil(recovery(dir, since: Date(), limit: 90), "no convergence after the flapping stopped")
+    }
+
+    /// An alert from the repo's rules fires in Prometheus, Alertmanager calls node1's webhook,
+    /// and the repair shows in node1's audit trail and metrics. Automatic BGP nudges are off
+    /// here (`repair.bgp-grace 1h`), so only the webhook can have done it.
+    func testAnAlertReachesTheAgentThroughAlertmanager() throws {
+        let (dir, lab, nodes) = try up("on", extra: ["--repair.bgp-grace", "1h"])
+        let n1 = nodes[0]
+        try birdc(nodes[1], "disable", "node1")
+        let start = Date()
+        let delivered = LabHarness.eventually(180, interval: 2) {
+            self.sum(self.metrics(lab, n1), "bgpmesh_repairs_total", having: ["action=\"bgp_restart\"", "trigger=\"webhook\""]) >= 1
+        }
+        XCTAssertTrue(delivered, "no webhook-triggered repair on node1 within 180 s")
+        print(String(format: "*** BGPSessionDown fired, Alertmanager called node1's webhook, bgp_restart node2 ran: %.0f s after the hold-down ***",
+                     Date().timeIntervalSince(start)))
+        let m = metrics(lab, n1)
+        XCTAssertGreaterThanOrEqual(sum(m, "bgpmesh_webhook_alerts_total", having: ["status=\"firing\"", "action=\"queued\""]), 1)
+        XCTAssertEqual(sum(m, "bgpmesh_repairs_total", having: ["trigger=\"auto\"", "action=\"bgp_restart\""]), 0)
+        let status = try lab.httpGet(from: LabNames.monitoringNamespace, "http://\(n1.agentListen)/api/v1/status")
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(status.utf8)) as? [String: Any])
+        let actions = try XCTUnwrap(json["recent_actions"] as? [[String: Any]])
+        XCTAssertTrue(actions.contains { $0["trigger"] as? String == "webhook" && $0["action"] as? String == "bgp_restart"
+            && $0["target"] as? String == "node2" }, "audit trail: \(actions)")
+        try birdc(nodes[1], "enable", "node1")
     }
 
     func testFaultsWithRepairOnAndOff() throws {
         let on = try faults("on")
         let off = try faults("off")
         func f(_ v: Double??) -> String { (v ?? nil).map { String(format: "%.1f s", $0) } ?? "not within 60 s" }
+        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
         var table = "*** issue 7 recovery times (fault -> every session Established, every prefix learned) ***\n"
-        table += String(format: "%-44@ %-18@ %@\n", "fault" as NSString, "repair on" as NSString, "repair off" as NSString)
+        table += pad("fault", 44) + pad("repair on", 18) + "repair off\n"
         for key in on.keys.sorted() {
-            if key.hasPrefix("cut-link") {
-                table += String(format: "%-44@ %-18@ %@\n", key as NSString, "\(Int(on[key]!! ))" as NSString, "\(Int((off[key] ?? 0) ?? -1))" as NSString)
-            } else {
-                table += String(format: "%-44@ %-18@ %@\n", key as NSString, f(on[key]) as NSString, f(off[key]) as NSString)
-            }
+            let cells = key.hasPrefix("cut-link")
+                ? ((on[key] ?? nil).map { String(Int($0)) } ?? "?", (off[key] ?? nil).map { String(Int($0)) } ?? "?")
+                : (f(on[key]), f(off[key]))
+            table += pad(key, 44) + pad(cells.0, 18) + cells.1 + "\n"
         }
         print(table)
-        XCTAssertLessThan((on["delete-host-key node1 node2"] ?? nil) ?? 99, 10)
-        XCTAssertLessThan((on["drop-connectto node1"] ?? nil) ?? 99, 10)
-        XCTAssertLessThan((on["kill-tincd node2, lab restarts it"] ?? nil) ?? 99, 10)
+        XCTAssertLessThan((on["delete-host-key node1 node2"] ?? nil) ?? 99, 10, "delete-host-key")
+        XCTAssertLessThan((on["drop-connectto node1"] ?? nil) ?? 99, 10, "drop-connectto")
+        XCTAssertLessThan((on["kill-tincd node2, lab restarts it"] ?? nil) ?? 99, 10, "kill-tincd")
         XCTAssertEqual(on["cut-link node1 node2: sessions lost"] ?? nil, 0)
         XCTAssertEqual(on["cut-link node1 node2: relayed via node3"] ?? nil, 1)
-        XCTAssertLessThan((on["BGP held down, Established after enable"] ?? nil) ?? 99, 5)
+        XCTAssertLessThan((on["BGP held down, Established after enable"] ?? nil) ?? 99, 5, "BGP hold-down")
     }
 }
