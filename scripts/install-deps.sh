@@ -6,7 +6,7 @@ set -euo pipefail
 
 PACKAGES=(
   # build: system library shims
-  pkg-config zlib1g-dev libcurl4-openssl-dev
+  pkg-config zlib1g-dev libcurl4-openssl-dev libyaml-dev
   # the mesh daemons
   bird2 tinc etcd-server etcd-client
   # monitoring

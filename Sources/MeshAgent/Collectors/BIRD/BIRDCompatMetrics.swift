@@ -1,6 +1,10 @@
 import BIRDControl
 import Exposition
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// bird_exporter 1.4.1's "new format" series (`-format.new`, `-bird.v2`), so
 /// dashboards and alerts built on it keep working after a switch. Same names

@@ -1,6 +1,10 @@
 import BIRDControl
 import Exposition
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Turns a `BIRDSnapshot` (and the sampler's history) into metric families.
 /// Pure: the same snapshot always gives the same families.
