@@ -13,10 +13,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
-        // System library shims (Debian: zlib1g-dev, libcurl4-openssl-dev, libyaml-dev).
+        // System library shims (Debian: zlib1g-dev, libyaml-dev).
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+
+        // libcurl's headers (libcurl4-openssl-dev), the library itself loaded with dlopen on first use.
+        .target(name: "CCurl", linkerSettings: [.linkedLibrary("dl")]),
 
         // The git revision, stamped by `make` into a gitignored header.
         .target(name: "CBuildInfo"),
