@@ -78,6 +78,14 @@ struct ByteWriter: ~Copyable {
         count += bytes.count
     }
 
+    /// Appends a copy of bytes already written (`start..<start + count`).
+    mutating func appendCopy(from start: Int, count length: Int) {
+        precondition(start >= 0 && length >= 0 && start + length <= count)
+        reserve(length)
+        (base + count).initialize(from: base + start, count: length)
+        count += length
+    }
+
     @inline(__always)
     mutating func append(_ text: String) {
         var text = text

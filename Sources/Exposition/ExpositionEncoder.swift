@@ -108,13 +108,53 @@ public enum ExpositionEncoder {
         let isInfo = family.type == .info
         let escape = table.needsEscaping
         let width = table.labelNames.count
+        // A state-set table: its state label sorts last (PreparedFamily.merge sees to that), so
+        // each entity's samples are adjacent, one per state in byte order of the state.
+        var stateText: [[UInt8]] = []
+        var stateIndex: [Int] = []
+        if let stateLabel = table.stateLabel {
+            let order = table.states.indices.sorted { compareUTF8(table.states[$0], table.states[$1]) < 0 }
+            let escapedStates: [[UInt8]] = order.map { i in
+                var sw = ByteWriter(capacity: 16)
+                sw.appendEscaped(table.states[i], quote: true)
+                return sw.finish()
+            }
+            let statePrefix = Array(((scratch.tableLabels.isEmpty ? "" : ",") + stateLabel + "=\"").utf8)
+            stateText = escapedStates.map { statePrefix + $0 + Array("\"".utf8) }
+            stateIndex = order
+        }
         table.withStorage { bytes, ends, values in
             prefixes.withUnsafeBufferPointer { prefixes in
             prefixEnds.withUnsafeBufferPointer { prefixEnds in
             scratch.tableLabels.withUnsafeBufferPointer { labels in
             scratch.order.withUnsafeBufferPointer { order in
             name.withUnsafeBufferPointer { name in
-                for row in order {
+                for row in order where !stateText.isEmpty {
+                    // `name{labels` once, then copied for each further state.
+                    let start = w.count
+                    w.append(name)
+                    w.append(UInt8(ascii: "{"))
+                    var prefixStart = 0
+                    for n in 0..<labels.count {
+                        w.append(UnsafeBufferPointer(rebasing: prefixes[prefixStart..<prefixEnds[n]]))
+                        prefixStart = prefixEnds[n]
+                        let i = row * width + labels[n]
+                        let value = UnsafeBufferPointer(rebasing: bytes[(i == 0 ? 0 : Int(ends[i - 1]))..<Int(ends[i])])
+                        if escape { w.appendEscaped(value, quote: true) } else { w.append(value) }
+                        w.append(UInt8(ascii: "\""))
+                    }
+                    let length = w.count - start
+                    let current = Int(values[row])
+                    for (n, text) in stateText.enumerated() {
+                        if n > 0 { w.appendCopy(from: start, count: length) }
+                        w.append(text)
+                        w.append(UInt8(ascii: "}"))
+                        w.append(UInt8(ascii: " "))
+                        w.append(isInfo || stateIndex[n] == current ? UInt8(ascii: "1") : UInt8(ascii: "0"))
+                        w.append(UInt8(ascii: "\n"))
+                    }
+                }
+                for row in order where stateText.isEmpty {
                     w.append(name)
                     if !labels.isEmpty {
                         w.append(UInt8(ascii: "{"))

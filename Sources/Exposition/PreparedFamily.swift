@@ -39,6 +39,12 @@ struct PreparedFamily {
                     familyName: familyName, sampleName: sampleName, help: family.help,
                     type: family.type, metrics: family.listed, table: family.table)
                 if entry.table?.isEmpty == true { entry.table = nil }
+                // A state set is written entity by entity only when its state label sorts after
+                // every other label (and repeats none); otherwise as one row per sample.
+                if let table = entry.table, let stateLabel = table.stateLabel,
+                   !table.labelNames.allSatisfy({ compareUTF8($0, stateLabel) < 0 }) {
+                    entry.table = table.expanded()
+                }
                 // A table is written directly only on its own; mixed with listed metrics, or
                 // in a histogram family (where its plain values are dropped anyway), it is not.
                 if entry.table != nil && (!entry.metrics.isEmpty || entry.type == .histogram) { entry.materializeTable() }
@@ -75,7 +81,9 @@ struct PreparedFamily {
         var size = 2 * familyName.utf8.count + 2 * help.utf8.count + 48
         if let table {
             let names = table.labelNames.reduce(0) { $0 + $1.utf8.count + 4 }
-            return size + table.byteCount + table.count * (sampleName.utf8.count + names + 24)
+            let states = table.stateLabel.map { $0.utf8.count + 4 + table.states.reduce(0) { $0 + $1.utf8.count } / max(1, table.states.count) } ?? 0
+            return size + table.byteCount * max(1, table.states.count)
+                + table.sampleCount * (sampleName.utf8.count + names + states + 24)
         }
         guard let first = metrics.first else { return size }
         var line = sampleName.utf8.count + 32

@@ -47,6 +47,47 @@ final class SampleTableTests: XCTestCase {
         }
     }
 
+    func testRandomStateSetTablesEncodeLikeTheirMetrics() {
+        var generator = SplitMix64(seed: 4711)
+        let stateLabels = ["state", "a", "zz", "name", "le"]
+        let stateValues = ["up", "down", "Established", "x\0", "\"", "\\n", "\u{E9}", "e\u{301}", "", "up"]
+        for round in 0..<200 {
+            let width = Int(generator.next() % 4)
+            let labelNames = (0..<width).map { _ in Self.names.randomElement(using: &generator)! }
+            let stateLabel = stateLabels.randomElement(using: &generator)!
+            let states = (0..<Int(generator.next() % 6)).map { _ in stateValues.randomElement(using: &generator)! }
+            var table = SampleTable(labelNames: labelNames, stateLabel: stateLabel, states: states)
+            for _ in 0..<Int(generator.next() % 60) {
+                let row = (0..<width).map { _ in Self.values.randomElement(using: &generator)! }
+                let current = generator.next() % 4 == 0 ? nil : (stateValues + ["unknown"]).randomElement(using: &generator)
+                table.appendStates(row, current: current)
+            }
+            let type: MetricType = [.gauge, .info, .counter][round % 3]
+            assertSameBytes([MetricFamily(name: type == .info ? "s_info" : "s", help: "S.", type: type, table: table)])
+        }
+    }
+
+    func testStateSetTableIsTheStateSetFamily() {
+        var table = SampleTable(labelNames: ["name", "proto"], stateLabel: "state", states: ["up", "down", "start", "up"])
+        table.appendStates("p2", "BGP", current: "down")
+        table.appendStates("p1", "BGP", current: nil)
+        table.appendStates("p2", "BGP", current: "up")
+        let family = MetricFamily.gauge("bird_proto_state", help: "State.", table)
+        let reference = MetricFamily.stateSet("bird_proto_state", help: "State.",
+                                              entries: [([Label("name", "p2"), Label("proto", "BGP")], "down"),
+                                                        ([Label("name", "p1"), Label("proto", "BGP")], nil),
+                                                        ([Label("name", "p2"), Label("proto", "BGP")], "up")],
+                                              states: ["up", "down", "start", "up"])
+        XCTAssertEqual(family, reference)
+        XCTAssertEqual(encoded([family], .text004), encoded([reference], .text004))
+        XCTAssertTrue(encoded([family], .text004).hasSuffix("""
+            bird_proto_state{name="p2",proto="BGP",state="down"} 1
+            bird_proto_state{name="p2",proto="BGP",state="start"} 0
+            bird_proto_state{name="p2",proto="BGP",state="up"} 0
+
+            """), "the first of two entities with one label set is kept")
+    }
+
     func testEveryArityAppendsItsValuesInOrder() {
         var t1 = SampleTable(labelNames: ["a"]); t1.append("1", value: 1)
         var t2 = SampleTable(labelNames: ["a", "b"]); t2.append("1", "2", value: 1)
