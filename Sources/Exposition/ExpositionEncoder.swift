@@ -95,11 +95,17 @@ public enum ExpositionEncoder {
     private static func writeTable(_ family: PreparedFamily, _ table: SampleTable, scratch: borrowing FamilyScratch,
                                    format: ExpositionFormat, into w: inout ByteWriter) {
         writeHeader(family, format: format, into: &w)
-        // `name="` of each label in name order, a comma before all but the first, in one buffer.
+        // A state-set table's state label goes between the entity labels that sort before it
+        // and those after it (PreparedFamily.merge expands a table whose state label repeats one).
+        let split = table.stateLabel.map { stateLabel in
+            scratch.tableLabels.firstIndex { compareUTF8(table.labelNames[$0], stateLabel) > 0 } ?? scratch.tableLabels.count
+        } ?? scratch.tableLabels.count
+        // `name="` of each label in name order, a comma before all but the first (the state
+        // label included), in one buffer.
         var prefixes: [UInt8] = []
         var prefixEnds: [Int] = []
         for (n, k) in scratch.tableLabels.enumerated() {
-            if n > 0 { prefixes.append(UInt8(ascii: ",")) }
+            if n > 0 || (table.stateLabel != nil && n >= split) { prefixes.append(UInt8(ascii: ",")) }
             prefixes.append(contentsOf: table.labelNames[k].utf8)
             prefixes.append(contentsOf: "=\"".utf8)
             prefixEnds.append(prefixes.count)
@@ -108,20 +114,19 @@ public enum ExpositionEncoder {
         let isInfo = family.type == .info
         let escape = table.needsEscaping
         let width = table.labelNames.count
-        // A state-set table: its state label sorts last (PreparedFamily.merge sees to that), so
-        // each entity's samples are adjacent, one per state in byte order of the state.
+        // `,state="x"` for each state in byte order, and where each one is in `states`.
         var stateText: [[UInt8]] = []
         var stateIndex: [Int] = []
         if let stateLabel = table.stateLabel {
-            let order = table.states.indices.sorted { compareUTF8(table.states[$0], table.states[$1]) < 0 }
-            let escapedStates: [[UInt8]] = order.map { i in
-                var sw = ByteWriter(capacity: 16)
+            stateIndex = table.states.indices.sorted { compareUTF8(table.states[$0], table.states[$1]) < 0 }
+            let statePrefix = Array(((split > 0 ? "," : "") + stateLabel + "=\"").utf8)
+            stateText = stateIndex.map { i in
+                var sw = ByteWriter(capacity: 32)
+                sw.append(statePrefix)
                 sw.appendEscaped(table.states[i], quote: true)
+                sw.append(UInt8(ascii: "\""))
                 return sw.finish()
             }
-            let statePrefix = Array(((scratch.tableLabels.isEmpty ? "" : ",") + stateLabel + "=\"").utf8)
-            stateText = escapedStates.map { statePrefix + $0 + Array("\"".utf8) }
-            stateIndex = order
         }
         table.withStorage { bytes, ends, values in
             prefixes.withUnsafeBufferPointer { prefixes in
@@ -129,30 +134,65 @@ public enum ExpositionEncoder {
             scratch.tableLabels.withUnsafeBufferPointer { labels in
             scratch.order.withUnsafeBufferPointer { order in
             name.withUnsafeBufferPointer { name in
-                for row in order where !stateText.isEmpty {
-                    // `name{labels` once, then copied for each further state.
-                    let start = w.count
-                    w.append(name)
-                    w.append(UInt8(ascii: "{"))
-                    var prefixStart = 0
-                    for n in 0..<labels.count {
-                        w.append(UnsafeBufferPointer(rebasing: prefixes[prefixStart..<prefixEnds[n]]))
-                        prefixStart = prefixEnds[n]
-                        let i = row * width + labels[n]
-                        let value = UnsafeBufferPointer(rebasing: bytes[(i == 0 ? 0 : Int(ends[i - 1]))..<Int(ends[i])])
-                        if escape { w.appendEscaped(value, quote: true) } else { w.append(value) }
+                func value(_ row: Int, _ n: Int) -> UnsafeBufferPointer<UInt8> {
+                    let i = row * width + labels[n]
+                    return UnsafeBufferPointer(rebasing: bytes[(i == 0 ? 0 : Int(ends[i - 1]))..<Int(ends[i])])
+                }
+                /// Labels `range` (positions in name order) of `row`, each with its prefix.
+                func writeLabels(_ row: Int, _ range: Range<Int>) {
+                    for n in range {
+                        w.append(UnsafeBufferPointer(rebasing: prefixes[(n == 0 ? 0 : prefixEnds[n - 1])..<prefixEnds[n]]))
+                        if escape { w.appendEscaped(value(row, n), quote: true) } else { w.append(value(row, n)) }
                         w.append(UInt8(ascii: "\""))
                     }
-                    let length = w.count - start
-                    let current = Int(values[row])
-                    for (n, text) in stateText.enumerated() {
-                        if n > 0 { w.appendCopy(from: start, count: length) }
-                        w.append(text)
-                        w.append(UInt8(ascii: "}"))
-                        w.append(UInt8(ascii: " "))
-                        w.append(isInfo || stateIndex[n] == current ? UInt8(ascii: "1") : UInt8(ascii: "0"))
-                        w.append(UInt8(ascii: "\n"))
+                }
+                func writeStateSample(_ n: Int, current: Int) {
+                    w.append(UInt8(ascii: "}"))
+                    w.append(UInt8(ascii: " "))
+                    w.append(isInfo || stateIndex[n] == current ? UInt8(ascii: "1") : UInt8(ascii: "0"))
+                    w.append(UInt8(ascii: "\n"))
+                }
+                var g = 0
+                while g < order.count && !stateText.isEmpty {
+                    // Entities that agree on the labels before the state label form a group;
+                    // within a group the samples go state by state. Usually a group is one entity.
+                    var end = g + 1
+                    groupEnd: while end < order.count {
+                        for n in 0..<split where !value(order[g], n).elementsEqual(value(order[end], n)) { break groupEnd }
+                        end += 1
                     }
+                    if end == g + 1 {
+                        // `name{labels before` and `labels after` are written once and copied for each further state.
+                        let row = order[g], current = Int(values[row])
+                        let head = w.count
+                        w.append(name)
+                        w.append(UInt8(ascii: "{"))
+                        writeLabels(row, 0..<split)
+                        let headLength = w.count - head
+                        w.append(stateText[0])
+                        let tail = w.count
+                        writeLabels(row, split..<labels.count)
+                        let tailLength = w.count - tail
+                        writeStateSample(0, current: current)
+                        for n in 1..<stateText.count {
+                            w.appendCopy(from: head, count: headLength)
+                            w.append(stateText[n])
+                            w.appendCopy(from: tail, count: tailLength)
+                            writeStateSample(n, current: current)
+                        }
+                    } else {
+                        for n in stateText.indices {
+                            for row in order[g..<end] {
+                                w.append(name)
+                                w.append(UInt8(ascii: "{"))
+                                writeLabels(row, 0..<split)
+                                w.append(stateText[n])
+                                writeLabels(row, split..<labels.count)
+                                writeStateSample(n, current: Int(values[row]))
+                            }
+                        }
+                    }
+                    g = end
                 }
                 for row in order where stateText.isEmpty {
                     w.append(name)

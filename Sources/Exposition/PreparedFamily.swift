@@ -39,10 +39,9 @@ struct PreparedFamily {
                     familyName: familyName, sampleName: sampleName, help: family.help,
                     type: family.type, metrics: family.listed, table: family.table)
                 if entry.table?.isEmpty == true { entry.table = nil }
-                // A state set is written entity by entity only when its state label sorts after
-                // every other label (and repeats none); otherwise as one row per sample.
+                // A state set whose state label repeats another label is written as one row per sample.
                 if let table = entry.table, let stateLabel = table.stateLabel,
-                   !table.labelNames.allSatisfy({ compareUTF8($0, stateLabel) < 0 }) {
+                   table.labelNames.contains(where: { compareUTF8($0, stateLabel) == 0 }) {
                     entry.table = table.expanded()
                 }
                 // A table is written directly only on its own; mixed with listed metrics, or

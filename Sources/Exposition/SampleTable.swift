@@ -104,6 +104,10 @@ public struct SampleTable: Sendable, Equatable {
         label(a); label(b); finishStates(current, arity: 2)
     }
 
+    public mutating func appendStates(_ a: String, _ b: String, _ c: String, _ d: String, current: String?) {
+        label(a); label(b); label(c); label(d); finishStates(current, arity: 4)
+    }
+
     public mutating func appendStates(_ labelValues: [String], current: String?) {
         for v in labelValues { label(v) }
         finishStates(current, arity: labelValues.count)

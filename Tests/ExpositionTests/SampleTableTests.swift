@@ -88,6 +88,28 @@ final class SampleTableTests: XCTestCase {
             """), "the first of two entities with one label set is kept")
     }
 
+    func testStateLabelBetweenOtherLabels() {
+        // `m` sorts between `a` and `z`: entities sharing `a` interleave state by state.
+        var table = SampleTable(labelNames: ["z", "a"], stateLabel: "m", states: ["on", "off"])
+        table.appendStates(["2", "1"], current: "on")
+        table.appendStates(["1", "1"], current: "off")
+        table.appendStates(["5", "0"], current: nil)
+        table.appendStates(["2", "1"], current: "off")
+        let family = MetricFamily.gauge("s", help: "S.", table)
+        assertSameBytes([family])
+        XCTAssertEqual(encoded([family], .text004), """
+            # HELP s S.
+            # TYPE s gauge
+            s{a="0",m="off",z="5"} 0
+            s{a="0",m="on",z="5"} 0
+            s{a="1",m="off",z="1"} 1
+            s{a="1",m="off",z="2"} 0
+            s{a="1",m="on",z="1"} 0
+            s{a="1",m="on",z="2"} 1
+
+            """)
+    }
+
     func testEveryArityAppendsItsValuesInOrder() {
         var t1 = SampleTable(labelNames: ["a"]); t1.append("1", value: 1)
         var t2 = SampleTable(labelNames: ["a", "b"]); t2.append("1", "2", value: 1)

@@ -18,9 +18,6 @@ public enum BIRDMetrics {
     static let bgpStates = ["Idle", "Connect", "Active", "OpenSent", "OpenConfirm", "Established", "Close", "Down", "Passive"]
     static let daemonStates = ["up", "shutdown", "reconfiguring"]
     static let bfdStates = ["AdminDown", "Down", "Init", "Up"]
-    // Sorted: rows made in the order the encoder writes them need no sorting there. (String's
-    // `<` is byte order for ASCII, as these names are; for others this only costs some speed.)
-    static let channelStatesSorted = channelStates.sorted()
 
     public static func families(_ snapshot: BIRDSnapshot, history: BGPSessionHistory.Snapshot? = nil) -> [MetricFamily] {
         var out: [MetricFamily] = [
@@ -73,7 +70,7 @@ public enum BIRDMetrics {
         var states = SampleTable(labelNames: ["name", "proto"], stateLabel: "state", states: protocolStates, reservingRows: n)
         var info = SampleTable(labelNames: ["name", "proto", "table", "description"], reservingRows: n)
         let cl = ["name", "proto", "channel", "table"]
-        var chState = SampleTable(labelNames: cl + ["state"], reservingRows: channels * channelStates.count)
+        var chState = SampleTable(labelNames: cl, stateLabel: "state", states: channelStates, reservingRows: channels)
         var filters = SampleTable(labelNames: cl + ["import_filter", "export_filter"], reservingRows: channels)
         var routes = SampleTable(labelNames: cl + ["kind"], reservingRows: channels * 2)
         var changes = SampleTable(labelNames: cl + ["direction", "kind", "result"], reservingRows: channels * 20, bytesPerRow: 48)
@@ -100,10 +97,7 @@ public enum BIRDMetrics {
             }
             for c in p.channels {
                 let channel = c.name, table = c.table ?? ""
-                if let s = c.state {
-                    let current = s.text
-                    for state in channelStatesSorted { chState.append(name, proto, channel, table, state, value: state == current ? 1 : 0) }
-                }
+                if let s = c.state { chState.appendStates(name, proto, channel, table, current: s.text) }
                 filters.append(name, proto, channel, table, c.inputFilter ?? "", c.outputFilter ?? "", value: 1)
                 if let r = c.routes {
                     routes.append(name, proto, channel, table, "imported", value: Double(r.imported))
