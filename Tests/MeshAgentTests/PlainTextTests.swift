@@ -37,6 +37,10 @@ final class PlainTextTests: XCTestCase {
         XCTAssertThrowsError(try PlainFile.read("/nonexistent-bgpmesh/x")) { error in
             XCTAssertEqual("\(error)", "No such file or directory")
         }
+        try Data([0x70, 0xE9, 0x0A]).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try PlainFile.text(path)) { error in
+            XCTAssertEqual("\(error)", "not UTF-8 text")
+        }
     }
 
     func testLogfmtEscapesTheLineFeedOfACRLFPair() {

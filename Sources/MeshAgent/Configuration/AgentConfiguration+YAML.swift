@@ -4,11 +4,8 @@ extension AgentConfiguration {
     /// Nested mappings and dotted keys are the same thing: `web: {listen-address: ...}`
     /// and `web.listen-address: ...` both set the `--web.listen-address` flag's key.
     public static func load(file path: String, base: AgentConfiguration = AgentConfiguration()) throws(ConfigError) -> AgentConfiguration {
-        let bytes: [UInt8]
-        do { bytes = try PlainFile.read(path) } catch { throw .unreadable(path: path, reason: error.description) }
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw .unreadable(path: path, reason: "not UTF-8 text")
-        }
+        let text: String
+        do { text = try PlainFile.text(path) } catch { throw .unreadable(path: path, reason: error.description) }
         return try parse(yaml: text, path: path, base: base)
     }
 

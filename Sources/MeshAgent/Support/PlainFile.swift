@@ -9,10 +9,18 @@ import Darwin
 
 /// Small files and standard streams through POSIX calls.
 public enum PlainFile {
-    /// Why a file could not be read: the system's own wording (`No such file or directory`).
+    /// Why a file could not be read: the system's own wording (`No such file or directory`),
+    /// or `not UTF-8 text`.
     public struct ReadError: Error, CustomStringConvertible {
-        public var errno: Int32
-        public var description: String { strerror(errno).map { String(cString: $0) } ?? "errno \(errno)" }
+        public var description: String
+
+        init(errno code: Int32) {
+            description = strerror(code).map { String(cString: $0) } ?? "errno \(code)"
+        }
+
+        init(_ description: String) {
+            self.description = description
+        }
     }
 
     /// The whole file; at most `limit` bytes are read.
@@ -35,9 +43,10 @@ public enum PlainFile {
         return bytes
     }
 
-    /// The whole file as text; bytes that are not UTF-8 become U+FFFD.
+    /// The whole file as text; a file that is not UTF-8 is refused.
     public static func text(_ path: String) throws(ReadError) -> String {
-        String(decoding: try read(path), as: UTF8.self)
+        guard let text = String(validating: try read(path), as: UTF8.self) else { throw ReadError("not UTF-8 text") }
+        return text
     }
 
     /// Writes every byte to `fd` (1 or 2), retrying on EINTR; gives up silently on other errors.
