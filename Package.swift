@@ -11,12 +11,14 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
-        // System library shims (Debian: zlib1g-dev, libcurl4-openssl-dev).
+        // System library shims (Debian: zlib1g-dev, libyaml-dev).
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+
+        // libcurl's headers (libcurl4-openssl-dev), the library itself loaded with dlopen on first use.
+        .target(name: "CCurl", linkerSettings: [.linkedLibrary("dl")]),
 
         // The git revision, stamped by `make` into a gitignored header.
         .target(name: "CBuildInfo"),
@@ -35,9 +37,8 @@ let package = Package(
 
         // The agent: collectors, configuration, routing.
         .target(name: "MeshAgent", dependencies: [
-            "Exposition", "HTTPServer", "BIRDControl", "TincControl", "EtcdClient", "CBuildInfo",
+            "Exposition", "HTTPServer", "BIRDControl", "TincControl", "EtcdClient", "CBuildInfo", "CYAML",
             .product(name: "Logging", package: "swift-log"),
-            .product(name: "Yams", package: "Yams"),
         ]),
 
         // The executable: parsing, logging bootstrap and wiring only.

@@ -77,6 +77,8 @@ for addr in "$AGENT_ADDR" "$REF_ADDR"; do
 done
 
 scrape() { curl -fsS -o "$2" -w '%{time_total}\n' "http://$1/metrics"; }
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+agent_idle=$(rss "$agent_pid"); ref_idle=$(rss "$ref_pid")
 # One warm-up scrape each (first connection, page cache).
 scrape "$AGENT_ADDR" /dev/null >/dev/null; scrape "$REF_ADDR" /dev/null >/dev/null
 agent_t=(); ref_t=(); birdc_t=()
@@ -100,4 +102,5 @@ printf 'bird_exporter -bird.v2   median %8.1f ms   response %8d bytes\n' "$(awk 
 printf 'birdc show protocols all median %8.1f ms   output   %8d bytes\n' "$(awk -v x="$cm" 'BEGIN {print x*1000}')" "$(stat -c %s "$DIR/birdc.txt")"
 awk -v a="$am" -v b="$bm" -v c="$cm" 'BEGIN {printf "ratio agent / bird_exporter: %.3f (goal <= 0.1)\nratio agent / birdc:         %.2f (goal <= 3)\n", a/b, a/c}'
 awk -v a="$agent_hwm" -v b="$ref_hwm" 'BEGIN {printf "peak RSS: agent %.1f MiB, bird_exporter %.1f MiB, ratio %.2f (goal <= 0.5)\n", a/1024, b/1024, a/b}'
+awk -v a="$agent_idle" -v b="$ref_idle" 'BEGIN {printf "RSS before the first scrape: agent %.1f MiB, bird_exporter %.1f MiB\n", a/1024, b/1024}'
 echo "BGP sessions in the agent's output: $bgp_ok of $PROTOCOLS"

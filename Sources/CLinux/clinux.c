@@ -8,6 +8,10 @@
 
 int bgpmesh_set_malloc_arena_max(int arenas) { return mallopt(M_ARENA_MAX, arenas); }
 
+int bgpmesh_set_malloc_release_threshold(int bytes) {
+    return mallopt(M_MMAP_THRESHOLD, bytes) && mallopt(M_TRIM_THRESHOLD, bytes);
+}
+
 int bgpmesh_accept4(int fd, void *address, void *length, int flags) {
     return accept4(fd, (struct sockaddr *)address, (socklen_t *)length, flags);
 }

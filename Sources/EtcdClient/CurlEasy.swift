@@ -1,14 +1,18 @@
 import CCurl
 import Glibc
 
-/// Process-wide libcurl setup, done once before the first handle. CURLOPT_NOSIGNAL (needed
+/// Process-wide libcurl setup, done once before the first handle: libcurl is loaded
+/// then (see CCurl.h), so an agent without etcd never maps it. CURLOPT_NOSIGNAL (needed
 /// with threads) also stops libcurl from ignoring SIGPIPE around its sends, so SIGPIPE is
 /// ignored for the whole process here: a peer that closes a TLS connection must not kill it.
 enum CurlGlobal {
-    static let initialized: Bool = {
+    /// Why libcurl cannot be used (not installed, curl_global_init failed), or nil.
+    static let loadError: String? = {
         _ = signal(SIGPIPE, SIG_IGN)
-        return curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
+        return bgpmesh_curl_load().map { String(cString: $0) }
     }()
+
+    static var initialized: Bool { loadError == nil }
 }
 
 /// One HTTP exchange as the client needs it: a POST of JSON (or a GET), with timeouts.
@@ -69,23 +73,23 @@ final class CurlEasy {
     private var sink: CurlSink?
 
     init?() {
-        guard CurlGlobal.initialized, let handle = curl_easy_init() else { return nil }
+        guard CurlGlobal.initialized, let handle = bgpmesh_curl_easy_init() else { return nil }
         self.handle = handle
         errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
     }
 
     deinit {
-        curl_easy_cleanup(handle)
-        if let headerList { curl_slist_free_all(headerList) }
+        bgpmesh_curl_easy_cleanup(handle)
+        if let headerList { bgpmesh_curl_slist_free_all(headerList) }
         errorBuffer.deallocate()
     }
 
     /// Sets the handle up for `request`, with the reply going to `sink`. For `perform()` or a
     /// multi handle.
     func prepare(_ request: CurlRequest, sink: CurlSink) -> CurlFailure? {
-        curl_easy_reset(handle)
-        if let headerList { curl_slist_free_all(headerList) }
+        bgpmesh_curl_easy_reset(handle)
+        if let headerList { bgpmesh_curl_slist_free_all(headerList) }
         headerList = nil
         self.sink = sink
         errorBuffer[0] = 0
@@ -124,7 +128,7 @@ final class CurlEasy {
         if request.body != nil { headers.append("Content-Type: application/json") }
         headers.append("Expect:")
         for line in headers {
-            guard let appended = curl_slist_append(headerList, line) else { return CurlFailure(code: Int(CURLE_OUT_OF_MEMORY.rawValue), message: "curl_slist_append failed", requestSent: false) }
+            guard let appended = bgpmesh_curl_slist_append(headerList, line) else { return CurlFailure(code: Int(CURLE_OUT_OF_MEMORY.rawValue), message: "curl_slist_append failed", requestSent: false) }
             headerList = appended
         }
         check(bgpmesh_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList))
@@ -151,7 +155,7 @@ final class CurlEasy {
 
     /// Runs the prepared exchange on this thread, blocking until it ends or times out.
     func perform() -> CURLcode {
-        curl_easy_perform(handle)
+        bgpmesh_curl_easy_perform(handle)
     }
 
     /// The HTTP status after a transfer that ended with `code`, or why it failed.
@@ -175,7 +179,7 @@ final class CurlEasy {
     }
 
     static func text(_ code: CURLcode) -> String {
-        String(cString: curl_easy_strerror(code))
+        String(cString: bgpmesh_curl_easy_strerror(code))
     }
 
     static func milliseconds(_ duration: Duration) -> Int {

@@ -31,7 +31,7 @@ public final class EtcdClient: Sendable {
 
     public init(configuration: Configuration, logger: Logger = Logger(label: "bgpmesh.etcd"), observer: Observer? = nil) throws(EtcdError) {
         endpoints = try configuration.validatedEndpoints()
-        guard CurlGlobal.initialized else { throw .invalidConfiguration("curl_global_init failed") }
+        if let reason = CurlGlobal.loadError { throw .invalidConfiguration(reason) }
         guard let pool = CurlWorkerPool(threads: configuration.threads, name: "etcd-curl") else {
             throw .invalidConfiguration("cannot start the client's threads")
         }

@@ -63,7 +63,7 @@ final class EtcdWatchSession: @unchecked Sendable {
         if shutdown { closedByClient.store(true, ordering: .relaxed) }
         cancelled.store(true, ordering: .relaxed)
         multi.withLock { address in
-            if let handle = UnsafeMutableRawPointer(bitPattern: address) { _ = curl_multi_wakeup(handle) }
+            if let handle = UnsafeMutableRawPointer(bitPattern: address) { _ = bgpmesh_curl_multi_wakeup(handle) }
         }
         wakeup.signal()
     }
@@ -74,7 +74,7 @@ final class EtcdWatchSession: @unchecked Sendable {
 
     func run() {
         let configuration = client.configuration
-        guard let easy = CurlEasy(), let handle = curl_multi_init() else {
+        guard let easy = CurlEasy(), let handle = bgpmesh_curl_multi_init() else {
             continuation.finish(throwing: EtcdError.transport(op: EtcdOperation.watch.rawValue, endpoint: client.currentEndpoint, curlCode: 0,
                                                               message: "cannot create curl handles"))
             return
@@ -83,7 +83,7 @@ final class EtcdWatchSession: @unchecked Sendable {
         multi.withLock { $0 = address }
         defer {
             multi.withLock { $0 = 0 }
-            curl_multi_cleanup(handle)
+            bgpmesh_curl_multi_cleanup(handle)
         }
 
         var endpointIndex = client.endpoints.firstIndex(of: client.currentEndpoint) ?? 0
@@ -169,22 +169,22 @@ final class EtcdWatchSession: @unchecked Sendable {
         if let failure = easy.prepare(request, sink: sink) {
             return .fatal(.transport(op: EtcdOperation.watch.rawValue, endpoint: endpoint, curlCode: failure.code, message: failure.message))
         }
-        guard curl_multi_add_handle(handle, easy.handle) == CURLM_OK else {
+        guard bgpmesh_curl_multi_add_handle(handle, easy.handle) == CURLM_OK else {
             return .fatal(.transport(op: EtcdOperation.watch.rawValue, endpoint: endpoint, curlCode: 0, message: "curl_multi_add_handle failed"))
         }
-        defer { _ = curl_multi_remove_handle(handle, easy.handle) }
+        defer { _ = bgpmesh_curl_multi_remove_handle(handle, easy.handle) }
 
         let establishDeadline = attemptStart + configuration.requestTimeout
         var done: CURLcode?
         while done == nil {
             var running: Int32 = 0
-            let status = curl_multi_perform(handle, &running)
+            let status = bgpmesh_curl_multi_perform(handle, &running)
             guard status == CURLM_OK else {
                 return finishAttempt(.failed(.transport(op: EtcdOperation.watch.rawValue, endpoint: endpoint, curlCode: Int(status.rawValue),
-                                                        message: String(cString: curl_multi_strerror(status))), newToken: false))
+                                                        message: String(cString: bgpmesh_curl_multi_strerror(status))), newToken: false))
             }
             var queued: Int32 = 0
-            while let message = curl_multi_info_read(handle, &queued) {
+            while let message = bgpmesh_curl_multi_info_read(handle, &queued) {
                 if message.pointee.msg == CURLMSG_DONE { done = message.pointee.data.result }
             }
             if let stop { return finishAttempt(stop) }
@@ -195,7 +195,7 @@ final class EtcdWatchSession: @unchecked Sendable {
                 return finishAttempt(.failed(.timeout(op: EtcdOperation.watch.rawValue, endpoint: endpoint, after: configuration.requestTimeout), newToken: false))
             }
             let wait = created ? 1000 : min(1000, CurlEasy.milliseconds(now.duration(to: establishDeadline)))
-            _ = curl_multi_poll(handle, nil, 0, Int32(wait), nil)
+            _ = bgpmesh_curl_multi_poll(handle, nil, 0, Int32(wait), nil)
         }
         guard let code = done else { return .cancelled }
 

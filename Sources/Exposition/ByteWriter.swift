@@ -4,14 +4,29 @@ struct ByteWriter: ~Copyable {
     private var base: UnsafeMutablePointer<UInt8>
     private(set) var count = 0
     private var capacity: Int
+    /// False while writing into memory that someone else owns (see `init(into:)`).
+    private(set) var ownsBuffer = true
 
     init(capacity: Int) {
         self.capacity = max(capacity, 64)
         base = .allocate(capacity: self.capacity)
     }
 
+    /// Writes into `buffer` (not owned, never freed here) until it is full; then
+    /// into a buffer of its own, and `ownsBuffer` turns true.
+    init(into buffer: UnsafeMutableBufferPointer<UInt8>) {
+        if let start = buffer.baseAddress, buffer.count > 0 {
+            base = start
+            capacity = buffer.count
+            ownsBuffer = false
+        } else {
+            capacity = 64
+            base = .allocate(capacity: capacity)
+        }
+    }
+
     deinit {
-        base.deallocate()
+        if ownsBuffer { base.deallocate() }
     }
 
     consuming func finish() -> [UInt8] {
@@ -42,7 +57,8 @@ struct ByteWriter: ~Copyable {
         let newCapacity = max(capacity * 2, needed)
         let newBase = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
         newBase.initialize(from: base, count: count)
-        base.deallocate()
+        if ownsBuffer { base.deallocate() }
+        ownsBuffer = true
         base = newBase
         capacity = newCapacity
     }
@@ -60,6 +76,14 @@ struct ByteWriter: ~Copyable {
         reserve(bytes.count)
         (base + count).initialize(from: source, count: bytes.count)
         count += bytes.count
+    }
+
+    /// Appends a copy of bytes already written (`start..<start + count`).
+    mutating func appendCopy(from start: Int, count length: Int) {
+        precondition(start >= 0 && length >= 0 && start + length <= count)
+        reserve(length)
+        (base + count).initialize(from: base + start, count: length)
+        count += length
     }
 
     @inline(__always)

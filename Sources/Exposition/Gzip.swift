@@ -36,12 +36,47 @@ public enum Gzip {
         guard initCode == Z_OK else { throw error("deflateInit2", initCode, stream) }
         defer { deflateEnd(stream) }
 
-        var output = [UInt8](repeating: 0, count: max(Int(deflateBound(stream, UInt(bytes.count))), 64))
+        // deflateBound's room is reserved, not written: only the pages the compressed
+        // bytes land on become resident (about a tenth of the input for metrics text).
+        let bound = max(Int(deflateBound(stream, UInt(bytes.count))), 64)
         var consumed = 0
         var produced = 0
-        while true {
+        var finished = false
+        var failure: GzipError?
+        var output = [UInt8](unsafeUninitializedCapacity: bound) { out, initialized in
+            bytes.withUnsafeBufferPointer { input in
+                // With deflateBound's room, Z_FINISH completes; more than 4 GiB of input takes several calls.
+                while !finished && produced < out.count {
+                    let before = (consumed, produced)
+                    let inChunk = min(input.count - consumed, Int(UInt32.max))
+                    let outChunk = min(out.count - produced, Int(UInt32.max))
+                    stream.pointee.next_in = input.baseAddress.map { UnsafeMutablePointer(mutating: $0 + consumed) }
+                    stream.pointee.avail_in = UInt32(inChunk)
+                    stream.pointee.next_out = out.baseAddress! + produced
+                    stream.pointee.avail_out = UInt32(outChunk)
+                    let flush = consumed + inChunk == input.count ? Z_FINISH : Z_NO_FLUSH
+                    let code = deflate(stream, flush)
+                    consumed += inChunk - Int(stream.pointee.avail_in)
+                    produced += outChunk - Int(stream.pointee.avail_out)
+                    stream.pointee.next_in = nil
+                    stream.pointee.next_out = nil
+                    if code == Z_STREAM_END {
+                        finished = true
+                    } else if code != Z_OK && code != Z_BUF_ERROR {
+                        failure = error("deflate", code, stream)
+                        break
+                    } else if before == (consumed, produced) {
+                        break // no progress: the growing loop below takes over
+                    }
+                }
+            }
+            initialized = produced
+        }
+        if let failure { throw failure }
+        // Past the bound (not expected): go on in a growing buffer.
+        while !finished {
             if produced == output.count {
-                output.append(contentsOf: repeatElement(0, count: output.count))
+                output.append(contentsOf: repeatElement(0, count: max(output.count, 64)))
             }
             let code: Int32 = bytes.withUnsafeBufferPointer { input in
                 output.withUnsafeMutableBufferPointer { out in

@@ -16,6 +16,9 @@ struct PreparedFamily {
     var type: MetricType
     /// Merged metrics, in input order; kinds not yet filtered.
     var metrics: [Metric]
+    /// The samples of a family given as a table, when that family's name is not
+    /// shared with another: written straight from the table's bytes.
+    var table: SampleTable?
 
     /// Merges families by their name in `format` and sorts them by that name.
     static func merge(_ families: [MetricFamily], format: ExpositionFormat) -> [PreparedFamily] {
@@ -27,12 +30,24 @@ struct PreparedFamily {
             if let i = index[familyName] {
                 guard prepared[i].type == family.type else { continue }
                 if prepared[i].help.isEmpty { prepared[i].help = family.help }
+                // Merged families go through the general path.
+                prepared[i].materializeTable()
                 prepared[i].metrics.append(contentsOf: family.metrics)
             } else {
                 index[familyName] = prepared.count
-                prepared.append(PreparedFamily(
+                var entry = PreparedFamily(
                     familyName: familyName, sampleName: sampleName, help: family.help,
-                    type: family.type, metrics: family.metrics))
+                    type: family.type, metrics: family.listed, table: family.table)
+                if entry.table?.isEmpty == true { entry.table = nil }
+                // A state set whose state label repeats another label is written as one row per sample.
+                if let table = entry.table, let stateLabel = table.stateLabel,
+                   table.labelNames.contains(where: { compareUTF8($0, stateLabel) == 0 }) {
+                    entry.table = table.expanded()
+                }
+                // A table is written directly only on its own; mixed with listed metrics, or
+                // in a histogram family (where its plain values are dropped anyway), it is not.
+                if entry.table != nil && (!entry.metrics.isEmpty || entry.type == .histogram) { entry.materializeTable() }
+                prepared.append(entry)
             }
         }
         prepared.sort { compareUTF8($0.familyName, $1.familyName) < 0 }
@@ -54,9 +69,21 @@ struct PreparedFamily {
         return (format == .openMetrics100 ? base : sample, sample)
     }
 
+    mutating func materializeTable() {
+        guard let table else { return }
+        metrics.append(contentsOf: table.metrics())
+        self.table = nil
+    }
+
     /// A rough size for reserving the output: every metric sized like the first one.
     var roughEncodedSize: Int {
         var size = 2 * familyName.utf8.count + 2 * help.utf8.count + 48
+        if let table {
+            let names = table.labelNames.reduce(0) { $0 + $1.utf8.count + 4 }
+            let states = table.stateLabel.map { $0.utf8.count + 4 + table.states.reduce(0) { $0 + $1.utf8.count } / max(1, table.states.count) } ?? 0
+            return size + table.byteCount * max(1, table.states.count)
+                + table.sampleCount * (sampleName.utf8.count + names + states + 24)
+        }
         guard let first = metrics.first else { return size }
         var line = sampleName.utf8.count + 32
         for label in first.labels {
@@ -84,6 +111,8 @@ struct FamilyScratch: ~Copyable {
     var metrics: [Metric] = []
     /// Indices into `metrics` in output order, one per distinct label set.
     var order: [Int] = []
+    /// For a table family: label positions in name order.
+    var tableLabels: [Int] = []
     private var keys = ByteWriter(capacity: 1 << 16)
     private var keyBounds: [Int] = []
     private var labelOrder: [Int] = []
@@ -154,7 +183,7 @@ struct FamilyScratch: ~Copyable {
 
     /// Indices sorted by key, the original position breaking ties (deterministic, and
     /// of several metrics with one label set the first one given is kept), duplicates removed.
-    private static func sortedUniqueOrder(keys: UnsafeBufferPointer<UInt8>, bounds: UnsafeBufferPointer<Int>, count: Int) -> [Int] {
+    fileprivate static func sortedUniqueOrder(keys: UnsafeBufferPointer<UInt8>, bounds: UnsafeBufferPointer<Int>, count: Int) -> [Int] {
         guard count > 1, let base = keys.baseAddress else { return Array(0..<count) }
         func compare(_ a: Int, _ b: Int, from offset: Int) -> Int32 {
             let aLength = bounds[a + 1] - bounds[a] - offset
@@ -258,7 +287,7 @@ struct FamilyScratch: ~Copyable {
     /// for each label (name, then value), memcmp order on these keys is exactly
     /// "label by label, name then value, by UTF-8 bytes, shorter label list first",
     /// and equal keys mean equal label sets.
-    private static func appendKey(_ bytes: UnsafeBufferPointer<UInt8>, into keys: inout ByteWriter) {
+    fileprivate static func appendKey(_ bytes: UnsafeBufferPointer<UInt8>, into keys: inout ByteWriter) {
         // A plain loop: memchr's call overhead dominates on strings this short.
         var hasZero = false
         for byte in bytes where byte == 0 {
@@ -293,5 +322,60 @@ func compareUTF8(_ a: String, _ b: String) -> Int {
             }
             return x.count < y.count ? -1 : (x.count > y.count ? 1 : 0)
         }
+    }
+}
+
+extension FamilyScratch {
+    /// For a table family: fills `tableLabels` with the label positions in name
+    /// order (first of each name kept) and `order` with the rows in output order,
+    /// one per distinct label set. Keys hold only the values, in that label order:
+    /// the names are the same in every row, so they never decide.
+    mutating func normalize(table: SampleTable) {
+        order.removeAll(keepingCapacity: true)
+        tableLabels.removeAll(keepingCapacity: true)
+        keys.removeAll()
+        keyBounds.removeAll(keepingCapacity: true)
+        let names = table.labelNames
+        for i in names.indices {
+            var position = tableLabels.count
+            var duplicate = false
+            while position > 0 {
+                let c = compareUTF8(names[tableLabels[position - 1]], names[i])
+                if c == 0 { duplicate = true; break }
+                if c < 0 { break }
+                position -= 1
+            }
+            if !duplicate { tableLabels.insert(i, at: position) }
+        }
+        let count = table.count
+        guard count > 0 else { return }
+        keyBounds.reserveCapacity(count + 1)
+        keyBounds.append(0)
+        let width = names.count
+        // Moved out while the closures below append, so they need no access to `self`.
+        var keys = ByteWriter(capacity: 0)
+        swap(&keys, &self.keys)
+        var keyBounds: [Int] = []
+        swap(&keyBounds, &self.keyBounds)
+        table.withStorage { bytes, ends, _ in
+            tableLabels.withUnsafeBufferPointer { labels in
+                for row in 0..<count {
+                    for k in labels {
+                        let i = row * width + k
+                        let start = i == 0 ? 0 : Int(ends[i - 1])
+                        Self.appendKey(UnsafeBufferPointer(rebasing: bytes[start..<Int(ends[i])]), into: &keys)
+                    }
+                    keyBounds.append(keys.count)
+                }
+            }
+        }
+        swap(&keys, &self.keys)
+        swap(&keyBounds, &self.keyBounds)
+        let sorted = self.keys.withBuffer { keyBytes in
+            self.keyBounds.withUnsafeBufferPointer { bounds in
+                Self.sortedUniqueOrder(keys: keyBytes, bounds: bounds, count: count)
+            }
+        }
+        order.append(contentsOf: sorted)
     }
 }

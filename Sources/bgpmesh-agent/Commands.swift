@@ -1,7 +1,12 @@
 import ArgumentParser
 import CLinux
 import Exposition
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Glibc
 import Logging
 import MeshAgent
 
@@ -23,7 +28,7 @@ struct BGPMeshAgent: AsyncParsableCommand {
 
 /// Prints one clear line and exits 1: no stack traces for operator mistakes.
 func fail(_ message: String) -> ExitCode {
-    FileHandle.standardError.write(Data("bgpmesh-agent: error: \(message)\n".utf8))
+    PlainFile.write(Array("bgpmesh-agent: error: \(message)\n".utf8), to: 2)
     return ExitCode(1)
 }
 
@@ -52,6 +57,12 @@ struct Run: AsyncParsableCommand {
         // threads then hold on to freed scrape buffers. Two arenas cut the peak RSS of a
         // large BIRD scrape by a quarter (bench-bird: 55 -> 41 MiB) at no measurable cost.
         _ = bgpmesh_set_malloc_arena_max(2)
+        // glibc raises its mmap threshold to the size of the largest block freed so far (up
+        // to 32 MiB), so after the first scrape the big buffers come from the heap, and
+        // fragments of them stay resident: the RSS crept up scrape after scrape. Fixed at
+        // 128 KiB, big buffers are mapped and unmapped and the heap top is trimmed
+        // (bench-bird, peak after 20 scrapes: 40 -> 29 MiB; scrape time unchanged).
+        _ = bgpmesh_set_malloc_release_threshold(128 << 10)
         let agent = Agent(configuration: config, logger: logger)
         let signals = SignalWaiter(signals: [SIGTERM, SIGINT])
         do { try agent.start() } catch { throw fail(error.description) }
@@ -101,7 +112,7 @@ struct ScrapeOnce: AsyncParsableCommand {
         let agent = Agent(configuration: config, logger: logger)
         let families = await agent.gather()
         let bytes = ExpositionEncoder.encode(families, format: format == .text ? .text004 : .openMetrics100)
-        FileHandle.standardOutput.write(Data(bytes))
+        PlainFile.write(bytes, to: 1)
         let failed = agent.collectors.lastReports.filter { !$0.success }
         if !failed.isEmpty {
             throw fail("collector(s) failed: " + failed.map { "\($0.name) (\($0.error ?? "?"))" }.joined(separator: "; "))
@@ -122,8 +133,8 @@ struct ParseTincLog: ParsableCommand {
     var `repeat` = 1
 
     func run() throws {
-        guard let data = FileManager.default.contents(atPath: file) else { throw fail("cannot read \(file)") }
-        let bytes = [UInt8](data)
+        let bytes: [UInt8]
+        do { bytes = try PlainFile.read(file, limit: 1 << 30) } catch { throw fail("cannot read \(file): \(error)") }
         var times: [Double] = []
         var families: [MetricFamily]?
         let clock = ContinuousClock()
@@ -134,11 +145,11 @@ struct ParseTincLog: ParsableCommand {
             times.append(Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18)
         }
         guard let families else { throw fail("\(file) holds no complete tinc dump (Nodes, Edges and Subnet list)") }
-        FileHandle.standardOutput.write(Data(ExpositionEncoder.encode(families, format: .text004)))
+        PlainFile.write(ExpositionEncoder.encode(families, format: .text004), to: 1)
         if self.repeat > 1 {
             let median = times.sorted()[times.count / 2]
-            FileHandle.standardError.write(Data(String(format: "parse median %.2f ms over %d runs, %d bytes\n",
-                                                       median * 1000, times.count, bytes.count).utf8))
+            let line = "parse median \(NumberText.fixed(median * 1000, decimals: 2)) ms over \(times.count) runs, \(bytes.count) bytes\n"
+            PlainFile.write(Array(line.utf8), to: 2)
         }
     }
 }

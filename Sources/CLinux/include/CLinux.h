@@ -10,6 +10,10 @@
 /// Caps glibc's malloc arenas (mallopt M_ARENA_MAX); returns 1 on success.
 int bgpmesh_set_malloc_arena_max(int arenas);
 
+/// Fixes glibc's mmap and trim thresholds (mallopt M_MMAP_THRESHOLD, M_TRIM_THRESHOLD) at
+/// `bytes`, which also turns off their dynamic raising; returns 1 when both were set.
+int bgpmesh_set_malloc_release_threshold(int bytes);
+
 /// accept4(2); `address` is a struct sockaddr *, `length` a socklen_t *.
 int bgpmesh_accept4(int fd, void *address, void *length, int flags);
 

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Pure parsers for the few /proc files the process collector reads.
 public enum ProcFS {
@@ -28,7 +32,7 @@ public enum ProcFS {
         // After the name, field 3 (state) is index 0; utime is field 14, rss field 24.
         func field(_ n: Int) throws(ParseError) -> UInt64 {
             let i = n - 3
-            guard i < fields.count, let v = UInt64(fields[i].trimmingCharacters(in: .newlines)) else {
+            guard i < fields.count, let v = UInt64(fields[i].trimmingNewlines()) else {
                 throw .malformed(file: "stat", reason: "field \(n) missing or not a number")
             }
             return v
@@ -52,7 +56,7 @@ public enum ProcFS {
     /// `btime` from `/proc/stat`: the boot time in seconds since the epoch.
     public static func parseBootTime(_ text: String) throws(ParseError) -> UInt64 {
         for line in text.split(separator: "\n") where line.hasPrefix("btime ") {
-            if let v = UInt64(line.dropFirst(6).trimmingCharacters(in: .whitespaces)) { return v }
+            if let v = UInt64(line.dropFirst(6).trimmingSpaces()) { return v }
         }
         throw .malformed(file: "/proc/stat", reason: "no btime line")
     }

@@ -1,5 +1,9 @@
 import Exposition
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Glibc
 
 /// The standard `process_*` metrics of the agent itself, read from /proc.

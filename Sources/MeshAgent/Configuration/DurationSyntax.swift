@@ -1,9 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Prometheus-style durations: `1h30m`, `10s`, `250ms`, `1.5s`; a bare number means seconds.
 public enum DurationSyntax {
     public static func parse(_ text: String) -> Duration? {
-        let s = text.trimmingCharacters(in: .whitespaces)
+        let s = text.trimmingSpaces()
         if s.isEmpty { return nil }
         if let seconds = Double(s), seconds.isFinite, seconds >= 0 { return .milliseconds(Int64((seconds * 1000).rounded())) }
         var total: Double = 0

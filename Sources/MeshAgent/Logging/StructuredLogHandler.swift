@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Glibc
 import Logging
 
@@ -43,8 +47,17 @@ public struct StructuredLogHandler: LogHandler {
             line += key + "="
             let needsQuotes = value.isEmpty || value.contains { $0 == " " || $0 == "=" || $0 == "\"" || $0.isNewline || $0 == "\\" }
             if needsQuotes {
-                line += "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-                    .replacingOccurrences(of: "\n", with: "\\n") + "\""
+                line += "\""
+                // By scalar: a CR LF pair is one Character, and its LF must be escaped too.
+                for scalar in value.unicodeScalars {
+                    switch scalar {
+                    case "\\": line += "\\\\"
+                    case "\"": line += "\\\""
+                    case "\n": line += "\\n"
+                    default: line.unicodeScalars.append(scalar)
+                    }
+                }
+                line += "\""
             } else {
                 line += value
             }
@@ -67,8 +80,10 @@ public struct StructuredLogHandler: LogHandler {
         var tm = tm()
         var seconds = ts.tv_sec
         gmtime_r(&seconds, &tm)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(tm.tm_year) + 1900, Int(tm.tm_mon) + 1,
-                      Int(tm.tm_mday), Int(tm.tm_hour), Int(tm.tm_min), Int(tm.tm_sec), Int(ts.tv_nsec / 1_000_000))
+        func p(_ v: Int, _ width: Int) -> String { NumberText.padded(v, width: width) }
+        let date = p(Int(tm.tm_year) + 1900, 4) + "-" + p(Int(tm.tm_mon) + 1, 2) + "-" + p(Int(tm.tm_mday), 2)
+        return date + "T" + p(Int(tm.tm_hour), 2) + ":" + p(Int(tm.tm_min), 2) + ":" + p(Int(tm.tm_sec), 2)
+            + "." + p(Int(ts.tv_nsec / 1_000_000), 3) + "Z"
     }
 
     /// One `write(2)` per line, so lines from several threads never interleave.
@@ -96,7 +111,7 @@ public enum JSONText {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             case _ where scalar.value < 0x20:
-                out += String(format: "\\u%04x", scalar.value)
+                out += "\\u" + NumberText.hex(scalar.value, width: 4)
             default: out.unicodeScalars.append(scalar)
             }
         }

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import TincControl
 
 /// The persistent membership record under `nodes/<name>` (ARCHITECTURE.md, "etcd registry"):

@@ -1,5 +1,9 @@
 import EtcdClient
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Glibc
 import Logging
 import TincControl
@@ -461,11 +465,10 @@ public actor RegistrySync {
     /// Host files that carry the agent's marker line (written from the registry).
     private func managedHostFiles() -> [TincNodeName] {
         let names = (try? TincConfigDirectory(path: settings.tincDirectory).hostNames()) ?? []
+        let marker = Array(RegistryRecordCheck.hostFileMarker.utf8)
         return names.filter { name in
-            guard let handle = FileHandle(forReadingAtPath: name.hostFilePath(netDirectory: settings.tincDirectory)) else { return false }
-            defer { try? handle.close() }
-            let head = (try? handle.read(upToCount: RegistryRecordCheck.hostFileMarker.utf8.count)) ?? Data()
-            return head.elementsEqual(RegistryRecordCheck.hostFileMarker.utf8)
+            guard let bytes = FileManager.default.contents(atPath: name.hostFilePath(netDirectory: settings.tincDirectory)) else { return false }
+            return bytes.starts(with: marker)
         }
     }
 

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import TincControl
 
 /// Makes tincd pick up changed host files and ConnectTo lines: HUP then ALRM on tinc 1.0

@@ -1,5 +1,9 @@
 import BIRDControl
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Glibc
 
 /// Carries repair actions out through the clients the agent already has. Each call is
@@ -60,26 +64,42 @@ public struct RepairExecutor: Sendable {
         }
     }
 
-    /// `/bin/sh -c command`, killed after `commandTimeout`; output goes to /dev/null.
+    /// `/bin/sh -c command` with stdin, stdout and stderr on /dev/null, killed after
+    /// `commandTimeout`.
     func runCommand(_ command: String) async throws -> Result<String, Failure> {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        var pid: pid_t = 0
+        let argv = ["/bin/sh", "-c", command]
+        let cArgs = argv.map { strdup($0) } + [nil]
+        defer { for p in cArgs { free(p) } }
+        let spawned = posix_spawn(&pid, "/bin/sh", &actions, nil, cArgs, environ)
+        guard spawned == 0 else {
+            return .failure(Failure(description: "cannot run \(command.debugDescription): \(String(cString: strerror(spawned)))"))
+        }
         let deadline = ContinuousClock.now + commandTimeout
-        while process.isRunning {
+        var status: Int32 = 0
+        while true {
+            let done = waitpid(pid, &status, WNOHANG)
+            if done == pid { break }
+            if done < 0 && errno != EINTR { return .failure(Failure(description: "waitpid: \(String(cString: strerror(errno)))")) }
             if ContinuousClock.now >= deadline {
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
+                kill(pid, SIGKILL)
+                _ = waitpid(pid, &status, 0)
                 return .failure(Failure(description: "\(command.debugDescription) did not finish within \(DurationSyntax.format(commandTimeout))"))
             }
             try? await Task.sleep(for: .milliseconds(50))
         }
-        guard process.terminationStatus == 0 else {
-            return .failure(Failure(description: "\(command.debugDescription) exited with \(process.terminationStatus)"))
+        // WIFEXITED / WEXITSTATUS, which Swift does not import as macros.
+        let exited = status & 0x7f == 0
+        let code = (status >> 8) & 0xff
+        guard exited, code == 0 else {
+            return .failure(Failure(description: exited ? "\(command.debugDescription) exited with \(code)"
+                                                        : "\(command.debugDescription) was killed by signal \(status & 0x7f)"))
         }
         return .success(command.debugDescription)
     }

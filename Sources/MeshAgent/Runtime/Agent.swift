@@ -1,6 +1,10 @@
 import BIRDControl
 import EtcdClient
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Exposition
 import HTTPServer
 import Logging
@@ -183,9 +187,9 @@ public final class Agent: Sendable {
             guard let file = c.etcdPasswordFile else { throw ConfigError.inconsistent("etcd.username needs etcd.password-file") }
             let password: String
             do {
-                password = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .newlines)
+                password = try PlainFile.text(file).trimmingNewlines()
             } catch {
-                throw ConfigError.inconsistent("cannot read etcd.password-file \(file): \(error.localizedDescription)")
+                throw ConfigError.inconsistent("cannot read etcd.password-file \(file): \(error)")
             }
             credentials = EtcdClient.Credentials(username: user, password: password)
         }

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import HTTPServer
 import Logging
 
@@ -173,38 +177,37 @@ struct RepairAPI: Sendable {
     /// `{"action": "...", "target": "..."}`, both optional; an empty body means `{}` (action "auto").
     static func parseManual(_ body: [UInt8]) -> Result<(action: String, target: String?), Problem> {
         let isBlank = body.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
-        var object: [String: Any] = [:]
+        var object: [String: JSONStringOrNull] = [:]
         if !isBlank {
-            let parsed: Any
-            do { parsed = try JSONSerialization.jsonObject(with: Data(body)) } catch {
+            do {
+                object = try JSONDecoder().decode([String: JSONStringOrNull].self, from: Data(body))
+            } catch DecodingError.typeMismatch {
+                return .failure(Problem(reason: "the body must be a JSON object like {\"action\": \"auto\", \"target\": \"node2\"}"))
+            } catch {
                 return .failure(Problem(reason: "the body is not JSON: \(JSONProblem.describe(error))"))
             }
-            guard let dictionary = parsed as? [String: Any] else {
-                return .failure(Problem(reason: "the body must be a JSON object like {\"action\": \"auto\", \"target\": \"node2\"}"))
-            }
-            object = dictionary
         }
         if let unknown = object.keys.sorted().first(where: { $0 != "action" && $0 != "target" }) {
             return .failure(Problem(reason: "unknown field \"\(unknown)\"; the fields are action and target"))
         }
         let action: String
         switch object["action"] {
-        case nil, is NSNull: action = "auto"
-        case let value as String: action = value
-        default: return .failure(Problem(reason: "\"action\" must be a string"))
+        case nil, .null?: action = "auto"
+        case .string(let value)?: action = value
+        case .other?: return .failure(Problem(reason: "\"action\" must be a string"))
         }
         guard manualActions.contains(action) else {
             return .failure(Problem(reason: "unknown action \"\(action)\"; known: " + manualActions.joined(separator: ", ")))
         }
         var target: String?
         switch object["target"] {
-        case nil, is NSNull: target = nil
-        case let value as String:
+        case nil, .null?: target = nil
+        case .string(let value)?:
             guard isValidTarget(value) else {
                 return .failure(Problem(reason: "target \"\(value)\" is not a tinc node or BIRD protocol name ([A-Za-z0-9_], at most 64)"))
             }
             target = value
-        default: return .failure(Problem(reason: "\"target\" must be a string"))
+        case .other?: return .failure(Problem(reason: "\"target\" must be a string"))
         }
         return .success((action, target))
     }
@@ -254,5 +257,23 @@ struct RepairAPI: Sendable {
         // Encoding these plain structs cannot fail; an empty object is still valid JSON if it ever did.
         let body = (try? encoder.encode(value)).map { Array($0) + [0x0A] } ?? Array("{}\n".utf8)
         return HTTPResponse(status: status, headers: ["Content-Type": "application/json"], body: body)
+    }
+}
+
+/// A JSON value that is a string, null, or anything else (which the caller refuses).
+enum JSONStringOrNull: Decodable {
+    case string(String)
+    case null
+    case other
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() {
+            self = .null
+        } else if let s = try? c.decode(String.self) {
+            self = .string(s)
+        } else {
+            self = .other
+        }
     }
 }

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The body Alertmanager POSTs to a webhook receiver, payload version "4"
 /// (Alertmanager 0.25: notify/webhook/webhook.go `Message`, template/template.go `Data`).
@@ -102,14 +106,25 @@ public struct AlertmanagerPayload: Sendable, Equatable, Codable {
     /// Decodes a webhook body: version first (another version may have another shape), then the rest.
     public static func decode(_ body: [UInt8]) throws(DecodeError) -> AlertmanagerPayload {
         let data = Data(body)
-        let object: Any
+        // The version alone first: a top level that is not an object, or no string version, is
+        // refused before the rest of the shape is looked at.
+        struct VersionOnly: Decodable {
+            var version: String?
+            init(from decoder: any Decoder) throws {
+                let c = try decoder.container(keyedBy: CodingKeys.self)
+                version = try? c.decodeIfPresent(String.self, forKey: .version)
+            }
+            enum CodingKeys: String, CodingKey { case version }
+        }
+        let probe: VersionOnly
         do {
-            object = try JSONSerialization.jsonObject(with: data)
+            probe = try JSONDecoder().decode(VersionOnly.self, from: data)
+        } catch DecodingError.typeMismatch {
+            throw .notJSON("the top level is not an object")
         } catch {
             throw .notJSON(JSONProblem.describe(error))
         }
-        guard let dictionary = object as? [String: Any] else { throw .notJSON("the top level is not an object") }
-        guard let version = dictionary["version"] as? String else { throw .unsupportedVersion(nil) }
+        guard let version = probe.version else { throw .unsupportedVersion(nil) }
         guard version == supportedVersion else { throw .unsupportedVersion(version) }
         do {
             return try JSONDecoder().decode(AlertmanagerPayload.self, from: data)
@@ -122,11 +137,7 @@ public struct AlertmanagerPayload: Sendable, Equatable, Codable {
 /// One line saying where and why JSON did not decode, for a 400's body.
 enum JSONProblem {
     static func describe(_ error: any Error) -> String {
-        guard let error = error as? DecodingError else {
-            // JSONSerialization's NSError: its debug description names the offset.
-            let ns = error as NSError
-            return (ns.userInfo[NSDebugDescriptionErrorKey] as? String) ?? ns.localizedDescription
-        }
+        guard let error = error as? DecodingError else { return "\(error)" }
         switch error {
         case let .keyNotFound(key, context):
             return "missing \"\(path(context.codingPath + [key]))\""

@@ -1,6 +1,10 @@
 import BIRDControl
 import Exposition
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Synchronization
 
 /// What the BGP session sampler has learned over time: flaps, when each session

@@ -1,5 +1,9 @@
 import BIRDControl
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Synchronization
 
 /// The last `show route count table all`. Counting walks every route, so with a

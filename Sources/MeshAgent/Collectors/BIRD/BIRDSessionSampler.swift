@@ -1,5 +1,9 @@
 import BIRDControl
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
 
 /// The background loop behind flaps and convergence: it polls `show protocols`

@@ -1,5 +1,9 @@
 import BIRDControl
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Everything one BIRD collection read, immutable. Parts that failed are nil,
 /// and `errors` says why, so the metrics can still show the parts that worked.
