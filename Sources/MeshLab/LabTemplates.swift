@@ -62,10 +62,12 @@ public enum LabTemplates {
         protocol static static4 { ipv4; route \(node.prefix4) blackhole; }
         protocol static static6 { ipv6; route \(node.prefix6) blackhole; }
 
-        # Lab timers (BIRD defaults: connect retry 120 s, error wait 60-300 s, hold 240 s).
+        # Lab timers (BIRD defaults: connect delay 5 s, connect retry 120 s, error wait 60-300 s,
+        # hold 240 s).
         template bgp mesh {
           local \(node.overlay4) as \(LabNames.asn);
           direct;
+          connect delay time 1;
           connect retry time 5;
           error wait time 5, 30;
           hold time 30;

@@ -80,15 +80,25 @@ final class LabRepairTests: XCTestCase {
 
         // Converged means every node reaches every other node over tinc, every session is
         // Established and every prefix is learned; a fault that breaks none of it recovers "at once".
+        // In a 3-node mesh tinc relays around a missing key or ConnectTo line, so the sessions
+        // may never drop; the file coming back is where the repair loop shows.
+        /// Seconds from the fault (`since`) until `check` holds, or nil if not within `limit`.
+        func back(since start: Date, _ limit: Double, _ check: @escaping () -> Bool) -> Double? {
+            LabHarness.eventually(limit, interval: 0.1, check) ? Date().timeIntervalSince(start) : nil
+        }
         var start = Date()
         try run("fault", "delete-host-key", "node1", "node2")
         out["delete-host-key node1 node2"] = recovery(dir, since: start, limit: limit)
+        out["delete-host-key: hosts/node2 back on node1"] = back(since: start, 20) { FileManager.default.fileExists(atPath: "\(n1.tincHostsDir)/node2") }
         try run("fault", "restore-host-key", "node1", "node2")
         XCTAssertNotNil(recovery(dir, since: Date(), limit: 90), "\(mode): no convergence after restore-host-key")
 
         start = Date()
         try run("fault", "drop-connectto", "node1")
         out["drop-connectto node1"] = recovery(dir, since: start, limit: limit)
+        out["drop-connectto: ConnectTo lines back on node1"] = back(since: start, 20) {
+            ((try? String(contentsOfFile: "\(n1.tincConfD)/bgpmesh.conf", encoding: .utf8)) ?? "").contains("ConnectTo = ")
+        }
         try run("fault", "restore-connectto", "node1")
         XCTAssertNotNil(recovery(dir, since: Date(), limit: 90), "\(mode): no convergence after restore-connectto")
 
@@ -181,7 +191,7 @@ final class LabRepairTests: XCTestCase {
     func testFaultsWithRepairOnAndOff() throws {
         let on = try faults("on")
         let off = try faults("off")
-        func f(_ v: Double??) -> String { (v ?? nil).map { String(format: "%.1f s", $0) } ?? "not within 60 s" }
+        func f(_ v: Double??) -> String { (v ?? nil).map { String(format: "%.1f s", $0) } ?? "never (limit reached)" }
         func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
         var table = "*** issue 7 recovery times (fault -> every session Established, every prefix learned) ***\n"
         table += pad("fault", 44) + pad("repair on", 18) + "repair off\n"
@@ -194,6 +204,11 @@ final class LabRepairTests: XCTestCase {
         print(table)
         XCTAssertLessThan((on["delete-host-key node1 node2"] ?? nil) ?? 99, 10, "delete-host-key")
         XCTAssertLessThan((on["drop-connectto node1"] ?? nil) ?? 99, 10, "drop-connectto")
+        XCTAssertLessThan((on["delete-host-key: hosts/node2 back on node1"] ?? nil) ?? 99, 10, "host file not reinstalled")
+        XCTAssertLessThan((on["drop-connectto: ConnectTo lines back on node1"] ?? nil) ?? 99, 10, "ConnectTo not rewritten")
+        // With repairs off nothing puts the files back: the difference is the agent's.
+        XCTAssertNil(off["delete-host-key: hosts/node2 back on node1"] ?? nil, "repair.mode=off reinstalled a host file")
+        XCTAssertNil(off["drop-connectto: ConnectTo lines back on node1"] ?? nil, "repair.mode=off rewrote ConnectTo")
         XCTAssertLessThan((on["kill-tincd node2, lab restarts it"] ?? nil) ?? 99, 10, "kill-tincd")
         XCTAssertEqual(on["cut-link node1 node2: sessions lost"] ?? nil, 0)
         XCTAssertEqual(on["cut-link node1 node2: relayed via node3"] ?? nil, 1)

@@ -111,9 +111,12 @@ public actor RepairController: RepairService {
         let now = ContinuousClock.now
         let state = await buildState(now: now)
         let report = HealthModel.evaluate(state)
-        if report.problems != lastReport.problems {
-            let added = Set(report.problems).subtracting(lastReport.problems).sorted()
-            let cleared = Set(lastReport.problems).subtracting(report.problems).sorted()
+        // A problem is the same problem while its kind and peer are (its reason text counts seconds).
+        func keys(_ r: HealthReport) -> Set<String> { Set(r.problems.map { "\($0.kind.rawValue)/\($0.peer)" }) }
+        if keys(report) != keys(lastReport) {
+            let before = keys(lastReport), now = keys(report)
+            let added = report.problems.filter { !before.contains("\($0.kind.rawValue)/\($0.peer)") }
+            let cleared = lastReport.problems.filter { !now.contains("\($0.kind.rawValue)/\($0.peer)") }
             for p in added { logger.notice("health: \(p.reason)", metadata: ["kind": "\(p.kind.rawValue)", "peer": "\(p.peer)"]) }
             for p in cleared { logger.info("health: cleared \(p.kind.rawValue)", metadata: ["peer": "\(p.peer)"]) }
         }
