@@ -147,17 +147,18 @@ final class LabRepairTests: XCTestCase {
         let before = others.map { flapsOf($0.0, $0.1) }
         let repairsBefore = repairs()
         let start = Date()
+        // Down for 1 s, up for 1 s, on the clock (the fault commands' own time is inside the slot).
         var cycles = 0
         while Date().timeIntervalSince(start) < 60 {
             try LabHarness.labOK(["fault", "cut-link", "node1", "node2"], stateDir: dir)
-            Thread.sleep(forTimeInterval: 1)
-            try LabHarness.labOK(["fault", "heal-link"], stateDir: dir)
-            Thread.sleep(forTimeInterval: 1)
+            Thread.sleep(until: start.addingTimeInterval(Double(cycles) * 2 + 1))
+            try LabHarness.labOK(["fault", "heal-link", "node1", "node2"], stateDir: dir)
             cycles += 1
+            Thread.sleep(until: start.addingTimeInterval(Double(cycles) * 2))
         }
         let taken = repairs() - repairsBefore
         let disturbed = zip(others.map { flapsOf($0.0, $0.1) }, before).map { $0 - $1 }.reduce(0, +)
-        print("*** flapping link node1<->node2, \(cycles) cycles in 60 s: node1 took \(Int(taken)) repairs (max 10 per 60 s); other sessions flapped \(Int(disturbed)) times ***")
+        print("*** flapping link node1<->node2, \(cycles) cycles of 2 s in \(Int(Date().timeIntervalSince(start))) s: node1 took \(Int(taken)) repairs (max 10 per 60 s); other sessions flapped \(Int(disturbed)) times ***")
         XCTAssertLessThanOrEqual(taken, 10, "more repairs than repair.max-actions during a minute of flapping")
         XCTAssertEqual(disturbed, 0, "the flapping link disturbed sessions that do not use it")
         XCTAssertNotNil(recovery(dir, since: Date(), limit: 90), "no convergence after the flapping stopped")
@@ -171,10 +172,12 @@ final class LabRepairTests: XCTestCase {
         let n1 = nodes[0]
         try birdc(nodes[1], "disable", "node1")
         let start = Date()
-        let delivered = LabHarness.eventually(180, interval: 2) {
+        // BGPSessionDown needs 2 min without Established and then its 1 min `for`; add a scrape
+        // and an evaluation (10 s each) and Alertmanager's group_wait (5 s).
+        let delivered = LabHarness.eventually(330, interval: 2) {
             self.sum(self.metrics(lab, n1), "bgpmesh_repairs_total", having: ["action=\"bgp_restart\"", "trigger=\"webhook\""]) >= 1
         }
-        XCTAssertTrue(delivered, "no webhook-triggered repair on node1 within 180 s")
+        XCTAssertTrue(delivered, "no webhook-triggered repair on node1 within 330 s")
         print(String(format: "*** BGPSessionDown fired, Alertmanager called node1's webhook, bgp_restart node2 ran: %.0f s after the hold-down ***",
                      Date().timeIntervalSince(start)))
         let m = metrics(lab, n1)
