@@ -188,8 +188,8 @@ final class LabRepairTests: XCTestCase {
         let entry = actions.first { $0["trigger"] as? String == "webhook" && $0["action"] as? String == "bgp_restart"
             && $0["target"] as? String == "node2" }
         XCTAssertNotNil(entry, "audit trail: \(actions)")
-        print(String(format: "*** an alert (%@) fired, Alertmanager called node1's webhook, bgp_restart node2 ran: %.0f s after the hold-down ***",
-                     (entry?["reason"] as? String ?? "?"), took))
+        print("*** an alert (\(entry?["reason"] as? String ?? "?")) fired, Alertmanager called node1's webhook, "
+              + "bgp_restart node2 ran: \(Int(took)) s after the hold-down ***")
         try birdc(nodes[1], "enable", "node1")
     }
 
