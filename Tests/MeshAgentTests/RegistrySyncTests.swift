@@ -192,7 +192,12 @@ final class RegistrySyncTests: XCTestCase {
         _ = try makeNode("node2")
         try start("node1")
         try start("node2")
-        try await eventually("in sync") { hostNames("node1") == ["node1", "node2"] && metrics("node1").nodesAlive == 2 }
+        try await eventually("in sync, ConnectTo written on both") {
+            hostNames("node1") == ["node1", "node2"] && hostNames("node2") == ["node1", "node2"] && metrics("node1").nodesAlive == 2
+                && file("node1", "conf.d/bgpmesh.conf")?.contains("ConnectTo = node2") == true
+                && file("node2", "conf.d/bgpmesh.conf")?.contains("ConnectTo = node1") == true
+        }
+        try await Task.sleep(for: .milliseconds(300))
         let files = try FileManager.default.subpathsOfDirectory(atPath: root).sorted()
         let contents = files.map { (try? String(contentsOfFile: root + "/" + $0, encoding: .utf8)) ?? "" }
 
