@@ -29,7 +29,7 @@ public enum TincParseError: Error, Sendable, Equatable, CustomStringConvertible 
     }
 
     /// At most 160 characters of untrusted text, so an error never carries a whole file.
-    static func excerpt(_ text: String) -> String {
+    public static func excerpt(_ text: String) -> String {
         text.count <= 160 ? text : String(text.prefix(160)) + "…"
     }
 }

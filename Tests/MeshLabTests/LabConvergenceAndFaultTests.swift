@@ -95,13 +95,7 @@ final class LabConvergenceAndFaultTests: XCTestCase {
 
     /// Every series of one agent's /metrics (name with labels as written -> value), from one scrape.
     func agentMetrics(_ lab: Lab, _ n: NodeSpec) -> [String: Double]? {
-        guard let text = try? lab.httpGet(from: LabNames.monitoringNamespace, "http://\(n.agentListen)/metrics") else { return nil }
-        var out: [String: Double] = [:]
-        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
-            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
-            out[String(line[..<space])] = value
-        }
-        return out
+        LabHarness.agentMetrics(lab, n)
     }
 
     /// tinc's nexthop for `node` in one scrape (`tinc_node_route_info`), nil if not there.

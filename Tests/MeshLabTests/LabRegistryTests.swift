@@ -14,11 +14,7 @@ final class LabRegistryTests: XCTestCase {
     }
 
     func metric(_ lab: Lab, _ n: NodeSpec, _ series: String) -> Double? {
-        guard let text = try? lab.httpGet(from: LabNames.monitoringNamespace, "http://\(n.agentListen)/metrics") else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {
-            return Double(line.dropFirst(series.count + 1))
-        }
-        return nil
+        LabHarness.agentMetrics(lab, n)?[series]
     }
 
     /// Path -> (content, mtime) of every file under hosts/ and conf.d/, and tinc.conf.

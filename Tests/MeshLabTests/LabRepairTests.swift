@@ -16,13 +16,7 @@ final class LabRepairTests: XCTestCase {
     }
 
     func metrics(_ lab: Lab, _ n: NodeSpec) -> [String: Double] {
-        guard let text = try? lab.httpGet(from: LabNames.monitoringNamespace, "http://\(n.agentListen)/metrics") else { return [:] }
-        var out: [String: Double] = [:]
-        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
-            guard let space = line.lastIndex(of: " "), let v = Double(line[line.index(after: space)...]) else { continue }
-            out[String(line[..<space])] = v
-        }
-        return out
+        LabHarness.agentMetrics(lab, n) ?? [:]
     }
 
     /// Sum of every series of `name` whose labels contain all of `having`.
@@ -168,7 +162,7 @@ final class LabRepairTests: XCTestCase {
     /// and the repair shows in node1's audit trail and metrics. Automatic BGP nudges are off
     /// here (`repair.bgp-grace 1h`), so only the webhook can have done it.
     func testAnAlertReachesTheAgentThroughAlertmanager() throws {
-        let (dir, lab, nodes) = try up("on", extra: ["--repair.bgp-grace", "1h"])
+        let (_, lab, nodes) = try up("on", extra: ["--repair.bgp-grace", "1h"])
         let n1 = nodes[0]
         try birdc(nodes[1], "disable", "node1")
         let start = Date()

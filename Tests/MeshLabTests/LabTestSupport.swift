@@ -83,6 +83,18 @@ enum LabHarness {
         return try JSONDecoder().decode(LabStatus.self, from: Data(r.stdout.utf8))
     }
 
+    /// Every series of one agent's /metrics (name with labels as written -> value), from one
+    /// scrape through the monitoring namespace; nil when the agent does not answer.
+    static func agentMetrics(_ lab: Lab, _ n: NodeSpec) -> [String: Double]? {
+        guard let text = try? lab.httpGet(from: LabNames.monitoringNamespace, "http://\(n.agentListen)/metrics") else { return nil }
+        var out: [String: Double] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+            out[String(line[..<space])] = value
+        }
+        return out
+    }
+
     /// Polls `check` until it is true, at most `timeout` seconds.
     static func eventually(_ timeout: Double, interval: Double = 0.5, _ check: () throws -> Bool) rethrows -> Bool {
         let deadline = Date().addingTimeInterval(timeout)

@@ -290,7 +290,7 @@ public actor RegistrySync {
                 if seenRejections.count > 4096 { seenRejections.removeAll() }
                 metrics.update { $0.rejected[reason, default: 0] += 1 }
                 logger.warning("registry record rejected; no file changed",
-                               metadata: ["key": "\(TincParseError.excerptForLog(key))", "reason": "\(reason.rawValue)", "revision": "\(revision)"])
+                               metadata: ["key": "\(TincParseError.excerpt(key))", "reason": "\(reason.rawValue)", "revision": "\(revision)"])
             case .removed(let name):
                 if name == me {
                     needsPublish = true
@@ -593,12 +593,5 @@ public actor RegistrySync {
 
     private func ensureDirectory(_ path: String) throws(TincFileError) {
         if mkdir(path, 0o755) != 0 && errno != EEXIST { throw .system(path: path, call: "mkdir", errno: errno) }
-    }
-}
-
-extension TincParseError {
-    /// At most 160 characters of an untrusted key, for a log line.
-    static func excerptForLog(_ text: String) -> String {
-        text.count <= 160 ? text : String(text.prefix(160)) + "…"
     }
 }

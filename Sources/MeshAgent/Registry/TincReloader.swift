@@ -18,11 +18,7 @@ public struct TincReloader: Sendable {
     }
 
     /// True when the pidfile is tinc 1.1's (`PID COOKIE HOST port PORT`).
-    var speaksControlSocket: Bool {
-        guard let text = try? String(contentsOfFile: daemon.configuration.pidfilePath, encoding: .utf8),
-              let pidfile = try? TincPidfile(parsing: text) else { return false }
-        return pidfile.isTinc11
-    }
+    var speaksControlSocket: Bool { TincPidfile.isTinc11(atPath: daemon.configuration.pidfilePath) }
 
     public func reloadAndRetry() async throws(TincControlError) {
         if speaksControlSocket {

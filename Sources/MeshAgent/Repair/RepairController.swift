@@ -377,9 +377,6 @@ public actor RepairController: RepairService {
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         return (try? Array(encoder.encode(doc))) ?? Array("{}".utf8)
     }
-
-    /// The audit trail, newest last (tests).
-    public var auditTrail: [AuditEntry] { audit }
 }
 
 /// The repair loop's metrics.

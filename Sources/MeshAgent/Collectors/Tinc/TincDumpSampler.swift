@@ -121,11 +121,7 @@ public final class TincDumpSampler: Sendable {
     }
 
     /// True when the pidfile is tinc 1.1's.
-    var speaksControlSocket: Bool {
-        guard let text = try? String(contentsOfFile: client.configuration.pidfilePath, encoding: .utf8),
-              let pidfile = try? TincPidfile(parsing: text) else { return false }
-        return pidfile.isTinc11
-    }
+    var speaksControlSocket: Bool { TincPidfile.isTinc11(atPath: client.configuration.pidfilePath) }
 
     public func run() async {
         while !Task.isCancelled {
