@@ -71,3 +71,34 @@ public struct ConnectToPlanner: Sendable {
         return z ^ (z >> 31)
     }
 }
+
+extension ConnectToPlanner {
+    /// Remembers, across rounds, since when each peer has been unhealthy, and turns the
+    /// registry's view into the planner's input. Pure: the caller passes the time.
+    public struct HealthTracker: Sendable {
+        public private(set) var unhealthySince: [TincNodeName: ContinuousClock.Instant] = [:]
+
+        public init() {}
+
+        /// Every peer with a valid record but `me`. Healthy means alive and, when tinc's
+        /// reachability is known (`reachable` not nil), reachable.
+        public mutating func peers(records: some Sequence<TincNodeName>, alive: Set<TincNodeName>, reachable: Set<String>?,
+                                   self me: TincNodeName, now: ContinuousClock.Instant) -> [Peer] {
+            var peers: [Peer] = []
+            var known: Set<TincNodeName> = []
+            for name in records where name != me {
+                known.insert(name)
+                let isAlive = alive.contains(name)
+                let healthy = isAlive && (reachable.map { $0.contains(name.rawValue) } ?? true)
+                if healthy {
+                    unhealthySince[name] = nil
+                } else if unhealthySince[name] == nil {
+                    unhealthySince[name] = now
+                }
+                peers.append(Peer(name: name, alive: isAlive, unhealthySince: unhealthySince[name]))
+            }
+            unhealthySince = unhealthySince.filter { known.contains($0.key) }
+            return peers.sorted { $0.name < $1.name }
+        }
+    }
+}

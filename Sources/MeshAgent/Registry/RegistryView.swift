@@ -14,7 +14,7 @@ public struct RegistryView: Sendable {
     public private(set) var revision: Int64 = 0
 
     /// What one change did, for the caller's logs and counters.
-    public enum Change: Sendable, Equatable {
+    public enum Change: Sendable, Hashable {
         case added(TincNodeName)
         case updated(TincNodeName, keyChanged: Bool)
         case removed(TincNodeName)

@@ -5,6 +5,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import Glibc
+import TincControl
 
 /// Carries repair actions out through the clients the agent already has. Each call is
 /// bounded: BIRD's command deadline, tinc's signal pacing, and `commandTimeout` for the

@@ -7,10 +7,13 @@ import TincControl
 import XCTest
 
 /// The registry loop against a real etcd 3.4 on loopback, with real tinc host files (keys
-/// from `tincd -K`) in temporary net directories. No tincd runs, so no reload is sent.
+/// from `tincd -K`) in temporary net directories. No tincd runs, so no reload is sent. The
+/// agents share a clock the tests move forward past holds and grace periods; a test that
+/// checks nothing changed waits for reconcile rounds to pass, not for time.
 final class RegistrySyncTests: XCTestCase {
     var cluster: EtcdTestCluster!
     var root: String!
+    let clock = SkewedRegistryClock()
     var running: [String: (sync: RegistrySync, task: Task<Void, Never>, client: EtcdClient)] = [:]
     let prefix = "/bgpmesh/test/"
 
@@ -47,7 +50,7 @@ final class RegistrySyncTests: XCTestCase {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let sync = RegistrySync(settings: settings, etcd: client, reloader: nil, reachable: { nil },
-                                bgp: { .init(asn: 65000, routerID: nil) }, metrics: RegistryMetrics(), logger: logger)
+                                bgp: { .init(asn: 65000, routerID: nil) }, metrics: RegistryMetrics(), logger: logger, clock: clock)
         running[name] = (sync, Task { await sync.run() }, client)
     }
 
@@ -89,6 +92,14 @@ final class RegistrySyncTests: XCTestCase {
         }
     }
 
+    /// Waits until `node` has begun `count` more reconcile rounds: each round after the first
+    /// began after this call, and a round without a reloader runs in one actor turn.
+    func roundsPass(_ node: String, _ count: Int = 2) async throws {
+        let sync = running[node]!.sync
+        let start = await sync.rounds
+        try await eventuallyAsync("\(count) reconcile rounds on \(node)") { await sync.rounds >= start + count }
+    }
+
     func etcd() throws -> EtcdClient { try EtcdClient(configuration: .init(endpoints: cluster.endpoints)) }
 
     // MARK: tests
@@ -119,7 +130,7 @@ final class RegistrySyncTests: XCTestCase {
         await stop("node1")
         try start("node1")
         try await eventually("node1 in sync again") { metrics("node1").synced && metrics("node1").published }
-        try await Task.sleep(for: .milliseconds(600))
+        try await roundsPass("node1", 3)
         XCTAssertEqual(metrics("node1").hostfileWrites, 0)
         XCTAssertEqual(metrics("node1").connectToChanges, 0)
         XCTAssertEqual(mtime("node1", "hosts/node2"), before)
@@ -133,7 +144,7 @@ final class RegistrySyncTests: XCTestCase {
         try await eventually("node1 has node2 and connects to it") {
             hostNames("node1") == ["node1", "node2"] && file("node1", "conf.d/bgpmesh.conf")?.contains("ConnectTo = node2") == true
         }
-        try await Task.sleep(for: .milliseconds(300))
+        try await roundsPass("node1")
         let snapshot = try FileManager.default.subpathsOfDirectory(atPath: root + "/node1").sorted()
         let node2File = file("node1", "hosts/node2")
         let client = try etcd()
@@ -159,7 +170,7 @@ final class RegistrySyncTests: XCTestCase {
         XCTAssertEqual(r[.nameMismatch], 1)
         XCTAssertEqual(r[.oversized], 1)
         XCTAssertEqual(r[.malformed], 1)
-        try await Task.sleep(for: .milliseconds(500))
+        try await roundsPass("node1")
         XCTAssertEqual(try FileManager.default.subpathsOfDirectory(atPath: root + "/node1").sorted(), snapshot)
         XCTAssertEqual(file("node1", "hosts/node2"), node2File)
         XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/x"))
@@ -176,10 +187,20 @@ final class RegistrySyncTests: XCTestCase {
         try await eventually("node3 dead on node1", seconds: 5) { metrics("node1").nodesDead == 1 }
         XCTAssertEqual(hostNames("node1"), ["node1", "node2", "node3"])
 
-        // Deleting its record removes it everywhere: host file and ConnectTo line.
+        // Deleting its record removes it everywhere, host file and ConnectTo line, once it has
+        // stayed deleted for the hold.
         let client = try etcd()
         defer { client.shutdown() }
         _ = try await client.delete(.key(prefix + "nodes/node3"))
+        let node3 = TincNodeName("node3")!
+        for name in ["node1", "node2"] {
+            let sync = running[name]!.sync
+            try await eventuallyAsync("\(name) saw node3's record go") { await sync.hostFiles.pendingRemoval[node3] != nil }
+            try await roundsPass(name)
+        }
+        XCTAssertEqual(hostNames("node1"), ["node1", "node2", "node3"], "removed before the hold")
+        XCTAssertEqual(hostNames("node2"), ["node1", "node2", "node3"], "removed before the hold")
+        clock.advance(by: running["node1"]!.sync.settings.removalHold)
         try await eventually("node3 gone from node1 and node2") {
             hostNames("node1") == ["node1", "node2"] && hostNames("node2") == ["node1", "node2"]
                 && !(file("node1", "conf.d/bgpmesh.conf") ?? "ConnectTo = node3").contains("node3")
@@ -197,13 +218,18 @@ final class RegistrySyncTests: XCTestCase {
                 && file("node1", "conf.d/bgpmesh.conf")?.contains("ConnectTo = node2") == true
                 && file("node2", "conf.d/bgpmesh.conf")?.contains("ConnectTo = node1") == true
         }
-        try await Task.sleep(for: .milliseconds(300))
+        try await roundsPass("node1")
+        try await roundsPass("node2")
         let files = try FileManager.default.subpathsOfDirectory(atPath: root).sorted()
         let contents = files.map { (try? String(contentsOfFile: root + "/" + $0, encoding: .utf8)) ?? "" }
 
         cluster.kill(0)
         try await eventually("node1 reports the registry not current", seconds: 20) { !metrics("node1").synced }
-        try await Task.sleep(for: .seconds(3))
+        try await eventually("node2 reports the registry not current", seconds: 20) { !metrics("node2").synced }
+        // Past every hold and grace period, and many rounds later, no file changed.
+        clock.advance(by: .seconds(120))
+        try await roundsPass("node1", 5)
+        try await roundsPass("node2", 5)
         XCTAssertEqual(try FileManager.default.subpathsOfDirectory(atPath: root).sorted(), files)
         XCTAssertEqual(files.map { (try? String(contentsOfFile: root + "/" + $0, encoding: .utf8)) ?? "" }, contents)
 
@@ -229,8 +255,13 @@ final class RegistrySyncTests: XCTestCase {
         try await eventuallyAsync("every record published again") {
             (try? await client.range(.prefix(self.prefix + "nodes/")).kvs.count) == 3
         }
-        // Past the removal hold (2 x TTL = 4 s), nothing was removed anywhere.
-        try await Task.sleep(for: .seconds(5))
+        for name in ["node1", "node2", "node3"] {
+            let sync = running[name]!.sync
+            try await eventuallyAsync("\(name) sees every record again") { await sync.view.records.count == 3 }
+        }
+        // Past the removal hold (2 x TTL), nothing was removed anywhere.
+        clock.advance(by: running["node1"]!.sync.settings.removalHold + .seconds(1))
+        for name in ["node1", "node2", "node3"] { try await roundsPass(name) }
         for name in ["node1", "node2", "node3"] {
             XCTAssertEqual(hostNames(name), ["node1", "node2", "node3"], name)
             XCTAssertEqual(metrics(name).hostfileRemovals, 0, name)

@@ -1,10 +1,3 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-import TincControl
-
 /// Makes tincd pick up changed host files and ConnectTo lines: HUP then ALRM on tinc 1.0
 /// (through `TincDaemonClient`, which spaces the signals: 1.0.36 can deadlock when a signal
 /// lands while its handler writes the log), reload then retry over 1.1's control socket.

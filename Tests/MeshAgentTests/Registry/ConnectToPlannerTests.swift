@@ -104,3 +104,36 @@ final class ConnectToPlannerTests: XCTestCase {
         XCTAssertEqual(none.plan(self: n("node1"), peers: alive(names(4)), current: [n("node2")], now: t0), [])
     }
 }
+
+/// The health memory between rounds that feeds the planner's grace period.
+final class ConnectToHealthTrackerTests: XCTestCase {
+    let t0 = ContinuousClock.now
+    let me = TincNodeName("node1")!
+
+    func n(_ s: String) -> TincNodeName { TincNodeName(s)! }
+
+    func testUnhealthySinceIsTheFirstRoundSeenUnhealthy() {
+        var tracker = ConnectToPlanner.HealthTracker()
+        let records = [n("node1"), n("node2"), n("node3"), n("node4")]
+        var peers = tracker.peers(records: records, alive: [n("node2"), n("node3")], reachable: ["node2"], self: me, now: t0)
+        XCTAssertEqual(peers, [.init(name: n("node2"), alive: true), .init(name: n("node3"), alive: true, unhealthySince: t0),
+                               .init(name: n("node4"), alive: false, unhealthySince: t0)], "alive but unreachable in tinc is unhealthy")
+        peers = tracker.peers(records: records, alive: [n("node2"), n("node3")], reachable: nil, self: me, now: t0 + .seconds(5))
+        XCTAssertEqual(peers.map(\.unhealthySince), [nil, nil, t0], "unknown reachability is not unreachable; the first time is kept")
+        peers = tracker.peers(records: [n("node2")], alive: [], reachable: nil, self: me, now: t0 + .seconds(9))
+        XCTAssertEqual(tracker.unhealthySince, [n("node2"): t0 + .seconds(9)], "peers without a record are forgotten")
+    }
+
+    func testAChoiceUnhealthyAcrossRoundsIsReplacedAfterTheGrace() {
+        var tracker = ConnectToPlanner.HealthTracker()
+        let planner = ConnectToPlanner(fanout: 2, grace: .seconds(60))
+        let records = [n("node1"), n("node2"), n("node3"), n("node4")]
+        let current = [n("node2"), n("node3")]
+        for second in [0, 30, 59] {
+            let peers = tracker.peers(records: records, alive: [n("node3"), n("node4")], reachable: nil, self: me, now: t0 + .seconds(second))
+            XCTAssertEqual(planner.plan(self: me, peers: peers, current: current, now: t0 + .seconds(second)), current)
+        }
+        let peers = tracker.peers(records: records, alive: [n("node3"), n("node4")], reachable: nil, self: me, now: t0 + .seconds(60))
+        XCTAssertEqual(planner.plan(self: me, peers: peers, current: current, now: t0 + .seconds(60)), [n("node3"), n("node4")])
+    }
+}
