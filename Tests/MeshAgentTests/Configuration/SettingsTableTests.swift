@@ -129,9 +129,7 @@ final class SettingsTableTests: XCTestCase {
 
     /// docs/configuration.md is generated from the table; this fails when they disagree.
     func testCommittedReferenceMatchesTheTable() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent()
-        let path = root.appendingPathComponent("docs/configuration.md").path
+        let path = Self.repositoryRoot.appendingPathComponent("docs/configuration.md").path
         let committed = try String(contentsOfFile: path, encoding: .utf8)
         let generated = SettingsReference.markdown()
         guard committed != generated else { return }
@@ -146,6 +144,17 @@ final class SettingsTableTests: XCTestCase {
             """)
     }
 
+    /// The example in the reference and the docker deployment's file are configurations the agent takes.
+    func testShippedExamplesParse() throws {
+        let md = SettingsReference.markdown()
+        let example = try XCTUnwrap(md.components(separatedBy: "```yaml\n").dropFirst().first?.components(separatedBy: "```").first)
+        let c = try AgentConfiguration.parse(yaml: example, path: "docs/configuration.md")
+        XCTAssertEqual(c.listenAddresses, ["192.0.2.1:10179", "127.0.0.1:10179"])
+        XCTAssertEqual(c.etcdEndpoints.count, 2)
+        let docker = Self.repositoryRoot.appendingPathComponent("docker/agent.yml").path
+        XCTAssertEqual(try AgentConfiguration.load(file: docker).tincNet, "bgpmesh")
+    }
+
     func testReferenceHasEverySetting() {
         let md = SettingsReference.markdown()
         for s in AgentConfiguration.settings {
@@ -155,4 +164,8 @@ final class SettingsTableTests: XCTestCase {
         XCTAssertTrue(md.contains("`--log.level <trace\\|debug\\|info\\|notice\\|warning\\|error\\|critical>`"), md)
         XCTAssertFalse(md.contains("<tinc dir>"), "an unescaped <name> reads as HTML")
     }
+
+    /// The checkout this test file is in.
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
 }
