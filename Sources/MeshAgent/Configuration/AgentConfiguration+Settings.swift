@@ -65,13 +65,19 @@ extension AgentConfiguration {
               help: "Extra probe target, name=address; repeat for more.",
               notes: "BGP neighbors and tinc host routes (`Subnet = a.b.c.d/32`) are probed anyway.",
               show: { "\($0.peer)=\($0.address)" },
-              item: { ProbeTarget(parsing: $0).map { .success($0) } ?? .failure(.init("expected name=address with a numeric IPv4 or IPv6 address")) }),
+              item: {
+                  ProbeTarget(parsing: $0).map { .success($0) }
+                      ?? .failure(.init("expected name=address with a numeric IPv4 or IPv6 address"))
+              }),
         .collector("etcd", help: "The etcd collector (with etcd.endpoints): etcd's status and member list."),
 
         .list("etcd.endpoints", \.etcdEndpoints, valueName: "url",
               help: "etcd endpoint, http(s)://host:port, tried in turn; repeat or comma-separate. None turns etcd off.",
               show: { $0 }, splitCommas: true,
-              item: { $0.hasPrefix("http://") || $0.hasPrefix("https://") ? .success($0) : .failure(.init("expected http://host:port or https://host:port")) }),
+              item: {
+                  $0.hasPrefix("http://") || $0.hasPrefix("https://")
+                      ? .success($0) : .failure(.init("expected http://host:port or https://host:port"))
+              }),
         .path("etcd.ca-file", \.etcdCAFile, help: "CA certificate for etcd's TLS."),
         .path("etcd.cert-file", \.etcdCertFile, help: "Client certificate for etcd."),
         .path("etcd.key-file", \.etcdKeyFile, help: "Client key for etcd."),
@@ -79,7 +85,8 @@ extension AgentConfiguration {
         .path("etcd.password-file", \.etcdPasswordFile, help: "File holding the etcd password (never the password on the command line)."),
         .duration("etcd.timeout", \.etcdTimeout, help: "Deadline of one etcd request, failover included."),
 
-        .text("mesh.name", \.meshName, valueName: "name", help: "The mesh's name; the registry lives under /bgpmesh/<mesh.name>/ in etcd.") {
+        .text("mesh.name", \.meshName, valueName: "name",
+              help: "The mesh's name; the registry lives under /bgpmesh/<mesh.name>/ in etcd.") {
             $0.isEmpty || $0.utf8.count > 64
                 || !$0.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") })
                 ? "a mesh name is letters, digits, _, - and . (at most 64)" : nil
@@ -106,8 +113,10 @@ extension AgentConfiguration {
         .duration("repair.interval", \.repairInterval, help: "How often mesh health is evaluated and repairs considered."),
         .duration("repair.bgp-grace", \.repairBGPGrace,
                   help: "Time a BGP session may be down, with the overlay path to its neighbor up, before it is restarted."),
-        .duration("repair.peer-grace", \.repairPeerGrace, help: "Time an alive peer may be unreachable in tinc before tincd retries (ALRM)."),
-        .duration("repair.cooldown", \.repairCooldown, help: "First backoff of a repeated repair; it doubles with every attempt that did not help."),
+        .duration("repair.peer-grace", \.repairPeerGrace,
+                  help: "Time an alive peer may be unreachable in tinc before tincd retries (ALRM)."),
+        .duration("repair.cooldown", \.repairCooldown,
+                  help: "First backoff of a repeated repair; it doubles with every attempt that did not help."),
         .duration("repair.cooldown-max", \.repairCooldownMax, help: "Longest backoff of a repeated repair."),
         .int("repair.max-actions", \.repairMaxActions, in: 1...10_000, help: "Most repair actions per repair.window."),
         .duration("repair.window", \.repairWindow, help: "Window of repair.max-actions."),
@@ -133,7 +142,8 @@ extension AgentConfiguration {
 extension Setting {
     /// `--[no-]collector.<name>`: one collector on or off. YAML also takes `collector.<name>.enabled`.
     static func collector(_ name: String, help: String, notes: String? = nil) -> Setting {
-        Setting(key: "collector.\(name)", kind: .toggle, valueName: "bool", help: help, notes: notes, enabledAlias: true, unsetText: nil,
+        Setting(key: "collector.\(name)", kind: .toggle, valueName: "bool", help: help, notes: notes, enabledAlias: true, range: nil,
+                unsetText: nil,
                 store: { (config, p) throws(ConfigError) in config.collectors[name] = try p.bool() },
                 show: { $0.collectors[name].map { $0 ? "true" : "false" } })
     }

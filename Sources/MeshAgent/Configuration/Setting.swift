@@ -23,6 +23,8 @@ public struct Setting: Sendable {
     public let notes: String?
     /// YAML also takes `<key>.enabled`, so a section can be switched off next to its other keys.
     public let enabledAlias: Bool
+    /// The values allowed beyond the type, for the reference: `0 to 64`.
+    public let range: String?
     /// What an unset optional means (`/etc/tinc/<net>`); nil for settings that always hold a value.
     let unsetText: String?
     let store: @Sendable (inout AgentConfiguration, ValueParser) throws(ConfigError) -> Void
@@ -39,17 +41,19 @@ public struct Setting: Sendable {
     }
 
     /// Parses `value` and stores it; errors name `key` as written and the source.
-    func apply(to config: inout AgentConfiguration, key written: String, value: ConfigValue, from source: ConfigSource) throws(ConfigError) {
+    func apply(to config: inout AgentConfiguration, key written: String, value: ConfigValue,
+               from source: ConfigSource) throws(ConfigError) {
         try store(&config, ValueParser(key: written, value: value, source: source))
     }
 
     /// The general row: `parse` turns the raw value into the property's type; `show`
     /// prints a value of it (nil for "unset").
     static func make<V>(_ key: String, _ kind: Kind, _ valueName: String, _ property: WritableKeyPath<AgentConfiguration, V> & Sendable,
-                        help: String, notes: String? = nil, unset: String? = nil, enabledAlias: Bool = false,
+                        help: String, notes: String? = nil, unset: String? = nil, enabledAlias: Bool = false, range: String? = nil,
                         show: @escaping @Sendable (V) -> String?,
                         parse: @escaping @Sendable (ValueParser) throws(ConfigError) -> V) -> Setting {
-        Setting(key: key, kind: kind, valueName: valueName, help: help, notes: notes, enabledAlias: enabledAlias, unsetText: unset,
+        Setting(key: key, kind: kind, valueName: valueName, help: help, notes: notes, enabledAlias: enabledAlias, range: range,
+                unsetText: unset,
                 store: { (config, parser) throws(ConfigError) in config[keyPath: property] = try parse(parser) },
                 show: { show($0[keyPath: property]) })
     }
@@ -60,7 +64,9 @@ extension Setting {
     /// A duration such as `500ms`, `10s`, `1m30s`; above zero unless `allowZero`, at least `min`.
     static func duration(_ key: String, _ property: WritableKeyPath<AgentConfiguration, Duration> & Sendable, help: String,
                          notes: String? = nil, allowZero: Bool = false, within range: ClosedRange<Duration>? = nil) -> Setting {
-        make(key, .value, "duration", property, help: help, notes: notes, show: { DurationSyntax.format($0) }) { (p) throws(ConfigError) in
+        let allowed = range.map { "\(DurationSyntax.format($0.lowerBound)) to \(DurationSyntax.format($0.upperBound))" }
+        return make(key, .value, "duration", property, help: help, notes: notes, range: allowed,
+                    show: { DurationSyntax.format($0) }) { (p) throws(ConfigError) in
             let d = try p.duration(allowZero: allowZero)
             if let range, !range.contains(d) {
                 throw p.invalid("must be between \(DurationSyntax.format(range.lowerBound)) and \(DurationSyntax.format(range.upperBound))")
@@ -71,7 +77,8 @@ extension Setting {
 
     static func int(_ key: String, _ property: WritableKeyPath<AgentConfiguration, Int> & Sendable, in range: ClosedRange<Int>,
                     valueName: String = "n", help: String, notes: String? = nil) -> Setting {
-        make(key, .value, valueName, property, help: help, notes: notes, show: { "\($0)" }) { (p) throws(ConfigError) in
+        make(key, .value, valueName, property, help: help, notes: notes, range: "\(range.lowerBound) to \(range.upperBound)",
+             show: { "\($0)" }) { (p) throws(ConfigError) in
             try p.int(in: range)
         }
     }

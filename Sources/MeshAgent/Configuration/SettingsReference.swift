@@ -39,9 +39,9 @@ public enum SettingsReference {
             - Lists (marked *list*) take a YAML list or one value; on the command line,
               repeat the flag.
             - Switches (marked *switch*) are `--key` and `--no-key` on the command line
-              (`--key=false` also works) and `true` or `false` in YAML. A switch marked
-              *`.enabled`* is also `<key>.enabled` in YAML, so a section can be switched off
-              next to its other keys: `collector: {bird: {enabled: false, socket: ...}}`.
+              (`--key=false` also works) and `true` or `false` in YAML. Where the key column
+              also names `<key>.enabled`, YAML takes that spelling too, so a section can be
+              switched off next to its other keys: `collector: {bird: {enabled: false}}`.
             - Durations look like `500ms`, `10s`, `1m30s`, `1h`; a bare number is seconds.
 
             Each command's own flags (`--config.file`; `scrape-once --format`) are listed by
@@ -81,7 +81,7 @@ public enum SettingsReference {
                 case .list: key += " (*list*)"
                 case .toggle: key += " (*switch*)"
                 }
-                let meaning = [s.help, s.notes].compactMap { $0 }.joined(separator: " ")
+                let meaning = [s.help, s.notes, s.range.map { "Allowed: \($0)." }].compactMap { $0 }.joined(separator: " ")
                 // A value is code; what an unset optional means ("none, ...") is prose.
                 let isValue = s.show(AgentConfiguration()) != nil || !(s.defaultText.contains(" ") || s.defaultText == "none")
                 let value = isValue ? "`\(cell(s.defaultText))`" : cell(prose: s.defaultText)
