@@ -161,6 +161,6 @@ struct ConfigReference: ParsableCommand {
         shouldDisplay: false)
 
     func run() throws {
-        PlainFile.write(Array(SettingsReference.markdown().utf8), to: 1)
+        print(SettingsReference.markdown(), terminator: "")
     }
 }
