@@ -127,6 +127,9 @@ extension AgentConfiguration {
         },
     ]
 
+    /// Collectors this build knows, and whether each is on by default: the table's collector switches.
+    public static let defaultCollectors: [String: Bool] = Dictionary(uniqueKeysWithValues: settings.compactMap(\.collector))
+
     /// The settings by every name YAML accepts: the key, and `<key>.enabled` where allowed.
     static let settingsByYAMLKey: [String: Setting] = {
         var byKey: [String: Setting] = [:]
@@ -140,10 +143,11 @@ extension AgentConfiguration {
 }
 
 extension Setting {
-    /// `--[no-]collector.<name>`: one collector on or off. YAML also takes `collector.<name>.enabled`.
-    static func collector(_ name: String, help: String, notes: String? = nil) -> Setting {
+    /// `--[no-]collector.<name>`: one collector on or off (`on` by default). YAML also
+    /// takes `collector.<name>.enabled`.
+    static func collector(_ name: String, on: Bool = true, help: String, notes: String? = nil) -> Setting {
         Setting(key: "collector.\(name)", kind: .toggle, valueName: "bool", help: help, notes: notes, enabledAlias: true, range: nil,
-                unsetText: nil,
+                collector: (name, on), unsetText: nil,
                 store: { (config, p) throws(ConfigError) in config.collectors[name] = try p.bool() },
                 show: { $0.collectors[name].map { $0 ? "true" : "false" } })
     }

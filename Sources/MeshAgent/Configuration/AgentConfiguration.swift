@@ -21,7 +21,7 @@ public struct AgentConfiguration: Sendable, Equatable {
 
     /// Upper bound for one collector within a scrape.
     public var collectorTimeout: Duration = .seconds(10)
-    /// Collector name -> enabled.
+    /// Collector name -> enabled; the defaults are in the settings table (`.collector` rows).
     public var collectors: [String: Bool] = AgentConfiguration.defaultCollectors
 
     /// BIRD's control socket.
@@ -109,9 +109,6 @@ public struct AgentConfiguration: Sendable, Equatable {
         guard let p = registryPrefix else { return "/bgpmesh/\(meshName)/" }
         return p.hasSuffix("/") ? p : p + "/"
     }
-
-    /// Collectors this build knows, and whether each is on by default.
-    public static let defaultCollectors: [String: Bool] = ["process": true, "bird": true, "tinc": true, "probe": true, "etcd": true]
 
     public init() {}
 

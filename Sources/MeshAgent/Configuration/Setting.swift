@@ -25,6 +25,8 @@ public struct Setting: Sendable {
     public let enabledAlias: Bool
     /// The values allowed beyond the type, for the reference: `0 to 64`.
     public let range: String?
+    /// For a collector's switch: the collector's name and whether it is on by default.
+    let collector: (name: String, on: Bool)?
     /// What an unset optional means (`/etc/tinc/<net>`); nil for settings that always hold a value.
     let unsetText: String?
     let store: @Sendable (inout AgentConfiguration, ValueParser) throws(ConfigError) -> Void
@@ -53,7 +55,7 @@ public struct Setting: Sendable {
                         show: @escaping @Sendable (V) -> String?,
                         parse: @escaping @Sendable (ValueParser) throws(ConfigError) -> V) -> Setting {
         Setting(key: key, kind: kind, valueName: valueName, help: help, notes: notes, enabledAlias: enabledAlias, range: range,
-                unsetText: unset,
+                collector: nil, unsetText: unset,
                 store: { (config, parser) throws(ConfigError) in config[keyPath: property] = try parse(parser) },
                 show: { show($0[keyPath: property]) })
     }
