@@ -63,7 +63,7 @@ public struct Setting: Sendable {
 
 // The row builders the table uses, one per value type.
 extension Setting {
-    /// A duration such as `500ms`, `10s`, `1m30s`; above zero unless `allowZero`, at least `min`.
+    /// A duration such as `500ms`, `10s`, `1m30s`: above zero unless `allowZero`, and within `range` when given.
     static func duration(_ key: String, _ property: WritableKeyPath<AgentConfiguration, Duration> & Sendable, help: String,
                          notes: String? = nil, allowZero: Bool = false, within range: ClosedRange<Duration>? = nil) -> Setting {
         let allowed = range.map { "\(DurationSyntax.format($0.lowerBound)) to \(DurationSyntax.format($0.upperBound))" }
