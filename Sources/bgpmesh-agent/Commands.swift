@@ -21,7 +21,7 @@ struct BGPMeshAgent: AsyncParsableCommand {
         same dotted name (e.g. `web: {listen-address: [":10179"]}`); flags win.
         """,
         version: BuildInfo.versionLine,
-        subcommands: [Run.self, CheckConfig.self, ScrapeOnce.self, ParseTincLog.self],
+        subcommands: [Run.self, CheckConfig.self, ScrapeOnce.self, ParseTincLog.self, ConfigReference.self],
         defaultSubcommand: Run.self
     )
 }
@@ -40,17 +40,14 @@ func bootstrapLogging(_ config: AgentConfiguration) -> Logger {
 }
 
 struct Run: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Serve /metrics and run the agent (the default).")
+    static let configuration = CommandConfiguration(abstract: "Serve /metrics and run the agent (the default).",
+                                                    discussion: SettingsReference.help())
 
     @OptionGroup var options: AgentOptions
-
-    @Option(name: .customLong("web.shutdown-grace"), help: ArgumentHelp("Time in-flight requests get at SIGTERM.", valueName: "duration"))
-    var shutdownGrace = "10s"
 
     func run() async throws {
         let config: AgentConfiguration
         do { config = try options.resolve() } catch { throw fail(error.description) }
-        guard let grace = DurationSyntax.parse(shutdownGrace) else { throw fail("invalid --web.shutdown-grace \"\(shutdownGrace)\"") }
         do { try Agent.validate(config) } catch { throw fail("\(error)") }
         let logger = bootstrapLogging(config)
         // glibc gives every thread that mallocs its own arena; the cooperative pool's
@@ -68,7 +65,7 @@ struct Run: AsyncParsableCommand {
         do { try agent.start() } catch { throw fail(error.description) }
         let signal = await signals.next()
         logger.info("received signal, stopping", metadata: ["signal": "\(signal == SIGTERM ? "SIGTERM" : "SIGINT")"])
-        await agent.shutdown(gracePeriod: grace)
+        await agent.shutdown(gracePeriod: config.shutdownGrace)
         logger.info("stopped")
     }
 }
@@ -76,7 +73,8 @@ struct Run: AsyncParsableCommand {
 struct CheckConfig: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-config",
-        abstract: "Validate a config file (and flags) and exit: 0 if valid, 1 with the reason if not.")
+        abstract: "Validate a config file (and flags) and exit: 0 if valid, 1 with the reason if not.",
+        discussion: SettingsReference.help())
 
     @OptionGroup var options: AgentOptions
 
@@ -96,7 +94,7 @@ struct ScrapeOnce: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scrape-once",
         abstract: "Run every enabled collector once and print the metrics to stdout.",
-        discussion: "Exits 1 if a collector failed, after printing everything that was collected.")
+        discussion: "Exits 1 if a collector failed, after printing everything that was collected.\n\n" + SettingsReference.help())
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case text, openmetrics }
 
@@ -151,5 +149,18 @@ struct ParseTincLog: ParsableCommand {
             let line = "parse median \(NumberText.fixed(median * 1000, decimals: 2)) ms over \(times.count) runs, \(bytes.count) bytes\n"
             PlainFile.write(Array(line.utf8), to: 2)
         }
+    }
+}
+
+/// Prints docs/configuration.md, generated from the settings table (hidden; the
+/// reference test says when the committed file is stale).
+struct ConfigReference: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config-reference",
+        abstract: "Print the configuration reference (docs/configuration.md) in Markdown.",
+        shouldDisplay: false)
+
+    func run() throws {
+        print(SettingsReference.markdown(), terminator: "")
     }
 }

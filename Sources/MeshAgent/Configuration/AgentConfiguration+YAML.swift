@@ -22,20 +22,31 @@ extension AgentConfiguration {
         guard case let .mapping(pairs, _) = root else {
             throw .syntax(path: path, line: root.line, reason: "the top level must be a mapping of keys to values")
         }
-        try config.apply(mapping: pairs, prefix: "", path: path)
+        var seen: [String: Int] = [:]
+        try config.apply(mapping: pairs, prefix: "", path: path, seen: &seen)
         return config
     }
 
-    private mutating func apply(mapping: [(key: YAMLNode, value: YAMLNode)], prefix: String, path: String) throws(ConfigError) {
+    /// `seen` maps each setting already set to its line: a setting set twice, say as
+    /// `log.level` and as `log: {level: ...}`, is refused like a duplicate key.
+    private mutating func apply(mapping: [(key: YAMLNode, value: YAMLNode)], prefix: String, path: String,
+                                seen: inout [String: Int]) throws(ConfigError) {
         for (keyNode, valueNode) in mapping {
             guard let name = keyNode.string, !name.isEmpty else {
                 throw .syntax(path: path, line: keyNode.line, reason: "keys must be non-empty strings")
             }
             let key = prefix + name
             let source = ConfigSource(path, line: keyNode.line)
+            if case .mapping = valueNode {} else if let setting = Self.settingsByYAMLKey[key] {
+                if let first = seen[setting.key] {
+                    let also = key == setting.key ? "also on line \(first)" : "\(setting.key) is set on line \(first) too"
+                    throw .syntax(path: path, line: keyNode.line, reason: "duplicate key \(key) (\(also))")
+                }
+                seen[setting.key] = keyNode.line
+            }
             switch valueNode {
             case let .mapping(inner, _):
-                try apply(mapping: inner, prefix: key + ".", path: path)
+                try apply(mapping: inner, prefix: key + ".", path: path, seen: &seen)
             case let .sequence(sequence, _):
                 var items: [String] = []
                 for item in sequence {

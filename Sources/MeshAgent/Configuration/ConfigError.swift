@@ -10,6 +10,8 @@ public enum ConfigError: Error, CustomStringConvertible, Equatable {
     case invalidValue(key: String, value: String, source: String, line: Int?, reason: String)
     /// Settings that are valid one by one but make no sense together.
     case inconsistent(String)
+    /// A command-line argument that is no setting flag, or a flag without its value.
+    case commandLine(String)
 
     public var description: String {
         switch self {
@@ -23,6 +25,8 @@ public enum ConfigError: Error, CustomStringConvertible, Equatable {
             return "\(source)\(Self.at(line)): invalid value \"\(value)\" for \(key): \(reason)"
         case let .inconsistent(reason):
             return "invalid configuration: \(reason)"
+        case let .commandLine(reason):
+            return reason
         }
     }
 
