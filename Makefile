@@ -34,6 +34,7 @@ build: deps revision
 
 test: deps revision
 	$(SWIFT) build --build-tests
+	python3 scripts/check-imports.py
 	bash scripts/check-monitoring.sh
 	$(SWIFT) test --skip-build --disable-swift-testing
 
