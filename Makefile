@@ -35,6 +35,7 @@ build: deps revision
 test: deps revision
 	$(SWIFT) build --build-tests
 	python3 scripts/check-imports.py
+	python3 scripts/check-docs.py
 	bash scripts/check-monitoring.sh
 	$(SWIFT) test --skip-build --disable-swift-testing
 
