@@ -12,7 +12,7 @@ all: build
 help:
 	@echo "make demo        install packages, build, start the demo, print where to look"
 	@echo "make demo-down   stop the demo"
-	@echo "make test        every test this machine can run (unit, end-to-end, lab integration)"
+	@echo "make test        every test this machine can run (static checks, unit, end-to-end, lab integration)"
 	@echo "make build       release build of bgpmesh-agent"
 	@echo "make bench       every benchmark (bench-http, bench-bird, bench-tinc, bench-lab, bench-keys)"
 	@echo "make fuzz        fuzz the HTTP, BIRD and tinc parsers, FUZZ_SECONDS each (default 60)"
@@ -34,6 +34,8 @@ build: deps revision
 
 test: deps revision
 	$(SWIFT) build --build-tests
+	python3 scripts/check-imports.py
+	python3 scripts/check-docs.py
 	bash scripts/check-monitoring.sh
 	$(SWIFT) test --skip-build --disable-swift-testing
 

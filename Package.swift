@@ -43,7 +43,7 @@ let package = Package(
 
         // The executable: parsing, logging bootstrap and wiring only.
         .executableTarget(name: "bgpmesh-agent", dependencies: [
-            "MeshAgent", "CLinux",
+            "MeshAgent", "Exposition", "CLinux",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -60,12 +60,12 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["EtcdClient"], path: "Tests/TestSupport"),
 
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "BIRDControlTests", dependencies: ["BIRDControl", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EtcdClientTests", dependencies: ["EtcdClient", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "TincControlTests", dependencies: ["TincControl", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TincControlTests", dependencies: ["TincControl", "TestSupport", .product(name: "Logging", package: "swift-log")], resources: [.copy("Fixtures")]),
         .testTarget(name: "MeshLabTests", dependencies: ["MeshLab"]),
-        .testTarget(name: "MeshAgentTests", dependencies: ["MeshAgent", "Exposition", "HTTPServer", "BIRDControl", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "MeshAgentTests", dependencies: ["MeshAgent", "Exposition", "HTTPServer", "BIRDControl", "TincControl", "EtcdClient", "TestSupport", .product(name: "Logging", package: "swift-log")], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -7,21 +7,25 @@ set -euo pipefail
 # Groups: with no argument the script installs DEFAULT_GROUPS (build, tests, lab, benchmarks);
 # the Dockerfiles in docker/ run it with the groups their image needs (`install-deps.sh mesh tools`).
 declare -A GROUPS_OF=(
-  # build: system library shims
   [build]="pkg-config zlib1g-dev libcurl4-openssl-dev libyaml-dev"
-  # the mesh daemons
   [mesh]="bird2 tinc"
   [etcd]="etcd-server etcd-client"
-  # monitoring
   [monitoring]="prometheus prometheus-alertmanager prometheus-bird-exporter"
-  # lab plumbing and tests
   [tools]="iproute2 util-linux curl jq procps openssl"
-  # benchmarks
   [bench]="wrk"
-  # static checks of the monitoring bundle and the Docker stack (no Docker engine needed)
   [checks]="python3-yaml docker-compose"
-  # images only: what the agent binary links against at run time, and setcap for its capabilities
   [agent-runtime]="libcurl4 zlib1g libyaml-0-2 ca-certificates libcap2-bin"
+)
+# Why each group is needed; printed next to what gets installed.
+declare -A WHY_OF=(
+  [build]="the Swift build's system library shims (zlib, libcurl headers, libyaml)"
+  [mesh]="the mesh daemons the tests and the lab run (BIRD 2, tinc 1.0)"
+  [etcd]="the registry's etcd, run by the tests and the lab"
+  [monitoring]="promtool/amtool checks, the lab's Prometheus and Alertmanager, bench-http's bird_exporter"
+  [tools]="lab plumbing and test helpers (ip, nsenter, curl, jq, openssl)"
+  [bench]="the HTTP benchmark (make bench-http)"
+  [checks]="static checks of the monitoring bundle and the Docker stack"
+  [agent-runtime]="images only: what the agent binary links at run time, and setcap"
 )
 DEFAULT_GROUPS=(build mesh etcd monitoring tools bench checks)
 
@@ -37,10 +41,18 @@ for g in "${groups[@]}"; do
   PACKAGES+=(${GROUPS_OF[$g]})
 done
 
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 missing=()
-for p in "${PACKAGES[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-    missing+=("$p")
+reasons=()
+for g in "${groups[@]}"; do
+  group_missing=()
+  # shellcheck disable=SC2206
+  for p in ${GROUPS_OF[$g]}; do
+    installed "$p" || [[ " ${missing[*]} " == *" $p "* ]] || group_missing+=("$p")
+  done
+  if [ ${#group_missing[@]} -gt 0 ]; then
+    missing+=("${group_missing[@]}")
+    reasons+=("  ${group_missing[*]}: ${WHY_OF[$g]} (group $g)")
   fi
 done
 
@@ -50,11 +62,13 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 
 if [ "$(id -u)" -ne 0 ]; then
-  echo "install-deps: missing ${missing[*]}; run as root (apt-get needs it)" >&2
+  echo "install-deps: ${#missing[@]} of ${#PACKAGES[@]} Debian packages are missing; run as root (apt-get needs it):" >&2
+  printf '%s\n' "${reasons[@]}" >&2
   exit 1
 fi
 
-echo "install-deps: installing ${missing[*]}"
+echo "install-deps: installing ${#missing[@]} missing Debian packages (of ${#PACKAGES[@]}) with apt-get:"
+printf '%s\n' "${reasons[@]}"
 export DEBIAN_FRONTEND=noninteractive
 # Keep maintainer scripts from starting bird, etcd, prometheus... (invoke-rc.d honours policy-rc.d).
 policy=/usr/sbin/policy-rc.d
@@ -69,4 +83,4 @@ trap cleanup EXIT
 
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
-echo "install-deps: done"
+echo "install-deps: installed ${missing[*]}"

@@ -45,12 +45,6 @@ struct ByteSlice {
         return ByteSlice(base: base, start: lower, end: upper)
     }
 
-    func trimmingTrailing() -> ByteSlice {
-        var upper = end
-        while upper > start, base[upper - 1].isBlank { upper -= 1 }
-        return ByteSlice(base: base, start: start, end: upper)
-    }
-
     func hasPrefix(_ literal: StaticString) -> Bool {
         let n = literal.utf8CodeUnitCount
         guard count >= n else { return false }

@@ -55,25 +55,4 @@ public final class HistogramAccumulator: Sendable {
         }
         return HistogramValue(buckets: buckets, count: count, sum: sum)
     }
-
-    /// `count` bounds: `start`, `start*factor`, ... Empty when `start <= 0`,
-    /// `factor <= 1`, `count < 1` or a bound is not finite (client_golang panics there).
-    public static func exponentialBounds(start: Double, factor: Double, count: Int) -> [Double] {
-        guard count > 0, start > 0, start.isFinite, factor > 1, factor.isFinite else { return [] }
-        var result: [Double] = []
-        result.reserveCapacity(count)
-        var bound = start
-        for _ in 0..<count {
-            guard bound.isFinite else { return [] }
-            result.append(bound)
-            bound *= factor
-        }
-        return result
-    }
-
-    /// `count` bounds: `start`, `start+width`, ... Empty when `width <= 0` or `count < 1`.
-    public static func linearBounds(start: Double, width: Double, count: Int) -> [Double] {
-        guard count > 0, start.isFinite, width > 0, width.isFinite else { return [] }
-        return (0..<count).map { start + Double($0) * width }
-    }
 }

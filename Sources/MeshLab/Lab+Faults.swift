@@ -35,8 +35,6 @@ public enum FaultKind: String, CaseIterable, Sendable {
         case .restoreTincConf: return "restore-tinc-conf NODE    put tinc.conf back and start tincd if needed"
         }
     }
-
-    var needsPeer: Bool { self == .deleteHostKey || self == .restoreHostKey }
 }
 
 extension Lab {
