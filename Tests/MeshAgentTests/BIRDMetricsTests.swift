@@ -1,6 +1,7 @@
 import BIRDControl
 import Exposition
 import Foundation
+import TestSupport
 import XCTest
 @testable import MeshAgent
 
@@ -171,12 +172,12 @@ final class BIRDMetricsTests: XCTestCase {
     func testPromtoolIsSilentOnNativeAndCompatOutput() throws {
         let s = try Self.snapshot()
         let bytes = ExpositionEncoder.encode(BIRDMetrics.families(s) + BIRDCompatMetrics.families(s), format: .text004)
-        let check = try AgentEndToEndTests.promtoolCheck(bytes)
+        let check = try Promtool.check(bytes)
         XCTAssertFalse(check.output.isEmpty, "promtool does grumble about bird_exporter's `_count` gauges")
         // bird_exporter's own names are not ours to fix; promtool only grumbles about them.
         let complaints = check.output.split(separator: "\n").filter { !$0.hasPrefix("bird_protocol_") && !$0.hasPrefix("bird_ospf_") }
         XCTAssertEqual(complaints, [], check.output)
-        let native = try AgentEndToEndTests.promtoolCheck(ExpositionEncoder.encode(BIRDMetrics.families(s), format: .text004))
+        let native = try Promtool.check(ExpositionEncoder.encode(BIRDMetrics.families(s), format: .text004))
         XCTAssertEqual(native.output, "", "our own names must be clean")
         XCTAssertEqual(native.status, 0)
     }

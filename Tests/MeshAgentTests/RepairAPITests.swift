@@ -1,6 +1,7 @@
 import Exposition
 import Foundation
 @testable import MeshAgent
+import TestSupport
 import XCTest
 
 /// The API over the real HTTP server on loopback, fed the bodies Alertmanager 0.25 sent
@@ -301,7 +302,7 @@ final class RepairAPITests: XCTestCase {
         XCTAssertTrue(text.contains(#"bgpmesh_webhook_alerts_total{action="other_node",status="firing"} 1"#), text)
         XCTAssertTrue(text.contains(#"bgpmesh_webhook_alerts_total{action="cancelled",status="resolved"} 0"#), text)
         XCTAssertEqual(text.components(separatedBy: "\n").filter { $0.hasPrefix("bgpmesh_webhook_alerts_total{") }.count, 9)
-        let check = try AgentEndToEndTests.promtoolCheck(Array(text.utf8))
+        let check = try Promtool.check(Array(text.utf8))
         XCTAssertEqual(check.status, 0, check.output)
         XCTAssertEqual(check.output, "")
     }
