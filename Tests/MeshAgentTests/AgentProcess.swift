@@ -25,7 +25,8 @@ final class AgentProcess {
 
     init(_ arguments: [String]) throws {
         guard FileManager.default.isExecutableFile(atPath: Self.binary.path) else {
-            throw XCTSkip("bgpmesh-agent binary not found at \(Self.binary.path); build it with `swift build`")
+            // The package's own product: its absence is a broken build, not a missing tool.
+            throw AgentTestError("bgpmesh-agent binary not found at \(Self.binary.path); build it with `swift build --build-tests`")
         }
         process.executableURL = Self.binary
         process.arguments = arguments

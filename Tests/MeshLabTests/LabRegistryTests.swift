@@ -54,7 +54,7 @@ final class LabRegistryTests: XCTestCase {
     func testAgentsFormTheMeshAndKeepItThroughHostileRecordsEtcdFailuresAndMembershipChanges() throws {
         try LabHarness.requireLabEnvironment()
         let agentArgs = try LabHarness.agentArguments()
-        guard !agentArgs.contains("--no-agents") else { throw XCTSkip("SKIPPED LOUDLY: key distribution needs the agents") }
+        guard !agentArgs.contains("--no-agents") else { throw LabHarness.agentsAbsent("key distribution") }
         let dir = LabHarness.newStateDir()
         self.dir = dir
         func fault(_ args: String...) throws { try LabHarness.labOK(["fault"] + args, stateDir: dir, timeout: 60) }

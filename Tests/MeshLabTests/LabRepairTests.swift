@@ -37,7 +37,7 @@ final class LabRepairTests: XCTestCase {
     func up(_ mode: String, extra: [String] = []) throws -> (dir: String, lab: Lab, nodes: [NodeSpec]) {
         try LabHarness.requireLabEnvironment()
         let agentArgs = try LabHarness.agentArguments()
-        guard !agentArgs.contains("--no-agents") else { throw XCTSkip("SKIPPED LOUDLY: repairs need the agents") }
+        guard !agentArgs.contains("--no-agents") else { throw LabHarness.agentsAbsent("repairs") }
         let dir = LabHarness.newStateDir()
         self.dir = dir
         let args = (["--repair.mode", mode] + extra).map { "--agent-arg=\($0)" }
