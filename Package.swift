@@ -65,6 +65,8 @@ let package = Package(
         .testTarget(name: "EtcdClientTests", dependencies: ["EtcdClient", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TincControlTests", dependencies: ["TincControl", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MeshLabTests", dependencies: ["MeshLab"]),
+        // The executable end to end: scrape-once against replayed BIRD and tinc captures, diffed with a golden file.
+        .testTarget(name: "bgpmesh-agentTests", dependencies: ["TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "MeshAgentTests", dependencies: ["MeshAgent", "Exposition", "HTTPServer", "BIRDControl", "TestSupport"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]
