@@ -20,7 +20,7 @@ final class HTTPServerImmediateTests: XCTestCase {
         router.addImmediate(["GET"], "/fast") { request in .text(200, "fast \(request.query ?? "")") }
         router.add(["GET"], "/slow") { _ in
             calls.value.withLock { $0 += 1 }
-            try? await Task.sleep(for: .milliseconds(300))
+            try? await Task.sleep(for: .milliseconds(300)) // the stimulus: a slow handler
             return .text(200, "slow")
         }
         var configuration = HTTPServerConfiguration(listenAddresses: ["127.0.0.1:0"])

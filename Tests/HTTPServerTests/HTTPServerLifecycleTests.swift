@@ -101,8 +101,10 @@ final class HTTPServerLifecycleTests: XCTestCase {
         try idle.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
         _ = try idle.readResponse()
         let busy = try TestClient(port: port)
+        let slowBefore = TestServer.slowStarted.load(ordering: .sequentiallyConsistent)
         try busy.send("GET /slow?1000 HTTP/1.1\r\nHost: t\r\n\r\n")
-        usleep(100_000)
+        XCTAssertTrue(TestServer.eventually { TestServer.slowStarted.load(ordering: .sequentiallyConsistent) > slowBefore },
+                      "the slow request never reached its handler")
 
         let started = Date()
         let finished = DispatchSemaphore(value: 0)
@@ -129,8 +131,10 @@ final class HTTPServerLifecycleTests: XCTestCase {
     func testShutdownForceClosesAfterGracePeriod() throws {
         let (server, port) = try TestServer.start(handler: TestServer.handler)
         let busy = try TestClient(port: port)
+        let slowBefore = TestServer.slowStarted.load(ordering: .sequentiallyConsistent)
         try busy.send("GET /slow?3000 HTTP/1.1\r\nHost: t\r\n\r\n")
-        usleep(100_000)
+        XCTAssertTrue(TestServer.eventually { TestServer.slowStarted.load(ordering: .sequentiallyConsistent) > slowBefore },
+                      "the slow request never reached its handler")
         let started = Date()
         XCTAssertTrue(TestServer.blocking(timeout: 3) { await server.shutdown(gracePeriod: .milliseconds(300)) })
         let elapsed = Date().timeIntervalSince(started)

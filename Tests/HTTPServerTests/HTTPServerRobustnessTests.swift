@@ -68,7 +68,7 @@ final class HTTPServerRobustnessTests: XCTestCase {
                 let line = Array("X-Drip-\(index): y\r\n".utf8)
                 if line.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) <= 0 { break }
                 index += 1
-                usleep(100_000)
+                usleep(100_000) // the stimulus: a header line every 100 ms
             }
         }
         dribbler.start()
@@ -94,8 +94,10 @@ final class HTTPServerRobustnessTests: XCTestCase {
         defer { TestServer.stop(server) }
         let slow = try TestClient(port: port)
         let started = Date()
+        let slowBefore = TestServer.slowStarted.load(ordering: .sequentiallyConsistent)
         try slow.send("GET /slow?1000 HTTP/1.1\r\nHost: t\r\n\r\n")
-        usleep(50_000)
+        XCTAssertTrue(TestServer.eventually { TestServer.slowStarted.load(ordering: .sequentiallyConsistent) > slowBefore },
+                      "the slow request never reached its handler")
         let fast = try TestClient(port: port)
         try fast.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
         XCTAssertEqual(try fast.readResponse().status, 200)
@@ -206,7 +208,7 @@ final class HTTPServerRobustnessTests: XCTestCase {
             connected = connected && (try? client.connect()) != nil
             try? client.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
         }
-        usleep(350_000)
+        usleep(350_000) // the stimulus: the server stays starved of descriptors this long
         let activeWhileStarved = server.activeConnections
         setrlimit(Int32(RLIMIT_NOFILE.rawValue), &saved)
 

@@ -228,6 +228,9 @@ enum TestServer {
         return condition()
     }
 
+    /// `/slow` requests that have reached the handler, so a test can wait until one is in flight.
+    static let slowStarted = Atomic<Int>(0)
+
     /// A handler used by most tests: echoes, sleeps, sizes and statuses chosen by path.
     static let handler: HTTPHandler = { request in
         switch request.path {
@@ -242,6 +245,8 @@ enum TestServer {
             return response
         case "/slow":
             let milliseconds = Int(request.query ?? "") ?? 500
+            slowStarted.add(1, ordering: .sequentiallyConsistent)
+            // The stimulus: a handler that takes this long.
             try? await Task.sleep(for: .milliseconds(milliseconds))
             return .text(200, "slow \(milliseconds)")
         case "/big":

@@ -78,13 +78,10 @@ final class AgentEndToEndTests: XCTestCase {
         }
         XCTAssertEqual(try RawHTTPClient.request(port: port, path: "/healthz").status, 200)
         // The agent collects once at start, so readiness follows within a moment.
-        var ready = 0
-        for _ in 0..<100 {
-            ready = try RawHTTPClient.request(port: port, path: "/readyz").status
-            if ready == 200 { break }
-            usleep(50_000)
+        let port = self.port
+        waitUntil("/readyz answers 200", timeout: .seconds(5), poll: .milliseconds(50)) {
+            (try? RawHTTPClient.request(port: port, path: "/readyz").status) == 200
         }
-        XCTAssertEqual(ready, 200)
         let head = try RawHTTPClient.request(port: port, method: "HEAD", path: "/healthz")
         XCTAssertEqual(head.status, 200)
         XCTAssertTrue(head.body.isEmpty)
@@ -119,7 +116,8 @@ final class AgentEndToEndTests: XCTestCase {
                 }
             }
         }
-        usleep(150_000)
+        // SIGTERM once scrapes are under way, so some are in flight when it lands.
+        waitUntil("a first scrape completed") { results.okCount > 0 }
         kill(agent.process.processIdentifier, SIGTERM)
         group.wait()
         XCTAssertEqual(agent.wait(timeout: 15), 0, agent.stderr)

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import XCTest
 
 /// The real `bgpmesh-agent` binary from this build, run as a child process.
@@ -69,8 +70,28 @@ final class AgentProcess {
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning && Date() < deadline { usleep(20_000) }
         if process.isRunning { return nil }
-        usleep(50_000) // let the pipes drain
+        // Everything the agent wrote is in the pipes now: read the rest without waiting.
+        Self.drain(stdoutPipe, into: stdoutBuffer)
+        Self.drain(stderrPipe, into: stderrBuffer)
         return process.terminationStatus
+    }
+
+    /// Stops the handler and reads what is left in the pipe, without blocking (another
+    /// process may still hold the write end, so end of file may never come).
+    private static func drain(_ pipe: Pipe, into buffer: LockedBuffer) {
+        let handle = pipe.fileHandleForReading
+        handle.readabilityHandler = nil
+        buffer.withLock {
+            let fd = handle.fileDescriptor
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            var chunk = [UInt8](repeating: 0, count: 65_536)
+            while true {
+                let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if n > 0 { $0.append(contentsOf: chunk[0..<n]); continue }
+                if n < 0 && errno == EINTR { continue }
+                break
+            }
+        }
     }
 
     /// Runs the binary to completion (for one-shot subcommands).
@@ -90,5 +111,6 @@ final class LockedBuffer: @unchecked Sendable {
     private let lock = NSLock()
     private var data = Data()
     func append(_ d: Data) { lock.lock(); data.append(d); lock.unlock() }
+    func withLock(_ body: (inout Data) -> Void) { lock.lock(); body(&data); lock.unlock() }
     var string: String { lock.lock(); defer { lock.unlock() }; return String(decoding: data, as: UTF8.self) }
 }
