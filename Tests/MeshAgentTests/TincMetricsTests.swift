@@ -24,7 +24,7 @@ final class TincMetricsTests: XCTestCase {
     }
 
     private func value(_ f: [MetricFamily], _ name: String, _ labels: [String: String] = [:]) -> Double? {
-        BIRDMetricsTests.value(f, name, labels)
+        Families.value(f, name, labels)
     }
 
     func testAllReachable() throws {
