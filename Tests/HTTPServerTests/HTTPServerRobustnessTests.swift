@@ -17,8 +17,8 @@ final class HTTPServerRobustnessTests: XCTestCase {
         XCTAssertEqual(response.status, 408)
         XCTAssertEqual(response.header("Connection"), "close")
         XCTAssertTrue(client.isClosedByServer())
+        // Not before the timeout; that it comes at all is the client's 5 s receive deadline.
         XCTAssertGreaterThan(elapsed, 0.35)
-        XCTAssertLessThan(elapsed, 2)
     }
 
     func testSilentNewConnectionIsClosedWithoutResponse() throws {
@@ -39,7 +39,6 @@ final class HTTPServerRobustnessTests: XCTestCase {
         XCTAssertTrue(client.isClosedByServer())
         let elapsed = Date().timeIntervalSince(started)
         XCTAssertGreaterThan(elapsed, 0.25)
-        XCTAssertLessThan(elapsed, 2)
     }
 
     func testClientThatNeverReadsIsDroppedAfterWriteTimeout() throws {
@@ -76,17 +75,15 @@ final class HTTPServerRobustnessTests: XCTestCase {
 
         for _ in 0..<5 {
             let fast = try TestClient(port: port)
-            let before = Date()
             try fast.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
             XCTAssertEqual(try fast.readResponse().status, 200)
-            XCTAssertLessThan(Date().timeIntervalSince(before), 0.75)
+            XCTAssertFalse(slow.hasUnreadInput, "a fast request waited until the dribbling one was answered")
         }
         let response = try slow.readResponse()
         let elapsed = Date().timeIntervalSince(started)
         stop.store(true, ordering: .relaxed)
         XCTAssertEqual(response.status, 408)
         XCTAssertGreaterThan(elapsed, 0.9)
-        XCTAssertLessThan(elapsed, 2.5)
     }
 
     func testSlowHandlerDoesNotBlockAFastOne() throws {
@@ -101,7 +98,7 @@ final class HTTPServerRobustnessTests: XCTestCase {
         let fast = try TestClient(port: port)
         try fast.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
         XCTAssertEqual(try fast.readResponse().status, 200)
-        XCTAssertLessThan(Date().timeIntervalSince(started), 0.8)
+        XCTAssertFalse(slow.hasUnreadInput, "the fast request was answered only after the slow one")
         XCTAssertEqual(try slow.readResponse().text, "slow 1000")
         XCTAssertGreaterThan(Date().timeIntervalSince(started), 0.95)
     }

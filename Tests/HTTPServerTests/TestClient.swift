@@ -144,6 +144,14 @@ final class TestClient {
         return buffer
     }
 
+    /// True when the server has sent something (or closed) that is not read yet; never waits.
+    /// "Not yet answered" is how tests say "before", instead of a wall-clock bound.
+    var hasUnreadInput: Bool {
+        guard buffer.isEmpty else { return true }
+        var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&entry, 1, 0) > 0
+    }
+
     /// True when the server closes the connection (EOF or reset) without sending anything more.
     func isClosedByServer() -> Bool {
         guard let rest = try? readUntilClose() else { return false }
@@ -230,6 +238,8 @@ enum TestServer {
 
     /// `/slow` requests that have reached the handler, so a test can wait until one is in flight.
     static let slowStarted = Atomic<Int>(0)
+    /// `/slow` handlers that have returned.
+    static let slowFinished = Atomic<Int>(0)
 
     /// A handler used by most tests: echoes, sleeps, sizes and statuses chosen by path.
     static let handler: HTTPHandler = { request in
@@ -248,6 +258,7 @@ enum TestServer {
             slowStarted.add(1, ordering: .sequentiallyConsistent)
             // The stimulus: a handler that takes this long.
             try? await Task.sleep(for: .milliseconds(milliseconds))
+            slowFinished.add(1, ordering: .sequentiallyConsistent)
             return .text(200, "slow \(milliseconds)")
         case "/big":
             let size = Int(request.query ?? "") ?? (16 << 20)
