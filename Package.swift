@@ -59,12 +59,14 @@ let package = Package(
         // Helpers shared by the test targets (real daemons started by tests).
         .target(name: "TestSupport", dependencies: ["EtcdClient"], path: "Tests/TestSupport"),
 
-        .testTarget(name: "ExpositionTests", dependencies: ["Exposition"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ExpositionTests", dependencies: ["Exposition", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "BIRDControlTests", dependencies: ["BIRDControl", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EtcdClientTests", dependencies: ["EtcdClient", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TincControlTests", dependencies: ["TincControl", "TestSupport", .product(name: "Logging", package: "swift-log")], resources: [.copy("Fixtures")]),
         .testTarget(name: "MeshLabTests", dependencies: ["MeshLab"]),
+        // The executable end to end: scrape-once against replayed BIRD and tinc captures, diffed with a golden file.
+        .testTarget(name: "bgpmesh-agentTests", dependencies: ["TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "MeshAgentTests", dependencies: ["MeshAgent", "Exposition", "HTTPServer", "BIRDControl", "TincControl", "EtcdClient", "TestSupport", .product(name: "Logging", package: "swift-log")], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]

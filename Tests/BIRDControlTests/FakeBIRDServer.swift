@@ -39,7 +39,13 @@ final class FakeBIRDServer: @unchecked Sendable {
         thread.start()
     }
 
+    private var acceptedCount = 0
+    private var closedCount = 0
+
     var isStopping: Bool { lock.withLock { stopping } }
+    /// Connections accepted, and those whose handler returned and whose socket is closed.
+    var accepted: Int { lock.withLock { acceptedCount } }
+    var closed: Int { lock.withLock { closedCount } }
 
     /// Stops accepting, waits for the current handler to return, removes the socket.
     func stop() {
@@ -58,8 +64,10 @@ final class FakeBIRDServer: @unchecked Sendable {
             guard fd >= 0 else { continue }
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             let connection = FakeConnection(fd: fd, server: self)
+            lock.withLock { acceptedCount += 1 }
             handler(connection, sequence)
             connection.close()
+            lock.withLock { closedCount += 1 }
             sequence += 1
         }
         finished.signal()

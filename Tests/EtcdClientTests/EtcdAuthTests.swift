@@ -67,7 +67,7 @@ final class EtcdAuthTests: XCTestCase {
 
         // The token expires (TTL 2 s, unused); etcd answers 401 "invalid auth token" and the
         // client authenticates again and repeats the call.
-        try await Task.sleep(for: .milliseconds(3500))
+        try await Task.sleep(for: .milliseconds(3500)) // the stimulus: etcd's 2 s token TTL runs out
         let count = try await client.range(.prefix("/bgpmesh/")).count
         XCTAssertEqual(count, 1)
         XCTAssertEqual(log.count("auth", success: true), 2)
@@ -76,7 +76,7 @@ final class EtcdAuthTests: XCTestCase {
 
         // A watch started with an expired token: etcd cancels it in a 200 stream
         // ("code = Unauthenticated"); the watch renews the token and reconnects.
-        try await Task.sleep(for: .milliseconds(3500))
+        try await Task.sleep(for: .milliseconds(3500)) // the stimulus: etcd's 2 s token TTL runs out
         let watch = WatchRecorder(client.watch(.prefix("/bgpmesh/")))
         defer { watch.cancel() }
         await watch.wait("the watch is created with a new token") { $0.createdCount == 1 }

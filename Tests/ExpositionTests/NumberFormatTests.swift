@@ -1,4 +1,5 @@
 import Exposition
+import TestSupport
 import XCTest
 
 final class NumberFormatTests: XCTestCase {
@@ -57,18 +58,5 @@ final class NumberFormatTests: XCTestCase {
                 XCTAssertEqual(Double(bound), value == 0 ? 0 : value, "le \(value) -> \(bound)")
             }
         }
-    }
-}
-
-/// A tiny deterministic generator, so a failure reproduces.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,4 +1,5 @@
 @testable import Exposition
+import TestSupport
 import XCTest
 
 /// A family given as a `SampleTable` must encode to exactly the bytes of the same

@@ -1,4 +1,5 @@
 import Exposition
+import TestSupport
 import XCTest
 
 /// Checks the encoder's label normalisation, sort and de-duplication against a

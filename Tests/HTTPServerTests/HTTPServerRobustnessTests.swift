@@ -17,8 +17,8 @@ final class HTTPServerRobustnessTests: XCTestCase {
         XCTAssertEqual(response.status, 408)
         XCTAssertEqual(response.header("Connection"), "close")
         XCTAssertTrue(client.isClosedByServer())
+        // Not before the timeout; that it comes at all is the client's 5 s receive deadline.
         XCTAssertGreaterThan(elapsed, 0.35)
-        XCTAssertLessThan(elapsed, 2)
     }
 
     func testSilentNewConnectionIsClosedWithoutResponse() throws {
@@ -39,7 +39,6 @@ final class HTTPServerRobustnessTests: XCTestCase {
         XCTAssertTrue(client.isClosedByServer())
         let elapsed = Date().timeIntervalSince(started)
         XCTAssertGreaterThan(elapsed, 0.25)
-        XCTAssertLessThan(elapsed, 2)
     }
 
     func testClientThatNeverReadsIsDroppedAfterWriteTimeout() throws {
@@ -68,7 +67,7 @@ final class HTTPServerRobustnessTests: XCTestCase {
                 let line = Array("X-Drip-\(index): y\r\n".utf8)
                 if line.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) <= 0 { break }
                 index += 1
-                usleep(100_000)
+                usleep(100_000) // the stimulus: a header line every 100 ms
             }
         }
         dribbler.start()
@@ -76,17 +75,15 @@ final class HTTPServerRobustnessTests: XCTestCase {
 
         for _ in 0..<5 {
             let fast = try TestClient(port: port)
-            let before = Date()
             try fast.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
             XCTAssertEqual(try fast.readResponse().status, 200)
-            XCTAssertLessThan(Date().timeIntervalSince(before), 0.75)
+            XCTAssertFalse(slow.hasUnreadInput, "a fast request waited until the dribbling one was answered")
         }
         let response = try slow.readResponse()
         let elapsed = Date().timeIntervalSince(started)
         stop.store(true, ordering: .relaxed)
         XCTAssertEqual(response.status, 408)
         XCTAssertGreaterThan(elapsed, 0.9)
-        XCTAssertLessThan(elapsed, 2.5)
     }
 
     func testSlowHandlerDoesNotBlockAFastOne() throws {
@@ -94,12 +91,14 @@ final class HTTPServerRobustnessTests: XCTestCase {
         defer { TestServer.stop(server) }
         let slow = try TestClient(port: port)
         let started = Date()
+        let slowBefore = TestServer.slowStarted.load(ordering: .sequentiallyConsistent)
         try slow.send("GET /slow?1000 HTTP/1.1\r\nHost: t\r\n\r\n")
-        usleep(50_000)
+        XCTAssertTrue(TestServer.eventually { TestServer.slowStarted.load(ordering: .sequentiallyConsistent) > slowBefore },
+                      "the slow request never reached its handler")
         let fast = try TestClient(port: port)
         try fast.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
         XCTAssertEqual(try fast.readResponse().status, 200)
-        XCTAssertLessThan(Date().timeIntervalSince(started), 0.8)
+        XCTAssertFalse(slow.hasUnreadInput, "the fast request was answered only after the slow one")
         XCTAssertEqual(try slow.readResponse().text, "slow 1000")
         XCTAssertGreaterThan(Date().timeIntervalSince(started), 0.95)
     }
@@ -206,7 +205,7 @@ final class HTTPServerRobustnessTests: XCTestCase {
             connected = connected && (try? client.connect()) != nil
             try? client.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
         }
-        usleep(350_000)
+        usleep(350_000) // the stimulus: the server stays starved of descriptors this long
         let activeWhileStarved = server.activeConnections
         setrlimit(Int32(RLIMIT_NOFILE.rawValue), &saved)
 

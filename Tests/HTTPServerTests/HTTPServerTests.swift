@@ -111,12 +111,12 @@ final class HTTPServerTests: XCTestCase {
     func testContentLengthAndChunkedRequestBodies() throws {
         let client = try TestClient(port: port)
         try client.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\nhello")
-        usleep(50_000)
+        usleep(50_000) // the stimulus: the body arrives in two reads
         try client.send(" world")
         XCTAssertEqual(try client.readResponse().text, "hello world")
 
         try client.send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel")
-        usleep(50_000)
+        usleep(50_000) // the stimulus: a chunk split across two reads
         try client.send("lo\r\n6;ext=1\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n")
         let chunked = try client.readResponse()
         XCTAssertEqual(chunked.status, 200)

@@ -144,6 +144,14 @@ final class TestClient {
         return buffer
     }
 
+    /// True when the server has sent something (or closed) that is not read yet; never waits.
+    /// "Not yet answered" is how tests say "before", instead of a wall-clock bound.
+    var hasUnreadInput: Bool {
+        guard buffer.isEmpty else { return true }
+        var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&entry, 1, 0) > 0
+    }
+
     /// True when the server closes the connection (EOF or reset) without sending anything more.
     func isClosedByServer() -> Bool {
         guard let rest = try? readUntilClose() else { return false }
@@ -228,6 +236,11 @@ enum TestServer {
         return condition()
     }
 
+    /// `/slow` requests that have reached the handler, so a test can wait until one is in flight.
+    static let slowStarted = Atomic<Int>(0)
+    /// `/slow` handlers that have returned.
+    static let slowFinished = Atomic<Int>(0)
+
     /// A handler used by most tests: echoes, sleeps, sizes and statuses chosen by path.
     static let handler: HTTPHandler = { request in
         switch request.path {
@@ -242,7 +255,10 @@ enum TestServer {
             return response
         case "/slow":
             let milliseconds = Int(request.query ?? "") ?? 500
+            slowStarted.add(1, ordering: .sequentiallyConsistent)
+            // The stimulus: a handler that takes this long.
             try? await Task.sleep(for: .milliseconds(milliseconds))
+            slowFinished.add(1, ordering: .sequentiallyConsistent)
             return .text(200, "slow \(milliseconds)")
         case "/big":
             let size = Int(request.query ?? "") ?? (16 << 20)

@@ -41,7 +41,7 @@ final class AgentAPITests: XCTestCase {
         let port = try XCTUnwrap(UInt16(address.split(separator: ":").last!))
 
         let r = try RawHTTPClient.request(port: port, method: "POST", path: APIRoutes.alertsPath, headers: APITestServer.bearer,
-                                          body: try AlertmanagerPayloadTests.fixture("firing-BGPSessionDown-node1-node2"))
+                                          body: try Fixture.alertmanagerPayload("firing-BGPSessionDown-node1-node2"))
         XCTAssertEqual(r.status, 200, r.text)
         XCTAssertTrue(r.text.contains(#""node":"node1""#), r.text)
         let submitted = await service.submitted

@@ -1,6 +1,7 @@
 import Exposition
 import Foundation
 import Glibc
+import TestSupport
 import XCTest
 
 /// Starts the real binary on a loopback port and talks to it over sockets,
@@ -18,23 +19,9 @@ final class AgentEndToEndTests: XCTestCase {
         agent = nil
     }
 
+    /// Only for ProbeTests.swift, whose owner switches it to `Promtool.check` (TestSupport); then delete.
     static func promtoolCheck(_ bytes: [UInt8]) throws -> (status: Int32, output: String) {
-        guard let promtool = ["/usr/bin/promtool", "/usr/local/bin/promtool"].first(where: FileManager.default.isExecutableFile) else {
-            throw XCTSkip("SKIPPED LOUDLY: promtool is not installed (apt-get install prometheus); cannot lint the exposition")
-        }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: promtool)
-        p.arguments = ["check", "metrics"]
-        let input = Pipe(), output = Pipe()
-        p.standardInput = input
-        p.standardOutput = output
-        p.standardError = output
-        try p.run()
-        input.fileHandleForWriting.write(Data(bytes))
-        try input.fileHandleForWriting.close()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        return (p.terminationStatus, text)
+        try Promtool.check(bytes)
     }
 
     func testMetricsAreValidAndCompleteForPromtool() throws {
@@ -50,7 +37,7 @@ final class AgentEndToEndTests: XCTestCase {
                        "# TYPE bgpmesh_http_requests_total counter"] {
             XCTAssertTrue(text.contains(needle), "missing \(needle) in:\n\(text)")
         }
-        let check = try Self.promtoolCheck(r.body)
+        let check = try Promtool.check(r.body)
         XCTAssertEqual(check.status, 0, check.output)
         XCTAssertEqual(check.output, "", "promtool check metrics must report nothing")
     }
@@ -91,13 +78,10 @@ final class AgentEndToEndTests: XCTestCase {
         }
         XCTAssertEqual(try RawHTTPClient.request(port: port, path: "/healthz").status, 200)
         // The agent collects once at start, so readiness follows within a moment.
-        var ready = 0
-        for _ in 0..<100 {
-            ready = try RawHTTPClient.request(port: port, path: "/readyz").status
-            if ready == 200 { break }
-            usleep(50_000)
+        let port = self.port
+        waitUntil("/readyz answers 200", timeout: .seconds(5), poll: .milliseconds(50)) {
+            (try? RawHTTPClient.request(port: port, path: "/readyz").status) == 200
         }
-        XCTAssertEqual(ready, 200)
         let head = try RawHTTPClient.request(port: port, method: "HEAD", path: "/healthz")
         XCTAssertEqual(head.status, 200)
         XCTAssertTrue(head.body.isEmpty)
@@ -132,7 +116,8 @@ final class AgentEndToEndTests: XCTestCase {
                 }
             }
         }
-        usleep(150_000)
+        // SIGTERM once scrapes are under way, so some are in flight when it lands.
+        waitUntil("a first scrape completed") { results.okCount > 0 }
         kill(agent.process.processIdentifier, SIGTERM)
         group.wait()
         XCTAssertEqual(agent.wait(timeout: 15), 0, agent.stderr)
@@ -267,7 +252,7 @@ final class AgentCommandLineTests: XCTestCase {
         let r = try AgentProcess.run(["scrape-once"] + AgentProcess.hermetic)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("bgpmesh_scrape_collector_success{collector=\"process\"} 1"), r.stdout)
-        let check = try AgentEndToEndTests.promtoolCheck(Array(r.stdout.utf8))
+        let check = try Promtool.check(Array(r.stdout.utf8))
         XCTAssertEqual(check.output, "")
         let om = try AgentProcess.run(["scrape-once", "--format", "openmetrics"] + AgentProcess.hermetic)
         XCTAssertTrue(om.stdout.hasSuffix("# EOF\n"))

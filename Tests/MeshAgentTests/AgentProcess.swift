@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import XCTest
 
 /// The real `bgpmesh-agent` binary from this build, run as a child process.
@@ -25,7 +26,8 @@ final class AgentProcess {
 
     init(_ arguments: [String]) throws {
         guard FileManager.default.isExecutableFile(atPath: Self.binary.path) else {
-            throw XCTSkip("bgpmesh-agent binary not found at \(Self.binary.path); build it with `swift build`")
+            // The package's own product: its absence is a broken build, not a missing tool.
+            throw AgentTestError("bgpmesh-agent binary not found at \(Self.binary.path); build it with `swift build --build-tests`")
         }
         process.executableURL = Self.binary
         process.arguments = arguments
@@ -68,8 +70,28 @@ final class AgentProcess {
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning && Date() < deadline { usleep(20_000) }
         if process.isRunning { return nil }
-        usleep(50_000) // let the pipes drain
+        // Everything the agent wrote is in the pipes now: read the rest without waiting.
+        Self.drain(stdoutPipe, into: stdoutBuffer)
+        Self.drain(stderrPipe, into: stderrBuffer)
         return process.terminationStatus
+    }
+
+    /// Stops the handler and reads what is left in the pipe, without blocking (another
+    /// process may still hold the write end, so end of file may never come).
+    private static func drain(_ pipe: Pipe, into buffer: LockedBuffer) {
+        let handle = pipe.fileHandleForReading
+        handle.readabilityHandler = nil
+        buffer.withLock {
+            let fd = handle.fileDescriptor
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            var chunk = [UInt8](repeating: 0, count: 65_536)
+            while true {
+                let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if n > 0 { $0.append(contentsOf: chunk[0..<n]); continue }
+                if n < 0 && errno == EINTR { continue }
+                break
+            }
+        }
     }
 
     /// Runs the binary to completion (for one-shot subcommands).
@@ -89,5 +111,6 @@ final class LockedBuffer: @unchecked Sendable {
     private let lock = NSLock()
     private var data = Data()
     func append(_ d: Data) { lock.lock(); data.append(d); lock.unlock() }
+    func withLock(_ body: (inout Data) -> Void) { lock.lock(); body(&data); lock.unlock() }
     var string: String { lock.lock(); defer { lock.unlock() }; return String(decoding: data, as: UTF8.self) }
 }

@@ -3,12 +3,8 @@ import XCTest
 
 /// Webhook bodies captured from Alertmanager 0.25 (scripts/capture-alertmanager.sh), decoded.
 final class AlertmanagerPayloadTests: XCTestCase {
-    static func fixture(_ name: String) throws -> [UInt8] {
-        Array(try Fixture.text("alertmanager/\(name).json").utf8)
-    }
-
     func testFiringAlert() throws {
-        let p = try AlertmanagerPayload.decode(Self.fixture("firing-TincPeerUnreachable-node1"))
+        let p = try AlertmanagerPayload.decode(Fixture.alertmanagerPayload("firing-TincPeerUnreachable-node1"))
         XCTAssertEqual(p.version, "4")
         XCTAssertEqual(p.status, .firing)
         XCTAssertEqual(p.receiver, "bgpmesh-agent")
@@ -30,9 +26,9 @@ final class AlertmanagerPayloadTests: XCTestCase {
 
     /// The dedup key holds across a repeat (same alert re-sent) and the resolve (so cancel finds the work).
     func testRepeatAndResolvedKeepTheAlertKey() throws {
-        let firing = try AlertmanagerPayload.decode(Self.fixture("firing-TincPeerUnreachable-node1"))
-        let repeated = try AlertmanagerPayload.decode(Self.fixture("firing-TincPeerUnreachable-node1-repeat"))
-        let resolved = try AlertmanagerPayload.decode(Self.fixture("resolved-TincPeerUnreachable-node1"))
+        let firing = try AlertmanagerPayload.decode(Fixture.alertmanagerPayload("firing-TincPeerUnreachable-node1"))
+        let repeated = try AlertmanagerPayload.decode(Fixture.alertmanagerPayload("firing-TincPeerUnreachable-node1-repeat"))
+        let resolved = try AlertmanagerPayload.decode(Fixture.alertmanagerPayload("resolved-TincPeerUnreachable-node1"))
         XCTAssertEqual(repeated, firing, "a repeat delivery is the same payload")
         XCTAssertEqual(resolved.status, .resolved)
         XCTAssertEqual(resolved.alerts.map(\.status), [.resolved])
@@ -42,18 +38,18 @@ final class AlertmanagerPayloadTests: XCTestCase {
 
     /// A group may hold several nodes' alerts, and a firing group may carry resolved alerts.
     func testGroupOfTwoNodesThenOneResolved() throws {
-        let both = try AlertmanagerPayload.decode(Self.fixture("firing-BGPSessionDown-node1-node2"))
+        let both = try AlertmanagerPayload.decode(Fixture.alertmanagerPayload("firing-BGPSessionDown-node1-node2"))
         XCTAssertEqual(both.alerts.map { $0.labels["node"] }, ["node1", "node2"])
         XCTAssertEqual(both.alerts.map { $0.labels["session"] }, ["node2", "node1"])
         XCTAssertNil(both.commonLabels["node"], "node differs, so it is not common")
-        let partly = try AlertmanagerPayload.decode(Self.fixture("firing-BGPSessionDown-node1-node2-resolved"))
+        let partly = try AlertmanagerPayload.decode(Fixture.alertmanagerPayload("firing-BGPSessionDown-node1-node2-resolved"))
         XCTAssertEqual(partly.status, .firing)
         XCTAssertEqual(partly.alerts.map(\.status), [.firing, .resolved])
         XCTAssertEqual(partly.alerts.map(\.key), both.alerts.map(\.key))
     }
 
     func testRefusals() throws {
-        let firing = String(decoding: try Self.fixture("firing-TincPeerUnreachable-node1"), as: UTF8.self)
+        let firing = String(decoding: try Fixture.alertmanagerPayload("firing-TincPeerUnreachable-node1"), as: UTF8.self)
         func refusal(_ text: String) -> AlertmanagerPayload.DecodeError? {
             do { _ = try AlertmanagerPayload.decode(Array(text.utf8)); return nil } catch { return error }
         }

@@ -7,7 +7,7 @@ import XCTest
 /// very bytes the same metrics give when listed one by one.
 final class BIRDRenderTests: XCTestCase {
     func testTablesEncodeExactlyLikeListedMetrics() throws {
-        let snapshot = try BIRDMetricsTests.snapshot()
+        let snapshot = try Fixture.birdSnapshot()
         let history = BGPSessionHistory()
         let t = snapshot.now
         history.observe([("peer_b", .established, t), ("peer_10", .established, t), ("dead_peer", .active, nil)], at: t)

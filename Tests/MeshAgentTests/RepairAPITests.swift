@@ -1,6 +1,7 @@
 import Exposition
 import Foundation
 @testable import MeshAgent
+import TestSupport
 import XCTest
 
 /// The API over the real HTTP server on loopback, fed the bodies Alertmanager 0.25 sent
@@ -15,8 +16,6 @@ final class RepairAPITests: XCTestCase {
     override func tearDown() async throws {
         await api?.stop()
     }
-
-    static func fixture(_ name: String) throws -> [UInt8] { try AlertmanagerPayloadTests.fixture(name) }
 
     struct Summary: Decodable {
         struct Outcome: Decodable {
@@ -38,13 +37,13 @@ final class RepairAPITests: XCTestCase {
     }
 
     func postAlerts(_ fixture: String) throws -> RawHTTPClient.Response {
-        try api.post(APIRoutes.alertsPath, Self.fixture(fixture))
+        try api.post(APIRoutes.alertsPath, Fixture.alertmanagerPayload(fixture))
     }
 
     // MARK: refusals
 
     func testMissingOrWrongTokenIs401AndSubmitsNothing() async throws {
-        let body = try Self.fixture("firing-TincPeerUnreachable-node1")
+        let body = try Fixture.alertmanagerPayload("firing-TincPeerUnreachable-node1")
         for (headers, challenge) in [([:], #"Bearer realm="bgpmesh-agent""#),
                                      (["Authorization": "Bearer wrong-token"], #"Bearer realm="bgpmesh-agent", error="invalid_token""#),
                                      (["Authorization": "Basic dGVzdDp0ZXN0"], #"Bearer realm="bgpmesh-agent""#),
@@ -63,7 +62,7 @@ final class RepairAPITests: XCTestCase {
         let open = try APITestServer(nodeName: "node1", token: nil)
         for path in [APIRoutes.alertsPath, APIRoutes.repairPath] {
             for headers in [[:], ["Authorization": "Bearer "], APITestServer.bearer] {
-                let r = try open.post(path, try Self.fixture("firing-TincPeerUnreachable-node1"), headers: headers)
+                let r = try open.post(path, try Fixture.alertmanagerPayload("firing-TincPeerUnreachable-node1"), headers: headers)
                 XCTAssertEqual(r.status, 503, path)
                 XCTAssertTrue(r.text.hasPrefix("no token configured"), r.text)
             }
@@ -78,7 +77,7 @@ final class RepairAPITests: XCTestCase {
         let garbage = try api.post(APIRoutes.alertsPath, Array("{\"version\": \"4\", ".utf8))
         XCTAssertEqual(garbage.status, 400)
         XCTAssertTrue(garbage.text.hasPrefix("the body is not a JSON object: "), garbage.text)
-        let v3 = String(decoding: try Self.fixture("firing-TincPeerUnreachable-node1"), as: UTF8.self)
+        let v3 = String(decoding: try Fixture.alertmanagerPayload("firing-TincPeerUnreachable-node1"), as: UTF8.self)
             .replacingOccurrences(of: #""version":"4""#, with: #""version":"3""#)
         let r = try api.post(APIRoutes.alertsPath, Array(v3.utf8))
         XCTAssertEqual(r.status, 400)
@@ -124,9 +123,9 @@ final class RepairAPITests: XCTestCase {
 
     func testAnotherNodesAlertIsNotSubmitted() async throws {
         let other = try APITestServer(nodeName: "node3")
-        let s = try summary(try other.post(APIRoutes.alertsPath, try Self.fixture("firing-TincPeerUnreachable-node1")))
+        let s = try summary(try other.post(APIRoutes.alertsPath, try Fixture.alertmanagerPayload("firing-TincPeerUnreachable-node1")))
         XCTAssertEqual(s.alerts.map(\.action), ["other_node"])
-        let resolved = try summary(try other.post(APIRoutes.alertsPath, try Self.fixture("resolved-TincPeerUnreachable-node1")))
+        let resolved = try summary(try other.post(APIRoutes.alertsPath, try Fixture.alertmanagerPayload("resolved-TincPeerUnreachable-node1")))
         XCTAssertEqual(resolved.alerts.map(\.action), ["other_node"])
         let (submitted, cancelled) = (await other.service.submitted, await other.service.cancelled)
         XCTAssertEqual(submitted, [])
@@ -139,7 +138,7 @@ final class RepairAPITests: XCTestCase {
     /// Alertmanager re-sends (repeat_interval, HA peers): the captured repeat and two
     /// simultaneous copies of the first delivery add no second submit.
     func testDuplicateDeliverySubmitsOnce() async throws {
-        let first = try Self.fixture("firing-TincPeerUnreachable-node1")
+        let first = try Fixture.alertmanagerPayload("firing-TincPeerUnreachable-node1")
         let port = api.port
         let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
             for _ in 0..<2 {
@@ -178,7 +177,7 @@ final class RepairAPITests: XCTestCase {
         let node2 = try APITestServer(nodeName: "node2")
         let s1 = try summary(try postAlerts("firing-BGPSessionDown-node1-node2"))
         XCTAssertEqual(s1.alerts.map(\.action), ["queued", "other_node"])
-        let s2 = try summary(try node2.post(APIRoutes.alertsPath, try Self.fixture("firing-BGPSessionDown-node1-node2")))
+        let s2 = try summary(try node2.post(APIRoutes.alertsPath, try Fixture.alertmanagerPayload("firing-BGPSessionDown-node1-node2")))
         XCTAssertEqual(s2.alerts.map(\.action), ["other_node", "queued"])
         let n1 = await api.service.submitted
         let n2 = await node2.service.submitted
@@ -188,7 +187,7 @@ final class RepairAPITests: XCTestCase {
 
         let p1 = try summary(try postAlerts("firing-BGPSessionDown-node1-node2-resolved"))
         XCTAssertEqual(p1.alerts.map(\.action), ["duplicate", "other_node"])
-        let p2 = try summary(try node2.post(APIRoutes.alertsPath, try Self.fixture("firing-BGPSessionDown-node1-node2-resolved")))
+        let p2 = try summary(try node2.post(APIRoutes.alertsPath, try Fixture.alertmanagerPayload("firing-BGPSessionDown-node1-node2-resolved")))
         XCTAssertEqual(p2.alerts.map(\.action), ["other_node", "cancelled"])
         let c1 = await api.service.cancelled
         let c2 = await node2.service.cancelled
@@ -208,7 +207,7 @@ final class RepairAPITests: XCTestCase {
 
     func testUnknownOwnNameSkipsAndDoesNotRemember() async throws {
         let unnamed = try APITestServer(nodeName: nil)
-        let s = try summary(try unnamed.post(APIRoutes.alertsPath, try Self.fixture("firing-TincPeerUnreachable-node1")))
+        let s = try summary(try unnamed.post(APIRoutes.alertsPath, try Fixture.alertmanagerPayload("firing-TincPeerUnreachable-node1")))
         XCTAssertEqual(s.alerts.map(\.action), ["skipped"])
         XCTAssertNil(s.node)
         let submitted = await unnamed.service.submitted
@@ -301,7 +300,7 @@ final class RepairAPITests: XCTestCase {
         XCTAssertTrue(text.contains(#"bgpmesh_webhook_alerts_total{action="other_node",status="firing"} 1"#), text)
         XCTAssertTrue(text.contains(#"bgpmesh_webhook_alerts_total{action="cancelled",status="resolved"} 0"#), text)
         XCTAssertEqual(text.components(separatedBy: "\n").filter { $0.hasPrefix("bgpmesh_webhook_alerts_total{") }.count, 9)
-        let check = try AgentEndToEndTests.promtoolCheck(Array(text.utf8))
+        let check = try Promtool.check(Array(text.utf8))
         XCTAssertEqual(check.status, 0, check.output)
         XCTAssertEqual(check.output, "")
     }

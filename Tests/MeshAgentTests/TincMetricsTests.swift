@@ -2,6 +2,7 @@ import Exposition
 import Foundation
 import TincControl
 import Logging
+import TestSupport
 import XCTest
 @testable import MeshAgent
 
@@ -23,7 +24,7 @@ final class TincMetricsTests: XCTestCase {
     }
 
     private func value(_ f: [MetricFamily], _ name: String, _ labels: [String: String] = [:]) -> Double? {
-        BIRDMetricsTests.value(f, name, labels)
+        Families.value(f, name, labels)
     }
 
     func testAllReachable() throws {
@@ -124,7 +125,7 @@ final class TincMetricsTests: XCTestCase {
 
     func testPromtoolIsSilent() throws {
         let f = TincMetrics.families(try snapshot(dumpFixture: "tinc10-node1-usr2-usr1-node2-indirect-after-cut-link.log"), dumpErrors: 1)
-        let check = try AgentEndToEndTests.promtoolCheck(ExpositionEncoder.encode(f, format: .text004))
+        let check = try Promtool.check(ExpositionEncoder.encode(f, format: .text004))
         XCTAssertEqual(check.output, "")
     }
 }

@@ -12,7 +12,7 @@ final class LabConvergenceAndFaultTests: XCTestCase {
     /// Brings the shared lab up once, and prints the cold-start time.
     func sharedLab() throws -> (dir: String, lab: Lab, state: LabState) {
         try LabHarness.requireLabEnvironment(allowRunningLab: Self.stateDir != nil)
-        if let err = Self.setupError { XCTFail(err); throw XCTSkip(err) }
+        if let err = Self.setupError { throw LabHarnessError(err) }
         if Self.stateDir == nil {
             let dir = LabHarness.newStateDir()
             let agentArgs = try LabHarness.agentArguments()
@@ -22,14 +22,12 @@ final class LabConvergenceAndFaultTests: XCTestCase {
             let up = try LabHarness.lab(["up", "--nodes", "3", "--keys", "manual"] + agentArgs, stateDir: dir, timeout: 180)
             guard up.succeeded else {
                 Self.setupError = "bgpmesh-lab up failed: \(up.stderr)"
-                XCTFail(Self.setupError!)
-                throw XCTSkip(Self.setupError!)
+                throw LabHarnessError(Self.setupError!)
             }
             let wait = try LabHarness.lab(["wait", "converged", "--timeout", "120"], stateDir: dir, timeout: 150)
             guard wait.succeeded else {
                 Self.setupError = "lab did not converge: \(wait.stderr)"
-                XCTFail(Self.setupError!)
-                throw XCTSkip(Self.setupError!)
+                throw LabHarnessError(Self.setupError!)
             }
             print(up.stdout + wait.stdout)
             print(String(format: "*** MeshLab cold start (3 nodes, --keys manual): up -> converged in %.1f s ***",
@@ -113,7 +111,7 @@ final class LabConvergenceAndFaultTests: XCTestCase {
     /// running it) to the scrape that first shows the change; scrapes are 0.1 s apart.
     func testAgentSeesACutLinkAndADeadTincd() throws {
         let (dir, lab, state) = try sharedLab()
-        guard Self.agents else { throw XCTSkip("SKIPPED LOUDLY: the lab runs without agents") }
+        guard Self.agents else { throw LabHarness.agentsAbsent("this check") }
         let n1 = lab.node(1)
         func fault(_ args: String...) throws { try LabHarness.labOK(["fault"] + args, stateDir: dir, timeout: 60) }
         func format(_ t: Double?) -> String { t.map { String(format: "%.2f s", $0) } ?? "never" }

@@ -54,7 +54,7 @@ final class LabRegistryTests: XCTestCase {
     func testAgentsFormTheMeshAndKeepItThroughHostileRecordsEtcdFailuresAndMembershipChanges() throws {
         try LabHarness.requireLabEnvironment()
         let agentArgs = try LabHarness.agentArguments()
-        guard !agentArgs.contains("--no-agents") else { throw XCTSkip("SKIPPED LOUDLY: key distribution needs the agents") }
+        guard !agentArgs.contains("--no-agents") else { throw LabHarness.agentsAbsent("key distribution") }
         let dir = LabHarness.newStateDir()
         self.dir = dir
         func fault(_ args: String...) throws { try LabHarness.labOK(["fault"] + args, stateDir: dir, timeout: 60) }
@@ -104,7 +104,7 @@ final class LabRegistryTests: XCTestCase {
                 }
             }, "\(n.name) did not reject each hostile record once")
         }
-        Thread.sleep(forTimeInterval: 2)
+        Thread.sleep(forTimeInterval: 2) // an observation window: a file written late would show in it
         XCTAssertEqual(tincFiles(nodes), files, "a hostile record changed a file")
         XCTAssertFalse(FileManager.default.fileExists(atPath: "\(nodes[0].tincDir)/x"))
         for key in ["nodes/../x", "nodes/evil", "nodes/huge", "nodes/mallory"] {
@@ -113,7 +113,7 @@ final class LabRegistryTests: XCTestCase {
 
         // 3. etcd: one member down changes nothing; all down keeps every file; back, they resync.
         try fault("kill-etcd", "node3")
-        Thread.sleep(forTimeInterval: 8)
+        Thread.sleep(forTimeInterval: 8) // the stimulus: one member stays down for 8 s
         for n in nodes {
             XCTAssertEqual(metric(lab, n, "bgpmesh_registry_synced"), 1, "\(n.name) lost the registry with one etcd member down")
             XCTAssertEqual(metric(lab, n, "bgpmesh_registry_published"), 1)
@@ -129,7 +129,7 @@ final class LabRegistryTests: XCTestCase {
             }, "\(n.name) does not report etcd down")
         }
         print(String(format: "*** all etcd members killed: every agent reports etcd down after %.1f s ***", Date().timeIntervalSince(killed)))
-        Thread.sleep(forTimeInterval: 10)
+        Thread.sleep(forTimeInterval: 10) // the stimulus: etcd stays down for 10 s more
         XCTAssertEqual(tincFiles(nodes), files, "files changed while etcd was down")
         let status = try LabHarness.status(stateDir: dir)
         XCTAssertTrue(status.converged, "the mesh broke while etcd was down: \(status.missing)")

@@ -26,24 +26,24 @@ enum LabHarness {
         return FileManager.default.isExecutableFile(atPath: sibling) ? sibling : nil
     }
 
-    /// Skips loudly where the lab cannot run; fails where it should run but cannot.
+    /// Skips (loudly) only without root, which no test can work around; every other reason the
+    /// lab cannot run is a failure: CI runs as root, so a lab that cannot start is a bug.
     static func requireLabEnvironment(allowRunningLab: Bool = false) throws {
         guard geteuid() == 0 else {
             print("*** MeshLab integration tests SKIPPED: not root (network namespaces need root) ***")
-            throw XCTSkip("*** SKIPPED LOUDLY: MeshLab integration tests need root ***")
+            throw XCTSkip("*** SKIPPED LOUDLY: MeshLab integration tests need root (run as root, or pass --skip MeshLabTests) ***")
         }
         do { try Netns.probe() } catch {
-            print("*** MeshLab integration tests SKIPPED: \(error) ***")
-            throw XCTSkip("*** SKIPPED LOUDLY: network namespaces unavailable: \(error) ***")
+            throw LabHarnessError("running as root, but network namespaces are unavailable: \(error)")
         }
         guard FileManager.default.isExecutableFile(atPath: labBinary) else {
-            XCTFail("bgpmesh-lab was not built at \(labBinary)")
-            throw XCTSkip("no bgpmesh-lab binary")
+            throw LabHarnessError("bgpmesh-lab was not built at \(labBinary); run `swift build --build-tests` first")
         }
         let leftovers = Netns.labNamespaces()
         if !allowRunningLab && !leftovers.isEmpty {
-            XCTFail("a lab is already running (\(leftovers.joined(separator: ","))); run `bgpmesh-lab down` first")
-            throw XCTSkip("lab already running")
+            throw LabHarnessError("a lab is already running (namespaces \(leftovers.joined(separator: ", "))); only one lab fits "
+                                  + "on a machine: take it down with `bgpmesh-lab down --state-dir <its state dir>` "
+                                  + "(or `bgpmesh-lab down` for the default one), then run the tests again")
         }
     }
 
@@ -54,8 +54,13 @@ enum LabHarness {
             print("*** WARNING: no bgpmesh-agent binary; BGPMESH_LAB_NO_AGENT=1 runs the lab WITHOUT agents and skips the agent checks ***")
             return ["--no-agents"]
         }
-        XCTFail("no bgpmesh-agent next to the tests (\(productsDir.path)); set BGPMESH_AGENT_BINARY, or BGPMESH_LAB_NO_AGENT=1 to test without agents")
-        throw XCTSkip("no agent binary")
+        throw LabHarnessError("no bgpmesh-agent next to the tests (\(productsDir.path)); build it, set BGPMESH_AGENT_BINARY, "
+                              + "or set BGPMESH_LAB_NO_AGENT=1 to test without agents")
+    }
+
+    /// The skip of a test that needs the agents in a lab run without them (BGPMESH_LAB_NO_AGENT=1).
+    static func agentsAbsent(_ what: String) -> XCTSkip {
+        XCTSkip("SKIPPED LOUDLY: \(what): needs the bgpmesh-agent binary, which is absent (BGPMESH_LAB_NO_AGENT=1)")
     }
 
     static func newStateDir() -> String {
@@ -134,3 +139,9 @@ enum LabHarness {
 }
 
 final class LabHarnessAnchor {}
+
+/// Why the lab could not be used: a failure of the test, never a skip.
+struct LabHarnessError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

@@ -88,11 +88,11 @@ final class MonitoringBundleLabTests: XCTestCase {
     /// One converged 3-node lab for the class; class tearDown takes it down.
     func sharedLab() throws -> Lab {
         try LabHarness.requireLabEnvironment(allowRunningLab: Self.stateDir != nil)
-        if let err = Self.setupError { XCTFail(err); throw XCTSkip(err) }
+        if let err = Self.setupError { throw LabHarnessError(err) }
         if Self.stateDir == nil {
             let agentArgs = try LabHarness.agentArguments()
             guard !agentArgs.contains("--no-agents") else {
-                throw XCTSkip("*** SKIPPED LOUDLY: the monitoring bundle needs agents (BGPMESH_LAB_NO_AGENT=1) ***")
+                throw LabHarness.agentsAbsent("the monitoring bundle")
             }
             let dir = LabHarness.newStateDir()
             Self.stateDir = dir
@@ -105,8 +105,7 @@ final class MonitoringBundleLabTests: XCTestCase {
                 let r = try LabHarness.lab(args, stateDir: dir, timeout: timeout)
                 guard r.succeeded else {
                     Self.setupError = "bgpmesh-lab \(args[0]) failed: \(r.stderr)\(r.stdout)"
-                    XCTFail(Self.setupError!)
-                    throw XCTSkip(Self.setupError!)
+                    throw LabHarnessError(Self.setupError!)
                 }
             }
         }

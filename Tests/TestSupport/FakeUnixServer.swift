@@ -2,22 +2,29 @@ import Foundation
 import Glibc
 
 /// A Unix-socket server on a thread that answers every connection the same way:
-/// it sends `greeting`, then for every line it reads sends `reply` (or nothing).
-/// For tests of clients against daemons that hang or talk garbage.
+/// it sends `greeting`, then for every line it reads sends `reply` (or nothing), or
+/// with `replies`, the answer to that line (a captured transcript replayed per command).
+/// For tests of clients against daemons that hang, talk garbage, or replay captured output.
 public final class FakeUnixServer: @unchecked Sendable {
     public let path: String
     private let listener: Int32
     private let greeting: [UInt8]
-    private let reply: [UInt8]?
+    private let answer: @Sendable (String) -> [UInt8]?
     private let lock = NSLock()
     private var clients: [Int32] = []
     private var stopped = false
 
     /// `reply == nil`: read and never answer.
-    public init(greeting: String, reply: String?) throws {
+    public convenience init(greeting: String, reply: String?) throws {
+        let bytes = reply.map { Array($0.utf8) }
+        try self.init(greeting: Array(greeting.utf8), replies: { _ in bytes })
+    }
+
+    /// `replies(line)` is the answer to one line (without its newline); nil answers nothing.
+    public init(greeting: [UInt8], replies: @escaping @Sendable (String) -> [UInt8]?) throws {
         path = "/tmp/bgpmesh-fake-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).sock"
-        self.greeting = Array(greeting.utf8)
-        self.reply = reply.map { Array($0.utf8) }
+        self.greeting = greeting
+        self.answer = replies
         listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
@@ -49,11 +56,17 @@ public final class FakeUnixServer: @unchecked Sendable {
     private func serve(_ client: Int32) {
         _ = greeting.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         var buffer = [UInt8](repeating: 0, count: 4096)
+        var pending: [UInt8] = []
         while true {
             let n = buffer.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
             if n <= 0 { return }
-            if let reply, buffer[0..<n].contains(UInt8(ascii: "\n")) {
-                _ = reply.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            pending += buffer[0..<n]
+            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: pending[..<newline], as: UTF8.self)
+                pending.removeSubrange(...newline)
+                if let reply = answer(line) {
+                    _ = reply.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                }
             }
         }
     }

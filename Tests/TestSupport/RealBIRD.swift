@@ -10,7 +10,7 @@ public final class RealBIRD {
     public var socketPath: String { directory + "/bird.ctl" }
     public var pidFile: String { directory + "/bird.pid" }
 
-    /// Throws XCTSkip (loudly) when BIRD is not installed.
+    /// Skips (loudly, naming the binary) only when BIRD is not installed.
     public init(config: String? = nil) throws {
         guard FileManager.default.isExecutableFile(atPath: Self.path) else {
             throw XCTSkip("SKIPPED LOUDLY: \(Self.path) is missing; install the bird2 package to run the real-BIRD tests")
@@ -32,13 +32,18 @@ public final class RealBIRD {
     }
 
     /// Starts BIRD (it daemonizes; the pid file names the daemon) and waits for its socket.
+    /// Throws, failing the test, when BIRD rejects its config or does not come up.
     public func start() throws {
-        try Spawn.run([Self.path, "-c", directory + "/bird.conf", "-s", socketPath, "-P", pidFile], wait: true)
-        for _ in 0..<200 {
-            if FileManager.default.fileExists(atPath: socketPath) { return }
+        try Spawn.run([Self.path, "-c", directory + "/bird.conf", "-s", socketPath, "-P", pidFile],
+                      output: directory + "/bird.out", wait: true)
+        let deadline = ContinuousClock.now + .seconds(2)
+        while !FileManager.default.fileExists(atPath: socketPath) {
+            guard ContinuousClock.now < deadline else {
+                let log = (try? String(contentsOfFile: directory + "/bird.log", encoding: .utf8)) ?? "(no log)"
+                throw ToolFailure(description: "BIRD did not create its socket \(socketPath) within 2 s; log:\n\(log)")
+            }
             usleep(10_000)
         }
-        XCTFail("BIRD did not create its socket")
     }
 
     /// Stops the BIRD this test started, by the pid from its own pid file.
@@ -46,17 +51,12 @@ public final class RealBIRD {
         guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
               let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1 else { return }
         kill(pid, SIGTERM)
-        var stopped = false
-        for _ in 0..<300 {
+        let stopped = waitUntil("BIRD \(pid) exits after SIGTERM", timeout: .seconds(3)) {
             // Gone, or a zombie waiting for init (our parent-less daemon is not our child to reap).
             let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
-            if kill(pid, 0) != 0 || stat.contains(") Z ") { stopped = true; break }
-            usleep(10_000)
+            return kill(pid, 0) != 0 || stat.contains(") Z ")
         }
-        if !stopped {
-            XCTFail("BIRD \(pid) ignored SIGTERM for 3 s; killing it")
-            kill(pid, SIGKILL)
-        }
+        if !stopped { kill(pid, SIGKILL) }
         try? FileManager.default.removeItem(atPath: pidFile)
     }
 

@@ -8,7 +8,8 @@ import XCTest
 /// (a daemon with SIGTERM blocked would never stop).
 public enum Spawn {
     /// Runs `arguments`; stdin is /dev/null and stdout/stderr go to `output` (inherited when nil).
-    /// With `wait`, waits for it to exit (a daemon that forks) and throws XCTSkip on a failure.
+    /// With `wait`, waits for it to exit (a daemon that forks) and throws `ToolFailure` on a failure:
+    /// a daemon that does not start fails the test.
     @discardableResult
     public static func run(_ arguments: [String], output: String? = nil, wait: Bool) throws -> pid_t {
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
@@ -32,11 +33,14 @@ public enum Spawn {
         }
         var pid: pid_t = 0
         let spawned = posix_spawn(&pid, arguments[0], &actions, &attributes, &argv, environ)
-        guard spawned == 0 else { throw XCTSkip("cannot start \(arguments[0]): posix_spawn error \(spawned)") }
+        guard spawned == 0 else { throw ToolFailure(description: "cannot start \(arguments[0]): posix_spawn: \(String(cString: strerror(spawned)))") }
         if wait {
             var status: Int32 = 0
             while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-            guard status == 0 else { throw XCTSkip("\(arguments.joined(separator: " ")) exited with status \(status)") }
+            guard status == 0 else {
+                let said = output.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) } ?? ""
+                throw ToolFailure(description: "\(arguments.joined(separator: " ")) exited with wait status \(status)\(said.isEmpty ? "" : ":\n" + said)")
+            }
         }
         return pid
     }
