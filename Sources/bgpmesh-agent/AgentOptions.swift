@@ -69,6 +69,10 @@ struct AgentOptions: ParsableArguments {
             help: ArgumentHelp("How often table route counts are refreshed in the background. (default: 10s)", valueName: "duration"))
     var birdRouteCountInterval: String?
 
+    @Option(name: .customLong("collector.bird.detail-interval"),
+            help: ArgumentHelp("How often BIRD is read in detail when no protocol changed state. (default: 5s)", valueName: "duration"))
+    var birdDetailInterval: String?
+
     @Flag(name: .customLong("collector.tinc"), inversion: .prefixedNo,
           help: "Enable the tinc collector (tinc_* metrics: nodes, edges, connections, config, interface). (default: on)")
     var collectorTinc: Bool?
@@ -216,6 +220,7 @@ struct AgentOptions: ParsableArguments {
             ("collector.bird.timeout", birdTimeout), ("collector.bird.sampler-interval", birdSamplerInterval),
             ("collector.bird.convergence-stable-polls", birdStablePolls),
             ("collector.bird.route-count-interval", birdRouteCountInterval),
+            ("collector.bird.detail-interval", birdDetailInterval),
             ("collector.tinc", collectorTinc.map { $0 ? "true" : "false" }),
             ("collector.tinc.net", tincNet), ("collector.tinc.dir", tincDir), ("collector.tinc.pidfile", tincPidfile),
             ("collector.tinc.logfile", tincLogfile), ("collector.tinc.interface", tincInterface),

@@ -33,6 +33,9 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var birdConvergenceStablePolls = 3
     /// How often the sampler refreshes `show route count` (it walks every route).
     public var birdRouteCountInterval: Duration = .seconds(10)
+    /// How often the sampler reads BIRD in detail (`show protocols all`, status, memory, BFD)
+    /// when no protocol changed state.
+    public var birdDetailInterval: Duration = .seconds(5)
 
     /// tinc's net name.
     public var tincNet = "bgpmesh"
@@ -135,6 +138,7 @@ public struct AgentConfiguration: Sendable, Equatable {
             Key(name: "collector.bird.sampler-interval", help: "How often the BGP session sampler polls BIRD (flaps, convergence)."),
             Key(name: "collector.bird.convergence-stable-polls", help: "Unchanged route counts in a row that mean a session converged."),
             Key(name: "collector.bird.route-count-interval", help: "How often the table route counts are refreshed in the background."),
+            Key(name: "collector.bird.detail-interval", help: "How often the sampler reads BIRD in detail when no protocol changed state."),
             Key(name: "collector.tinc.net", help: "tinc net name."),
             Key(name: "collector.tinc.dir", help: "tinc net directory (default /etc/tinc/<net>)."),
             Key(name: "collector.tinc.pidfile", help: "tincd pidfile (default /var/run/tinc.<net>.pid)."),
@@ -218,6 +222,8 @@ public struct AgentConfiguration: Sendable, Equatable {
             birdConvergenceStablePolls = try parse.int(in: 1...1000)
         case "collector.bird.route-count-interval":
             birdRouteCountInterval = try parse.duration()
+        case "collector.bird.detail-interval":
+            birdDetailInterval = try parse.duration()
         case "collector.tinc.net":
             let net = try parse.scalar()
             guard !net.isEmpty, net.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) else {
