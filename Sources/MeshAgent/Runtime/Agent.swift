@@ -27,12 +27,15 @@ public final class Agent: Sendable {
 
     /// Background loops (samplers) started with the server and cancelled at shutdown.
     private let loops: [@Sendable () async -> Void]
+    private let primers: [@Sendable () async -> Void]
     private let running = Mutex<[Task<Void, Never>]>([])
 
     /// What `makeCollectors` builds.
     public struct Parts: Sendable {
         public var collectors: [any Collector]
         public var loops: [@Sendable () async -> Void]
+        /// One poll of each sampler a collector encodes, for a collection without the loops (`scrape-once`).
+        public var primers: [@Sendable () async -> Void] = []
         /// The health model and repair loop (also behind the webhook and /api/v1/status).
         public var repair: RepairController?
     }
@@ -42,12 +45,11 @@ public final class Agent: Sendable {
     public static func makeCollectors(for configuration: AgentConfiguration, logger: Logger) -> Parts {
         var collectors: [any Collector] = []
         var loops: [@Sendable () async -> Void] = []
+        var primers: [@Sendable () async -> Void] = []
         if configuration.collectors["process"] == true { collectors.append(ProcessCollector()) }
-        var birdCollector: BIRDCollector?
-        var sessionHistory: BGPSessionHistory?
+        var birdSampler: BIRDSampler?
         var registrySync: RegistrySync?
         var probeHistory: ProbeHistory?
-        var tincCollector: TincCollector?
         if configuration.collectors["bird"] == true {
             func client() -> BIRDClient {
                 var birdLogger = logger
@@ -55,18 +57,15 @@ public final class Agent: Sendable {
                 return BIRDClient(configuration: .init(socketPath: configuration.birdSocket, restricted: true,
                                                        timeout: configuration.birdCommandTimeout), logger: birdLogger)
             }
-            let history = BGPSessionHistory(stablePolls: configuration.birdConvergenceStablePolls)
-            sessionHistory = history
-            let routeCounts = BIRDRouteCountCache()
-            // The sampler has its own connection, so a scrape never queues behind a poll.
-            let sampler = BIRDSessionSampler(client: client(), history: history, interval: configuration.birdSamplerInterval,
-                                             routeCounts: routeCounts, routeCountInterval: configuration.birdRouteCountInterval,
-                                             logger: logger)
+            let sampler = BIRDSampler(
+                client: client(), history: BGPSessionHistory(stablePolls: configuration.birdConvergenceStablePolls),
+                settings: .init(interval: configuration.birdSamplerInterval, detailInterval: configuration.birdDetailInterval,
+                                routeCountInterval: configuration.birdRouteCountInterval),
+                logger: logger)
             loops.append { await sampler.run() }
-            let bird = BIRDCollector(client: client(), history: history, routeCounts: routeCounts,
-                                     compat: configuration.birdCompat, logger: logger)
-            birdCollector = bird
-            collectors.append(bird)
+            primers.append { await sampler.poll(detailed: true) }
+            birdSampler = sampler
+            collectors.append(BIRDCollector(sampler: sampler, compat: configuration.birdCompat))
         }
         var tincDumps: TincDumpState?
         var tincClient: TincDaemonClient?
@@ -86,10 +85,8 @@ public final class Agent: Sendable {
             let dumps = TincDumpState()
             let sampler = TincDumpSampler(client: client, state: dumps, interval: configuration.tincMinDumpInterval, logger: tincLogger)
             loops.append { await sampler.run() }
-            let tinc = TincCollector(client: client, dumps: dumps, sampler: sampler, interface: configuration.tincInterface)
-            tincCollector = tinc
+            collectors.append(TincCollector(client: client, dumps: dumps, sampler: sampler, interface: configuration.tincInterface))
             tincDumps = dumps
-            collectors.append(tinc)
         }
         var etcdClient: EtcdClient?
         let etcdRequests = EtcdRequestMetrics()
@@ -102,11 +99,14 @@ public final class Agent: Sendable {
             }
         }
         if configuration.collectors["etcd"] == true, let client = etcdClient {
-            collectors.append(EtcdCollector(client: client, requests: etcdRequests))
+            let sampler = EtcdSampler(client: client, logger: logger)
+            loops.append { await sampler.run() }
+            primers.append { await sampler.poll() }
+            collectors.append(EtcdCollector(sampler: sampler, requests: etcdRequests))
         }
         if registryOn, let client = etcdClient, let tinc = tincClient {
             let metrics = RegistryMetrics()
-            let dumps = tincDumps, bird = birdCollector
+            let dumps = tincDumps, bird = birdSampler
             let settings = RegistrySync.Settings(
                 prefix: configuration.effectiveRegistryPrefix, aliveTTL: configuration.registryAliveTTL,
                 maxRecordBytes: configuration.registryMaxRecordBytes, tincDirectory: tinc.configuration.directoryPath,
@@ -115,7 +115,7 @@ public final class Agent: Sendable {
                 settings: settings, etcd: client, reloader: TincReloader(daemon: tinc),
                 // Unknown (no fresh dump) is not unreachable.
                 reachable: { dumps?.reachableNodes(maxAge: configuration.tincMinDumpInterval * 4) },
-                bgp: { LocalNode.bgp(from: bird?.lastSnapshot) }, metrics: metrics, logger: logger)
+                bgp: { LocalNode.bgp(from: bird?.snapshot) }, metrics: metrics, logger: logger)
             loops.append { await registry.run() }
             registrySync = registry
             collectors.append(RegistryCollector(metrics: metrics))
@@ -123,7 +123,7 @@ public final class Agent: Sendable {
         if configuration.collectors["probe"] == true {
             let rounds = Int((configuration.probeWindow.seconds / configuration.probeInterval.seconds).rounded())
             let configured = configuration.probeTargets
-            let bird = birdCollector, tinc = tincCollector
+            let bird = birdSampler, tinc = tincDumps, registry = registrySync
             var probeLogger = logger
             probeLogger[metadataKey: "collector"] = "probe"
             let probes = ProbeHistory(windowRounds: rounds)
@@ -132,7 +132,8 @@ public final class Agent: Sendable {
                 history: probes, interval: configuration.probeInterval,
                 timeout: configuration.probeTimeout, logger: probeLogger
             ) {
-                ProbeTargets.gather(configured: configured, bird: bird?.lastSnapshot, tinc: tinc?.lastSnapshot)
+                let peers = await registry?.health().peers.map { (name: $0.name, overlay: $0.overlay) }
+                return ProbeTargets.gather(configured: configured, registry: peers, bird: bird?.snapshot, tinc: tinc)
             }
             loops.append { await sampler.run() }
             collectors.append(ProbeCollector(sampler: sampler))
@@ -156,17 +157,16 @@ public final class Agent: Sendable {
             repairBIRD = BIRDClient(configuration: .init(socketPath: configuration.birdSocket, restricted: false,
                                                          timeout: configuration.birdCommandTimeout), logger: birdLogger)
         }
-        let bird = birdCollector
         let repair = RepairController(
             settings: settings,
             sources: MeshStateSources(registry: registrySync, tinc: tincDumps, tincMaxAge: configuration.tincMinDumpInterval * 4,
-                                      probes: probeHistory, bgp: sessionHistory, bird: { bird?.lastSnapshot }),
+                                      probes: probeHistory, bird: birdSampler),
             executor: RepairExecutor(registry: registrySync, reloader: tincClient.map { TincReloader(daemon: $0) }, bird: repairBIRD,
                                      restartCommand: configuration.repairTincdRestartCommand),
             logger: logger)
         loops.append { await repair.run() }
         collectors.append(RepairCollector(metrics: repair.metrics))
-        return Parts(collectors: collectors, loops: loops, repair: repair)
+        return Parts(collectors: collectors, loops: loops, primers: primers, repair: repair)
     }
 
     /// Checks what only the agent can check before it starts (files the settings name,
@@ -209,8 +209,9 @@ public final class Agent: Sendable {
                 repairService: (any RepairService)? = nil, nodeName: (@Sendable () -> String?)? = nil) {
         self.configuration = configuration
         self.logger = logger
-        let made = collectors.map { Parts(collectors: $0, loops: [], repair: nil) } ?? Self.makeCollectors(for: configuration, logger: logger)
+        let made = collectors.map { Parts(collectors: $0, loops: [], primers: [], repair: nil) } ?? Self.makeCollectors(for: configuration, logger: logger)
         self.loops = made.loops
+        self.primers = made.primers
         self.repair = made.repair
         // The agent's own repair loop serves the API unless a test brings its own service.
         let repairService: (any RepairService)? = repairService ?? made.repair
@@ -295,7 +296,11 @@ public final class Agent: Sendable {
     }
 
     /// One collection plus the agent's own families, as `scrape-once` and `/metrics` see it.
+    /// Without the loops running (`scrape-once`), each sampler polls once first.
     public func gather() async -> [MetricFamily] {
-        await AgentPages(collectors: collectors, httpMetrics: httpMetrics, webhookMetrics: webhookMetrics).gather()
+        if running.withLock({ $0.isEmpty }) {
+            for prime in primers { await prime() }
+        }
+        return await AgentPages(collectors: collectors, httpMetrics: httpMetrics, webhookMetrics: webhookMetrics).gather()
     }
 }

@@ -4,7 +4,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-import Synchronization
 import TincControl
 
 /// The `tinc` collector: tincd's last dump and the configuration and host files,
@@ -17,7 +16,6 @@ public final class TincCollector: Collector {
     let dumps: TincDumpState
     let interfaceName: String?
     let sysfsRoot: String
-    private let last = Mutex<TincCollectorSnapshot?>(nil)
 
     public init(client: TincDaemonClient, dumps: TincDumpState, sampler: TincDumpSampler, interface: String? = nil,
                 sysfsRoot: String = "/sys") {
@@ -28,14 +26,10 @@ public final class TincCollector: Collector {
         self.sysfsRoot = sysfsRoot
     }
 
-    public var lastSnapshot: TincCollectorSnapshot? { last.withLock { $0 } }
-
     public func collect() async throws -> [MetricFamily] {
         // Without a running sampler (scrape-once), dump on demand once.
         if dumps.state.withLock({ $0.polls == 0 }) { await sampler.poll() }
-        let snapshot = read()
-        last.withLock { $0 = snapshot }
-        return TincMetrics.families(snapshot, dumpErrors: dumps.state.withLock { $0.errors })
+        return TincMetrics.families(read(), dumpErrors: dumps.state.withLock { $0.errors })
     }
 
     func read() -> TincCollectorSnapshot {
