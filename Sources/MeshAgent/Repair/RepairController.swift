@@ -70,11 +70,7 @@ public actor RepairController: RepairService {
 
     public func run() async {
         logger.info("repair loop starting", metadata: ["mode": "\(settings.mode.rawValue)", "interval": "\(DurationSyntax.format(settings.interval))"])
-        while !Task.isCancelled {
-            let started = clock.now()
-            await tick()
-            try? await clock.sleep(started + settings.interval)
-        }
+        await clock.repeatEvery(settings.interval) { await tick() }
     }
 
     /// One round: state, score, requests, then the policy's own findings.

@@ -25,4 +25,13 @@ public struct AgentClock: Sendable {
     public static let system = AgentClock(
         now: { ContinuousClock.now }, date: { Date() },
         sleep: { try await Task.sleep(until: $0, clock: .continuous) })
+
+    /// Runs `body` every `interval` (measured from the start of each run) until the task is cancelled.
+    public func repeatEvery(_ interval: Duration, isolation: isolated (any Actor)? = #isolation, _ body: () async -> Void) async {
+        while !Task.isCancelled {
+            let started = now()
+            await body()
+            try? await sleep(started + interval)
+        }
+    }
 }

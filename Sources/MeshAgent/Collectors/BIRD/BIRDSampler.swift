@@ -72,14 +72,12 @@ public final class BIRDSampler: Sendable {
     /// Polls until the task is cancelled.
     public func run() async {
         var failing = false
-        while !Task.isCancelled {
-            let started = clock.now()
+        await clock.repeatEvery(settings.interval) {
             let ok = await poll()
             if ok && failing { logger.info("BIRD sampler recovered") }
             // One line when it starts failing, not one per poll.
             if !ok && !failing { logger.warning("BIRD sampler poll failed", metadata: ["error": "\(snapshot?.errors.last?.message ?? "?")"]) }
             failing = !ok
-            try? await clock.sleep(started + settings.interval)
         }
         client.close()
     }

@@ -24,11 +24,7 @@ public final class EtcdSampler: Sendable {
     public var snapshot: EtcdSnapshot? { held.withLock { $0 } }
 
     public func run() async {
-        while !Task.isCancelled {
-            let started = clock.now()
-            await poll()
-            try? await clock.sleep(started + interval)
-        }
+        await clock.repeatEvery(interval) { await poll() }
     }
 
     public func poll() async {

@@ -28,11 +28,7 @@ public final class ProbeSampler: Sendable {
     public var method: ProbeMethod? { methodUsed.withLock { $0 } }
 
     public func run(clock: AgentClock = .system) async {
-        while !Task.isCancelled {
-            let started = clock.now()
-            await round()
-            try? await clock.sleep(started + interval)
-        }
+        await clock.repeatEvery(interval) { await round() }
     }
 
     /// One round over the current targets.
