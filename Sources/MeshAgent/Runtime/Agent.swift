@@ -28,6 +28,7 @@ public final class Agent: Sendable {
     /// Background loops (samplers) started with the server and cancelled at shutdown.
     private let loops: [@Sendable () async -> Void]
     private let primers: [@Sendable () async -> Void]
+    private let firstPolls: [OnceSignal]
     private let running = Mutex<[Task<Void, Never>]>([])
 
     /// What `makeCollectors` builds.
@@ -36,6 +37,8 @@ public final class Agent: Sendable {
         public var loops: [@Sendable () async -> Void]
         /// One poll of each sampler a collector encodes, for a collection without the loops (`scrape-once`).
         public var primers: [@Sendable () async -> Void] = []
+        /// Fire when each of those samplers' loops has polled once: the first collection waits for them.
+        public var firstPolls: [OnceSignal] = []
         /// The health model and repair loop (also behind the webhook and /api/v1/status).
         public var repair: RepairController?
     }
@@ -46,6 +49,7 @@ public final class Agent: Sendable {
         var collectors: [any Collector] = []
         var loops: [@Sendable () async -> Void] = []
         var primers: [@Sendable () async -> Void] = []
+        var firstPolls: [OnceSignal] = []
         if configuration.collectors["process"] == true { collectors.append(ProcessCollector()) }
         var birdSampler: BIRDSampler?
         var registrySync: RegistrySync?
@@ -64,6 +68,7 @@ public final class Agent: Sendable {
                 logger: logger)
             loops.append { await sampler.run() }
             primers.append { await sampler.poll(detailed: true) }
+            firstPolls.append(sampler.firstPoll)
             birdSampler = sampler
             collectors.append(BIRDCollector(sampler: sampler, compat: configuration.birdCompat))
         }
@@ -102,6 +107,7 @@ public final class Agent: Sendable {
             let sampler = EtcdSampler(client: client, logger: logger)
             loops.append { await sampler.run() }
             primers.append { await sampler.poll() }
+            firstPolls.append(sampler.firstPoll)
             collectors.append(EtcdCollector(sampler: sampler, requests: etcdRequests))
         }
         if registryOn, let client = etcdClient, let tinc = tincClient {
@@ -166,7 +172,7 @@ public final class Agent: Sendable {
             logger: logger)
         loops.append { await repair.run() }
         collectors.append(RepairCollector(metrics: repair.metrics))
-        return Parts(collectors: collectors, loops: loops, primers: primers, repair: repair)
+        return Parts(collectors: collectors, loops: loops, primers: primers, firstPolls: firstPolls, repair: repair)
     }
 
     /// Checks what only the agent can check before it starts (files the settings name,
@@ -209,9 +215,10 @@ public final class Agent: Sendable {
                 repairService: (any RepairService)? = nil, nodeName: (@Sendable () -> String?)? = nil) {
         self.configuration = configuration
         self.logger = logger
-        let made = collectors.map { Parts(collectors: $0, loops: [], primers: [], repair: nil) } ?? Self.makeCollectors(for: configuration, logger: logger)
+        let made = collectors.map { Parts(collectors: $0, loops: [], repair: nil) } ?? Self.makeCollectors(for: configuration, logger: logger)
         self.loops = made.loops
         self.primers = made.primers
+        self.firstPolls = made.firstPolls
         self.repair = made.repair
         // The agent's own repair loop serves the API unless a test brings its own service.
         let repairService: (any RepairService)? = repairService ?? made.repair
@@ -256,8 +263,8 @@ public final class Agent: Sendable {
                                  handler: router.handler)
     }
 
-    /// Binds every listen address (all or nothing) and starts a first collection
-    /// in the background, so `/readyz` turns ready without waiting for a scrape.
+    /// Binds every listen address (all or nothing), starts the loops, and runs a first collection
+    /// in the background once each sampler has polled, so `/readyz` turns ready without waiting for a scrape.
     public func start() throws(AgentError) {
         do {
             try server.start()
@@ -267,9 +274,13 @@ public final class Agent: Sendable {
         logger.info("listening", metadata: ["addresses": "\(server.boundAddresses.joined(separator: ","))",
                                             "collectors": "\(collectors.collectors.map(\.name).joined(separator: ","))",
                                             "version": "\(BuildInfo.version)"])
-        let set = collectors
-        Task { _ = await set.collect() }
+        let set = collectors, firstPolls = firstPolls, timeout = configuration.collectorTimeout
         startLoops()
+        Task {
+            // The samplers' first polls are bounded by their daemons' timeouts; this bounds the wait too.
+            _ = await withDeadline(timeout) { for signal in firstPolls { await signal.wait() } }
+            _ = await set.collect()
+        }
     }
 
     /// Starts the samplers without the server (for `scrape-once` they stay off).

@@ -47,6 +47,8 @@ public final class BIRDSampler: Sendable {
     let clock: AgentClock
     let logger: Logger
     private let state = Mutex(State())
+    /// Fires when the first poll is done (whatever its outcome).
+    public let firstPoll = OnceSignal()
     private let costs: [Read: HistogramAccumulator] = Dictionary(uniqueKeysWithValues: Read.allCases.map {
         ($0, HistogramAccumulator(bounds: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]))
     })
@@ -86,6 +88,7 @@ public final class BIRDSampler: Sendable {
     /// counts of converging sessions. False when the short poll failed.
     @discardableResult
     public func poll(detailed: Bool = false) async -> Bool {
+        defer { firstPoll.fire() }
         let now = clock.now(), date = clock.date()
         let list: BIRDProtocolList
         do {

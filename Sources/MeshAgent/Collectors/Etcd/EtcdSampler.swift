@@ -10,6 +10,8 @@ public final class EtcdSampler: Sendable {
     let clock: AgentClock
     let logger: Logger
     private let held = Mutex<EtcdSnapshot?>(nil)
+    /// Fires when the first poll is done (whatever its outcome).
+    public let firstPoll = OnceSignal()
 
     public init(client: EtcdClient, interval: Duration = .seconds(5), clock: AgentClock = .system, logger: Logger) {
         self.client = client
@@ -39,5 +41,6 @@ public final class EtcdSampler: Sendable {
             if self.snapshot?.isUp != false { logger.warning("etcd does not answer", metadata: ["error": "\(error)"]) }
         }
         held.withLock { $0 = snapshot }
+        firstPoll.fire()
     }
 }
