@@ -7,8 +7,8 @@ import Foundation
 import TincControl
 
 /// The `tinc` collector: tincd's last dump and the configuration and host files,
-/// both read by the sampler, and the interface counters, read per scrape. A dead
-/// tincd gives `tinc_up 0` and everything that needs no daemon.
+/// both read by the dump sampler, and the interface counters, read per scrape (sysfs, not
+/// tincd). A dead tincd gives `tinc_up 0` and everything that needs no daemon.
 public final class TincCollector: Collector {
     public let name = "tinc"
     let client: TincDaemonClient
@@ -27,8 +27,6 @@ public final class TincCollector: Collector {
     }
 
     public func collect() async throws -> [MetricFamily] {
-        // Without a running sampler (scrape-once), dump on demand once.
-        if dumps.state.withLock({ $0.polls == 0 }) { await sampler.poll() }
         return TincMetrics.families(read(), dumpErrors: dumps.state.withLock { $0.errors })
     }
 
