@@ -76,7 +76,7 @@ extension Agent {
         let dumps = TincDumpState()
         let sampler = TincDumpSampler(client: client, state: dumps, interval: c.tincMinDumpInterval, logger: logger)
         parts.addSampler(run: { await sampler.run() }, poll: { await sampler.poll() }, firstPoll: sampler.firstPoll)
-        parts.collectors.append(TincCollector(client: client, dumps: dumps, sampler: sampler, interface: c.tincInterface))
+        parts.collectors.append(TincCollector(client: client, dumps: dumps, interface: c.tincInterface))
         return dumps
     }
 

@@ -12,16 +12,14 @@ import TincControl
 public final class TincCollector: Collector {
     public let name = "tinc"
     let client: TincDaemonClient
-    let sampler: TincDumpSampler
     let dumps: TincDumpState
     let interfaceName: String?
     let sysfsRoot: String
 
-    public init(client: TincDaemonClient, dumps: TincDumpState, sampler: TincDumpSampler, interface: String? = nil,
+    public init(client: TincDaemonClient, dumps: TincDumpState, interface: String? = nil,
                 sysfsRoot: String = "/sys") {
         self.client = client
         self.dumps = dumps
-        self.sampler = sampler
         self.interfaceName = interface
         self.sysfsRoot = sysfsRoot
     }
