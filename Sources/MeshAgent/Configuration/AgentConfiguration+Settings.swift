@@ -39,6 +39,11 @@ extension AgentConfiguration {
         .duration("collector.bird.route-count-interval", \.birdRouteCountInterval,
                   help: "How often the sampler refreshes the table route counts in the background.",
                   notes: "`show route count table all` walks every route, so it stays out of the scrape."),
+        .duration("collector.bird.detail-interval", \.birdDetailInterval,
+                  help: "How often the sampler reads BIRD in detail when no protocol changed state.",
+                  notes: "The detailed read (`show status`, `show protocols all`, `show memory`, `show bfd sessions`) also runs "
+                      + "at once when the short poll sees a protocol change state or BIRD come back. A scrape only encodes "
+                      + "what the sampler holds."),
         .collector("tinc", help: "The tinc collector: tinc_* metrics (nodes, edges, connections, config, interface).",
                    notes: "Reads tincd 1.0's USR2/USR1 dumps in its log file (paced, in the background), tinc.conf and conf.d, "
                        + "hosts/ and `/sys/class/net/<interface>`."),

@@ -36,6 +36,9 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var birdConvergenceStablePolls = 3
     /// How often the sampler refreshes `show route count` (it walks every route).
     public var birdRouteCountInterval: Duration = .seconds(10)
+    /// How often the sampler reads BIRD in detail (`show protocols all`, status, memory, BFD)
+    /// when no protocol changed state.
+    public var birdDetailInterval: Duration = .seconds(5)
 
     /// tinc's net name.
     public var tincNet = "bgpmesh"

@@ -92,8 +92,8 @@ public enum LocalNode {
 import BIRDControl
 
 extension LocalNode {
-    /// BIRD's router ID and the local AS of its first BGP protocol, from the BIRD collector's
-    /// last snapshot (both nil when BIRD has not answered yet).
+    /// BIRD's router ID and the local AS of its first BGP protocol, from the BIRD sampler's
+    /// snapshot (both nil when BIRD has not answered yet).
     public static func bgp(from snapshot: BIRDSnapshot?) -> NodeRecord.BGP {
         let asn = snapshot?.protocols?.protocols.lazy.compactMap { $0.bgp?.localAS }.first
         return NodeRecord.BGP(asn: asn, routerID: snapshot?.status?.routerID)

@@ -27,146 +27,20 @@ public final class Agent: Sendable {
 
     /// Background loops (samplers) started with the server and cancelled at shutdown.
     private let loops: [@Sendable () async -> Void]
+    private let primers: [@Sendable () async -> Void]
+    private let firstPolls: [OnceSignal]
     private let running = Mutex<[Task<Void, Never>]>([])
 
     /// What `makeCollectors` builds.
     public struct Parts: Sendable {
         public var collectors: [any Collector]
         public var loops: [@Sendable () async -> Void]
+        /// One poll of each sampler a collector encodes, for a collection without the loops (`scrape-once`).
+        public var primers: [@Sendable () async -> Void] = []
+        /// Fire when each of those samplers' loops has polled once: the first collection waits for them.
+        public var firstPolls: [OnceSignal] = []
         /// The health model and repair loop (also behind the webhook and /api/v1/status).
         public var repair: RepairController?
-    }
-
-    /// The collectors the configuration enables, the background loops that feed them, and
-    /// the repair loop that reads what they keep.
-    public static func makeCollectors(for configuration: AgentConfiguration, logger: Logger) -> Parts {
-        var collectors: [any Collector] = []
-        var loops: [@Sendable () async -> Void] = []
-        if configuration.collectors["process"] == true { collectors.append(ProcessCollector()) }
-        var birdCollector: BIRDCollector?
-        var sessionHistory: BGPSessionHistory?
-        var registrySync: RegistrySync?
-        var probeHistory: ProbeHistory?
-        var tincCollector: TincCollector?
-        if configuration.collectors["bird"] == true {
-            func client() -> BIRDClient {
-                var birdLogger = logger
-                birdLogger[metadataKey: "collector"] = "bird"
-                return BIRDClient(configuration: .init(socketPath: configuration.birdSocket, restricted: true,
-                                                       timeout: configuration.birdCommandTimeout), logger: birdLogger)
-            }
-            let history = BGPSessionHistory(stablePolls: configuration.birdConvergenceStablePolls)
-            sessionHistory = history
-            let routeCounts = BIRDRouteCountCache()
-            // The sampler has its own connection, so a scrape never queues behind a poll.
-            let sampler = BIRDSessionSampler(client: client(), history: history, interval: configuration.birdSamplerInterval,
-                                             routeCounts: routeCounts, routeCountInterval: configuration.birdRouteCountInterval,
-                                             logger: logger)
-            loops.append { await sampler.run() }
-            let bird = BIRDCollector(client: client(), history: history, routeCounts: routeCounts,
-                                     compat: configuration.birdCompat, logger: logger)
-            birdCollector = bird
-            collectors.append(bird)
-        }
-        var tincDumps: TincDumpState?
-        var tincClient: TincDaemonClient?
-        var tincLogger = logger
-        tincLogger[metadataKey: "collector"] = "tinc"
-        let registryOn = configuration.registryEnabled && !configuration.etcdEndpoints.isEmpty
-        if configuration.collectors["tinc"] == true || registryOn {
-            // One client for the collector and the registry: its lock and pacing keep their
-            // signals to tincd apart.
-            tincClient = TincDaemonClient(configuration: .init(
-                net: configuration.tincNet, directory: configuration.tincDir, pidfile: configuration.tincPidfile,
-                logfile: configuration.tincLogfile, minimumDumpInterval: configuration.tincMinDumpInterval,
-                signalSpacing: TincDumpSampler.signalSpacing(minimumDumpInterval: configuration.tincMinDumpInterval),
-                signalLockPath: configuration.tincSignalLockFile), logger: tincLogger)
-        }
-        if configuration.collectors["tinc"] == true, let client = tincClient {
-            let dumps = TincDumpState()
-            let sampler = TincDumpSampler(client: client, state: dumps, interval: configuration.tincMinDumpInterval, logger: tincLogger)
-            loops.append { await sampler.run() }
-            let tinc = TincCollector(client: client, dumps: dumps, sampler: sampler, interface: configuration.tincInterface)
-            tincCollector = tinc
-            tincDumps = dumps
-            collectors.append(tinc)
-        }
-        var etcdClient: EtcdClient?
-        let etcdRequests = EtcdRequestMetrics()
-        if !configuration.etcdEndpoints.isEmpty, configuration.collectors["etcd"] == true || registryOn {
-            do {
-                etcdClient = try EtcdClient(configuration: try etcdConfiguration(configuration), logger: logger,
-                                            observer: { etcdRequests.observe(op: $0, duration: $1, success: $2) })
-            } catch {
-                logger.error("etcd is configured but unusable; the etcd collector and the registry are off", metadata: ["error": "\(error)"])
-            }
-        }
-        if configuration.collectors["etcd"] == true, let client = etcdClient {
-            collectors.append(EtcdCollector(client: client, requests: etcdRequests))
-        }
-        if registryOn, let client = etcdClient, let tinc = tincClient {
-            let metrics = RegistryMetrics()
-            let dumps = tincDumps, bird = birdCollector
-            let settings = RegistrySync.Settings(
-                prefix: configuration.effectiveRegistryPrefix, aliveTTL: configuration.registryAliveTTL,
-                maxRecordBytes: configuration.registryMaxRecordBytes, tincDirectory: tinc.configuration.directoryPath,
-                tincInterface: configuration.tincInterface, fanout: configuration.meshConnectTo, grace: configuration.meshConnectToGrace)
-            let registry = RegistrySync(
-                settings: settings, etcd: client, reloader: TincReloader(daemon: tinc),
-                // Unknown (no fresh dump) is not unreachable.
-                reachable: { dumps?.reachableNodes(maxAge: configuration.tincMinDumpInterval * 4) },
-                bgp: { LocalNode.bgp(from: bird?.lastSnapshot) }, metrics: metrics, logger: logger)
-            loops.append { await registry.run() }
-            registrySync = registry
-            collectors.append(RegistryCollector(metrics: metrics))
-        }
-        if configuration.collectors["probe"] == true {
-            let rounds = Int((configuration.probeWindow.seconds / configuration.probeInterval.seconds).rounded())
-            let configured = configuration.probeTargets
-            let bird = birdCollector, tinc = tincCollector
-            var probeLogger = logger
-            probeLogger[metadataKey: "collector"] = "probe"
-            let probes = ProbeHistory(windowRounds: rounds)
-            probeHistory = probes
-            let sampler = ProbeSampler(
-                history: probes, interval: configuration.probeInterval,
-                timeout: configuration.probeTimeout, logger: probeLogger
-            ) {
-                ProbeTargets.gather(configured: configured, bird: bird?.lastSnapshot, tinc: tinc?.lastSnapshot)
-            }
-            loops.append { await sampler.run() }
-            collectors.append(ProbeCollector(sampler: sampler))
-        }
-
-        var settings = RepairController.Settings()
-        settings.mode = configuration.repairMode
-        settings.interval = configuration.repairInterval
-        settings.policy.bgpGrace = configuration.repairBGPGrace
-        settings.policy.peerGrace = configuration.repairPeerGrace
-        settings.policy.cooldown = configuration.repairCooldown
-        settings.policy.cooldownMax = configuration.repairCooldownMax
-        settings.policy.maxActions = configuration.repairMaxActions
-        settings.policy.window = configuration.repairWindow
-        settings.policy.canRestartTincd = configuration.repairTincdRestartCommand != nil
-        // The unrestricted BIRD session exists only when repairs can use it.
-        var repairBIRD: BIRDClient?
-        if configuration.repairMode != .off, configuration.collectors["bird"] == true {
-            var birdLogger = logger
-            birdLogger[metadataKey: "component"] = "repair"
-            repairBIRD = BIRDClient(configuration: .init(socketPath: configuration.birdSocket, restricted: false,
-                                                         timeout: configuration.birdCommandTimeout), logger: birdLogger)
-        }
-        let bird = birdCollector
-        let repair = RepairController(
-            settings: settings,
-            sources: MeshStateSources(registry: registrySync, tinc: tincDumps, tincMaxAge: configuration.tincMinDumpInterval * 4,
-                                      probes: probeHistory, bgp: sessionHistory, bird: { bird?.lastSnapshot }),
-            executor: RepairExecutor(registry: registrySync, reloader: tincClient.map { TincReloader(daemon: $0) }, bird: repairBIRD,
-                                     restartCommand: configuration.repairTincdRestartCommand),
-            logger: logger)
-        loops.append { await repair.run() }
-        collectors.append(RepairCollector(metrics: repair.metrics))
-        return Parts(collectors: collectors, loops: loops, repair: repair)
     }
 
     /// Checks what only the agent can check before it starts (files the settings name,
@@ -211,6 +85,8 @@ public final class Agent: Sendable {
         self.logger = logger
         let made = collectors.map { Parts(collectors: $0, loops: [], repair: nil) } ?? Self.makeCollectors(for: configuration, logger: logger)
         self.loops = made.loops
+        self.primers = made.primers
+        self.firstPolls = made.firstPolls
         self.repair = made.repair
         // The agent's own repair loop serves the API unless a test brings its own service.
         let repairService: (any RepairService)? = repairService ?? made.repair
@@ -255,8 +131,8 @@ public final class Agent: Sendable {
                                  handler: router.handler)
     }
 
-    /// Binds every listen address (all or nothing) and starts a first collection
-    /// in the background, so `/readyz` turns ready without waiting for a scrape.
+    /// Binds every listen address (all or nothing), starts the loops, and runs a first collection
+    /// in the background once each sampler has polled, so `/readyz` turns ready without waiting for a scrape.
     public func start() throws(AgentError) {
         do {
             try server.start()
@@ -266,9 +142,13 @@ public final class Agent: Sendable {
         logger.info("listening", metadata: ["addresses": "\(server.boundAddresses.joined(separator: ","))",
                                             "collectors": "\(collectors.collectors.map(\.name).joined(separator: ","))",
                                             "version": "\(BuildInfo.version)"])
-        let set = collectors
-        Task { _ = await set.collect() }
+        let set = collectors, firstPolls = firstPolls, timeout = configuration.collectorTimeout
         startLoops()
+        Task {
+            // The samplers' first polls are bounded by their daemons' timeouts; this bounds the wait too.
+            _ = await withDeadline(timeout) { for signal in firstPolls { await signal.wait() } }
+            _ = await set.collect()
+        }
     }
 
     /// Starts the samplers without the server (for `scrape-once` they stay off).
@@ -295,7 +175,11 @@ public final class Agent: Sendable {
     }
 
     /// One collection plus the agent's own families, as `scrape-once` and `/metrics` see it.
+    /// Without the loops running (`scrape-once`), each sampler polls once first.
     public func gather() async -> [MetricFamily] {
-        await AgentPages(collectors: collectors, httpMetrics: httpMetrics, webhookMetrics: webhookMetrics).gather()
+        if running.withLock({ $0.isEmpty }) {
+            for prime in primers { await prime() }
+        }
+        return await AgentPages(collectors: collectors, httpMetrics: httpMetrics, webhookMetrics: webhookMetrics).gather()
     }
 }

@@ -5,18 +5,18 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// Everything one BIRD collection read, immutable. Parts that failed are nil,
+/// Everything one detailed read of BIRD by the sampler, immutable. Parts that failed are nil,
 /// and `errors` says why, so the metrics can still show the parts that worked.
 public struct BIRDSnapshot: Sendable {
     public var status: BIRDStatus?
     public var protocols: BIRDProtocolList?
     public var routeCount: BIRDRouteCount?
-    /// Seconds since `routeCount` was read, when it came from the sampler's cache.
+    /// Seconds between reading `routeCount` and `collectedAt` (the sampler refreshes counts less often).
     public var routeCountAge: Double?
     public var memory: BIRDMemory?
     public var bfd: BIRDBFDSessions?
     public var errors: [BIRDCollectionError]
-    /// When the collection ran; the reference for uptimes.
+    /// When the sampler read it; the reference for uptimes.
     public var collectedAt: Date
 
     public init(status: BIRDStatus? = nil, protocols: BIRDProtocolList? = nil, routeCount: BIRDRouteCount? = nil,
@@ -33,6 +33,9 @@ public struct BIRDSnapshot: Sendable {
 
     /// BIRD answered `show status` with a daemon that is up and running.
     public var isUp: Bool { status != nil }
+
+    /// Seconds since the sampler read it.
+    public func age(at date: Date) -> Double { max(0, date.timeIntervalSince(collectedAt)) }
 
     /// Reference time for uptimes: BIRD's own clock when it told us, else ours.
     var now: Date { status?.serverTime ?? collectedAt }
@@ -57,4 +60,7 @@ public struct BIRDCollectionError: Sendable, Equatable {
         case .io, .invalidArgument: kind = "io"
         }
     }
+
+    /// The connection is gone (connect, timeout, EOF, I/O): the rest of a read is skipped.
+    public var endsConnection: Bool { ["connect", "timeout", "closed", "io"].contains(kind) }
 }

@@ -32,32 +32,30 @@ public final class EtcdRequestMetrics: Sendable {
     }
 }
 
-/// The `etcd` collector: whether the registry's etcd answers, has a leader, how
-/// many members it has and how big its database is.
+/// The `etcd` collector: encodes the `EtcdSampler`'s last poll (whether the registry's etcd
+/// answers, has a leader, how many members it has and how big its database is).
 public struct EtcdCollector: Collector {
     public let name = "etcd"
-    let client: EtcdClient
+    let sampler: EtcdSampler
     let requests: EtcdRequestMetrics
 
-    public init(client: EtcdClient, requests: EtcdRequestMetrics) {
-        self.client = client
+    public init(sampler: EtcdSampler, requests: EtcdRequestMetrics) {
+        self.sampler = sampler
         self.requests = requests
     }
 
     public func collect() async throws -> [MetricFamily] {
         var out = requests.families
-        do {
-            let status = try await client.status()
-            let members = try await client.memberList()
+        if let snapshot = sampler.snapshot, let status = snapshot.status, let members = snapshot.members {
             out += [
                 .gauge("bgpmesh_etcd_up", help: "Whether an etcd endpoint answered.", [Metric([], 1)]),
                 .gauge("bgpmesh_etcd_has_leader", help: "Whether etcd reports a leader.", [Metric([], status.leader != 0 ? 1 : 0)]),
                 .gauge("bgpmesh_etcd_members", help: "Members in etcd's member list.", [Metric([], Double(members.members.count))]),
                 .gauge("bgpmesh_etcd_db_size_bytes", help: "Size of the answering member's database.", [Metric([], Double(status.dbSize))]),
                 .info("bgpmesh_etcd_info", help: "etcd version and the endpoint that answered.",
-                      [[Label("version", status.version), Label("endpoint", client.currentEndpoint)]]),
+                      [[Label("version", status.version), Label("endpoint", snapshot.endpoint)]]),
             ]
-        } catch {
+        } else {
             out.append(.gauge("bgpmesh_etcd_up", help: "Whether an etcd endpoint answered.", [Metric([], 0)]))
         }
         return out

@@ -4,38 +4,28 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-import Synchronization
 import TincControl
 
 /// The `tinc` collector: tincd's last dump and the configuration and host files,
-/// both read by the sampler, and the interface counters, read per scrape. A dead
-/// tincd gives `tinc_up 0` and everything that needs no daemon.
+/// both read by the dump sampler, and the interface counters, read per scrape (sysfs, not
+/// tincd). A dead tincd gives `tinc_up 0` and everything that needs no daemon.
 public final class TincCollector: Collector {
     public let name = "tinc"
     let client: TincDaemonClient
-    let sampler: TincDumpSampler
     let dumps: TincDumpState
     let interfaceName: String?
     let sysfsRoot: String
-    private let last = Mutex<TincCollectorSnapshot?>(nil)
 
-    public init(client: TincDaemonClient, dumps: TincDumpState, sampler: TincDumpSampler, interface: String? = nil,
+    public init(client: TincDaemonClient, dumps: TincDumpState, interface: String? = nil,
                 sysfsRoot: String = "/sys") {
         self.client = client
         self.dumps = dumps
-        self.sampler = sampler
         self.interfaceName = interface
         self.sysfsRoot = sysfsRoot
     }
 
-    public var lastSnapshot: TincCollectorSnapshot? { last.withLock { $0 } }
-
     public func collect() async throws -> [MetricFamily] {
-        // Without a running sampler (scrape-once), dump on demand once.
-        if dumps.state.withLock({ $0.polls == 0 }) { await sampler.poll() }
-        let snapshot = read()
-        last.withLock { $0 = snapshot }
-        return TincMetrics.families(snapshot, dumpErrors: dumps.state.withLock { $0.errors })
+        return TincMetrics.families(read(), dumpErrors: dumps.state.withLock { $0.errors })
     }
 
     func read() -> TincCollectorSnapshot {

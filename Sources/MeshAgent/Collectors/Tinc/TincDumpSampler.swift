@@ -70,6 +70,8 @@ public final class TincDumpSampler: Sendable {
     let state: TincDumpState
     let interval: Duration
     let logger: Logger
+    /// Fires when the first poll is done (whatever its outcome).
+    public let firstPoll = OnceSignal()
 
     public init(client: TincDaemonClient, state: TincDumpState, interval: Duration, logger: Logger) {
         self.client = client
@@ -123,15 +125,12 @@ public final class TincDumpSampler: Sendable {
     /// True when the pidfile is tinc 1.1's.
     var speaksControlSocket: Bool { TincPidfile.isTinc11(atPath: client.configuration.pidfilePath) }
 
-    public func run() async {
-        while !Task.isCancelled {
-            let started = ContinuousClock.now
-            await poll()
-            try? await Task.sleep(until: started + interval, clock: .continuous)
-        }
+    public func run(clock: AgentClock = .system) async {
+        await clock.repeatEvery(interval) { await poll() }
     }
 
     public func poll() async {
+        defer { firstPoll.fire() }
         readConfiguration()
         let result: Result<TincSnapshot, TincControlError>
         let started = ContinuousClock.now

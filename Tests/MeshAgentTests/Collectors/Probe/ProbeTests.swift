@@ -67,10 +67,23 @@ final class ProbeTests: XCTestCase {
 
     func testTargetsFromBGPNeighborsAndConfig() throws {
         let snapshot = try BIRDMetricsTests.snapshot()
-        let targets = ProbeTargets.gather(configured: [ProbeTarget(peer: "extra", address: "198.51.100.99")], bird: snapshot, tinc: nil)
+        let targets = ProbeTargets.gather(configured: [ProbeTarget(peer: "extra", address: "198.51.100.99")], registry: nil,
+                                          bird: snapshot, tinc: nil)
         XCTAssertTrue(targets.contains(ProbeTarget(peer: "peer_b", address: "192.0.2.202")))
         XCTAssertTrue(targets.contains(ProbeTarget(peer: "peer_b_v6", address: "2001:db8:ca::2")))
         XCTAssertTrue(targets.contains(ProbeTarget(peer: "extra", address: "198.51.100.99")))
         XCTAssertEqual(Set(targets).count, targets.count)
+    }
+
+    func testRegistryPeersOverlayAddressesWinOverBIRDNeighbors() throws {
+        let snapshot = try BIRDMetricsTests.snapshot()
+        let extra = ProbeTarget(peer: "extra", address: "198.51.100.99")
+        let registry = [(name: "node2", overlay: ["198.51.100.2", "2001:db8:100::2"]), (name: "node4", overlay: ["198.51.100.4", "not-an-ip"])]
+        let targets = ProbeTargets.gather(configured: [extra], registry: registry, bird: snapshot, tinc: nil)
+        XCTAssertEqual(targets, [extra, ProbeTarget(peer: "node2", address: "198.51.100.2"), ProbeTarget(peer: "node2", address: "2001:db8:100::2"),
+                                 ProbeTarget(peer: "node4", address: "198.51.100.4")])
+        // A registry that knows no peer yet (not synced) leaves BIRD's neighbors as targets.
+        let fallback = ProbeTargets.gather(configured: [], registry: [], bird: snapshot, tinc: nil)
+        XCTAssertTrue(fallback.contains(ProbeTarget(peer: "peer_b", address: "192.0.2.202")))
     }
 }

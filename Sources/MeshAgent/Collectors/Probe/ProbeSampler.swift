@@ -5,19 +5,19 @@ import Synchronization
 
 /// Probes every target each `interval`, all at once, on its own queue: a
 /// scrape never waits for a probe. Targets come from a provider that the agent
-/// wires to the registry, BIRD's BGP neighbors, tinc's host files and the config.
+/// wires to `ProbeTargets` (the registry, else BIRD's BGP neighbors and tinc's host files).
 public final class ProbeSampler: Sendable {
     let history: ProbeHistory
     let interval: Duration
     let timeout: Duration
-    let targets: @Sendable () -> [ProbeTarget]
+    let targets: @Sendable () async -> [ProbeTarget]
     let logger: Logger
     private let pinger = ICMPPinger()
     private let queue = DispatchQueue(label: "bgpmesh.probes")
     private let methodUsed = Mutex<ProbeMethod?>(nil)
 
     public init(history: ProbeHistory, interval: Duration, timeout: Duration, logger: Logger,
-                targets: @escaping @Sendable () -> [ProbeTarget]) {
+                targets: @escaping @Sendable () async -> [ProbeTarget]) {
         self.history = history
         self.interval = interval
         self.timeout = timeout
@@ -27,17 +27,13 @@ public final class ProbeSampler: Sendable {
 
     public var method: ProbeMethod? { methodUsed.withLock { $0 } }
 
-    public func run() async {
-        while !Task.isCancelled {
-            let started = ContinuousClock.now
-            await round()
-            try? await Task.sleep(until: started + interval, clock: .continuous)
-        }
+    public func run(clock: AgentClock = .system) async {
+        await clock.repeatEvery(interval) { await round() }
     }
 
     /// One round over the current targets.
     public func round() async {
-        let current = targets()
+        let current = await targets()
         let (outcomes, method, reason) = await withCheckedContinuation { continuation in
             queue.async { [pinger, timeout] in
                 let outcomes = pinger.round(current, timeout: timeout)

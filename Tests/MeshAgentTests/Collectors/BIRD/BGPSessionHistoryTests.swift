@@ -71,7 +71,7 @@ final class BGPSessionHistoryTests: XCTestCase {
         let reply = try BIRDReply(parsing: Array(Fixture.text("bird/show-protocols-all.txt").utf8))
         let list = try BIRDProtocolList.parse(reply)
         var states: [String: String] = [:]
-        for p in list.protocols where p.kind == .bgp { states[p.name] = BIRDSessionSampler.bgpState(of: p).text }
+        for p in list.protocols where p.kind == .bgp { states[p.name] = BIRDSampler.bgpState(of: p).text }
         XCTAssertEqual(states, ["peer_b": "Established", "peer_b_v6": "Established", "dead_peer": "Connect",
                                 "passive_peer": "Passive", "mh_peer": "Active", "disabled_peer": "Down"])
     }

@@ -1,0 +1,27 @@
+/// One reading of the health model's sources, as plain values: what `MeshStateBuilder` turns
+/// into a `MeshState`. Tests build it by hand.
+public struct MeshStateInputs: Sendable {
+    /// nil: no registry.
+    public var registry: RegistrySync.Health?
+    /// Names tincd reached in its last fresh dump (nil: unknown).
+    public var tincReachable: Set<String>?
+    public var tincConnections: Set<String>?
+    public var tincdRunning: Bool?
+    public var probes: [String: ProbeHistory.Peer]
+    /// The BIRD sampler's session history (nil: BIRD collector off).
+    public var bgp: BGPSessionHistory.Snapshot?
+    /// The BIRD sampler's last detailed read, for the neighbor address of each session.
+    public var bird: BIRDSnapshot?
+
+    public init(registry: RegistrySync.Health? = nil, tincReachable: Set<String>? = nil, tincConnections: Set<String>? = nil,
+                tincdRunning: Bool? = nil, probes: [String: ProbeHistory.Peer] = [:], bgp: BGPSessionHistory.Snapshot? = nil,
+                bird: BIRDSnapshot? = nil) {
+        self.registry = registry
+        self.tincReachable = tincReachable
+        self.tincConnections = tincConnections
+        self.tincdRunning = tincdRunning
+        self.probes = probes
+        self.bgp = bgp
+        self.bird = bird
+    }
+}

@@ -1,0 +1,152 @@
+import BIRDControl
+import EtcdClient
+import Logging
+import TincControl
+
+extension Agent.Parts {
+    /// A sampler whose state a collector encodes: its loop, one poll for a collection without
+    /// the loops (`scrape-once`), and the signal of its first poll.
+    mutating func addSampler(run: @escaping @Sendable () async -> Void, poll: @escaping @Sendable () async -> Void,
+                             firstPoll: OnceSignal) {
+        loops.append(run)
+        primers.append(poll)
+        firstPolls.append(firstPoll)
+    }
+}
+
+extension Agent {
+    /// The collectors the configuration enables, the samplers and loops that feed them, and
+    /// the repair loop that reads what they keep.
+    public static func makeCollectors(for configuration: AgentConfiguration, logger: Logger) -> Parts {
+        let c = configuration
+        var parts = Parts(collectors: [], loops: [])
+        if c.collectors["process"] == true { parts.collectors.append(ProcessCollector()) }
+        let bird = c.collectors["bird"] == true ? addBIRD(c, logger: logger, to: &parts) : nil
+        let registryOn = c.registryEnabled && !c.etcdEndpoints.isEmpty
+        var tincLogger = logger
+        tincLogger[metadataKey: "collector"] = "tinc"
+        // One client for the collector and the registry: its lock and pacing keep their signals to tincd apart.
+        let tincClient = c.collectors["tinc"] == true || registryOn ? tincDaemonClient(c, logger: tincLogger) : nil
+        let tinc = c.collectors["tinc"] == true ? tincClient.map { addTinc($0, c, logger: tincLogger, to: &parts) } : nil
+        let etcdRequests = EtcdRequestMetrics()
+        let etcd = !c.etcdEndpoints.isEmpty && (c.collectors["etcd"] == true || registryOn)
+            ? etcdClient(c, requests: etcdRequests, logger: logger) : nil
+        if c.collectors["etcd"] == true, let etcd {
+            let sampler = EtcdSampler(client: etcd, logger: logger)
+            parts.addSampler(run: { await sampler.run() }, poll: { await sampler.poll() }, firstPoll: sampler.firstPoll)
+            parts.collectors.append(EtcdCollector(sampler: sampler, requests: etcdRequests))
+        }
+        var registry: RegistrySync?
+        if registryOn, let etcd, let tincClient {
+            registry = addRegistry(c, etcd: etcd, tinc: tincClient, dumps: tinc, bird: bird, logger: logger, to: &parts)
+        }
+        let probes = c.collectors["probe"] == true ? addProbes(c, registry: registry, bird: bird, tinc: tinc, logger: logger, to: &parts) : nil
+        let repair = makeRepair(c, sources: MeshStateSources(registry: registry, tinc: tinc, tincMaxAge: c.tincMinDumpInterval * 4,
+                                                             probes: probes, bird: bird),
+                                tinc: tincClient, logger: logger)
+        parts.loops.append { await repair.run() }
+        parts.collectors.append(RepairCollector(metrics: repair.metrics))
+        parts.repair = repair
+        return parts
+    }
+
+    static func addBIRD(_ c: AgentConfiguration, logger: Logger, to parts: inout Parts) -> BIRDSampler {
+        var birdLogger = logger
+        birdLogger[metadataKey: "collector"] = "bird"
+        let client = BIRDClient(configuration: .init(socketPath: c.birdSocket, restricted: true, timeout: c.birdCommandTimeout),
+                                logger: birdLogger)
+        let sampler = BIRDSampler(
+            client: client, history: BGPSessionHistory(stablePolls: c.birdConvergenceStablePolls),
+            settings: .init(interval: c.birdSamplerInterval, detailInterval: c.birdDetailInterval, routeCountInterval: c.birdRouteCountInterval),
+            logger: logger)
+        parts.addSampler(run: { await sampler.run() }, poll: { await sampler.poll(detailed: true) }, firstPoll: sampler.firstPoll)
+        parts.collectors.append(BIRDCollector(sampler: sampler, compat: c.birdCompat))
+        return sampler
+    }
+
+    static func tincDaemonClient(_ c: AgentConfiguration, logger: Logger) -> TincDaemonClient {
+        TincDaemonClient(configuration: .init(
+            net: c.tincNet, directory: c.tincDir, pidfile: c.tincPidfile,
+            logfile: c.tincLogfile, minimumDumpInterval: c.tincMinDumpInterval,
+            signalSpacing: TincDumpSampler.signalSpacing(minimumDumpInterval: c.tincMinDumpInterval),
+            signalLockPath: c.tincSignalLockFile), logger: logger)
+    }
+
+    static func addTinc(_ client: TincDaemonClient, _ c: AgentConfiguration, logger: Logger, to parts: inout Parts) -> TincDumpState {
+        let dumps = TincDumpState()
+        let sampler = TincDumpSampler(client: client, state: dumps, interval: c.tincMinDumpInterval, logger: logger)
+        parts.addSampler(run: { await sampler.run() }, poll: { await sampler.poll() }, firstPoll: sampler.firstPoll)
+        parts.collectors.append(TincCollector(client: client, dumps: dumps, interface: c.tincInterface))
+        return dumps
+    }
+
+    static func etcdClient(_ c: AgentConfiguration, requests: EtcdRequestMetrics, logger: Logger) -> EtcdClient? {
+        do {
+            return try EtcdClient(configuration: try etcdConfiguration(c), logger: logger,
+                                  observer: { requests.observe(op: $0, duration: $1, success: $2) })
+        } catch {
+            logger.error("etcd is configured but unusable; the etcd collector and the registry are off", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+
+    static func addRegistry(_ c: AgentConfiguration, etcd: EtcdClient, tinc: TincDaemonClient, dumps: TincDumpState?,
+                            bird: BIRDSampler?, logger: Logger, to parts: inout Parts) -> RegistrySync {
+        let metrics = RegistryMetrics()
+        let settings = RegistrySync.Settings(
+            prefix: c.effectiveRegistryPrefix, aliveTTL: c.registryAliveTTL,
+            maxRecordBytes: c.registryMaxRecordBytes, tincDirectory: tinc.configuration.directoryPath,
+            tincInterface: c.tincInterface, fanout: c.meshConnectTo, grace: c.meshConnectToGrace)
+        let maxAge = c.tincMinDumpInterval * 4
+        let registry = RegistrySync(
+            settings: settings, etcd: etcd, reloader: TincReloader(daemon: tinc),
+            // Unknown (no fresh dump) is not unreachable.
+            reachable: { dumps?.reachableNodes(maxAge: maxAge) },
+            bgp: { LocalNode.bgp(from: bird?.snapshot) }, metrics: metrics, logger: logger)
+        parts.loops.append { await registry.run() }
+        parts.collectors.append(RegistryCollector(metrics: metrics))
+        return registry
+    }
+
+    static func addProbes(_ c: AgentConfiguration, registry: RegistrySync?, bird: BIRDSampler?, tinc: TincDumpState?,
+                          logger: Logger, to parts: inout Parts) -> ProbeHistory {
+        let rounds = Int((c.probeWindow.seconds / c.probeInterval.seconds).rounded())
+        let configured = c.probeTargets
+        var probeLogger = logger
+        probeLogger[metadataKey: "collector"] = "probe"
+        let probes = ProbeHistory(windowRounds: rounds)
+        let sampler = ProbeSampler(history: probes, interval: c.probeInterval, timeout: c.probeTimeout, logger: probeLogger) {
+            let peers = await registry?.health().peers.map { (name: $0.name, overlay: $0.overlay) }
+            return ProbeTargets.gather(configured: configured, registry: peers, bird: bird?.snapshot, tinc: tinc)
+        }
+        parts.loops.append { await sampler.run() }
+        parts.collectors.append(ProbeCollector(sampler: sampler))
+        return probes
+    }
+
+    static func makeRepair(_ c: AgentConfiguration, sources: MeshStateSources, tinc: TincDaemonClient?, logger: Logger) -> RepairController {
+        var settings = RepairController.Settings()
+        settings.mode = c.repairMode
+        settings.interval = c.repairInterval
+        settings.policy.bgpGrace = c.repairBGPGrace
+        settings.policy.peerGrace = c.repairPeerGrace
+        settings.policy.cooldown = c.repairCooldown
+        settings.policy.cooldownMax = c.repairCooldownMax
+        settings.policy.maxActions = c.repairMaxActions
+        settings.policy.window = c.repairWindow
+        settings.policy.canRestartTincd = c.repairTincdRestartCommand != nil
+        // The unrestricted BIRD session exists only when repairs can use it.
+        var repairBIRD: BIRDClient?
+        if c.repairMode != .off, c.collectors["bird"] == true {
+            var birdLogger = logger
+            birdLogger[metadataKey: "component"] = "repair"
+            repairBIRD = BIRDClient(configuration: .init(socketPath: c.birdSocket, restricted: false, timeout: c.birdCommandTimeout),
+                                    logger: birdLogger)
+        }
+        return RepairController(
+            settings: settings, sources: sources,
+            executor: RepairExecutor(registry: sources.registry, reloader: tinc.map { TincReloader(daemon: $0) }, bird: repairBIRD,
+                                     restartCommand: c.repairTincdRestartCommand),
+            logger: logger)
+    }
+}
