@@ -37,13 +37,13 @@ let package = Package(
 
         // The agent: collectors, configuration, routing.
         .target(name: "MeshAgent", dependencies: [
-            "Exposition", "HTTPServer", "BIRDControl", "TincControl", "EtcdClient", "CBuildInfo", "CYAML",
+            "Exposition", "HTTPServer", "BIRDControl", "TincControl", "EtcdClient", "POSIXSupport", "CBuildInfo", "CYAML",
             .product(name: "Logging", package: "swift-log"),
         ]),
 
         // The executable: parsing, logging bootstrap and wiring only.
         .executableTarget(name: "bgpmesh-agent", dependencies: [
-            "MeshAgent", "CLinux",
+            "MeshAgent", "CLinux", "POSIXSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -57,8 +57,9 @@ let package = Package(
         ]),
 
         // Helpers shared by the test targets (real daemons started by tests).
-        .target(name: "TestSupport", dependencies: ["EtcdClient"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["EtcdClient", "POSIXSupport"], path: "Tests/TestSupport"),
 
+        .testTarget(name: "POSIXSupportTests", dependencies: ["POSIXSupport", "TestSupport"]),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition"], resources: [.copy("Fixtures")]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
         .testTarget(name: "BIRDControlTests", dependencies: ["BIRDControl", "TestSupport"], resources: [.copy("Fixtures")]),
