@@ -6,6 +6,7 @@ import Foundation
 #endif
 import Glibc
 import Logging
+import POSIXSupport
 import TincControl
 
 /// The registry side loop (issue 6): publishes this node under `nodes/<name>`, keeps
@@ -426,7 +427,7 @@ public actor RegistrySync {
     /// Writes hosts/<peer> when its bytes differ.
     private func installHostFile(_ record: ValidNodeRecord) -> InstallResult {
         let path = record.name.hostFilePath(netDirectory: settings.tincDirectory)
-        let existing = FileManager.default.contents(atPath: path)
+        let existing = try? RegularFile.read(path, limit: TincConfigDirectory.defaultMaxFileBytes)
         if let existing, existing.elementsEqual(record.hostFile.utf8) { return .unchanged }
         let previousKey = existing.flatMap { try? TincRSAPublicKey(pemText: String(decoding: $0, as: UTF8.self)) }
         do {
@@ -453,7 +454,7 @@ public actor RegistrySync {
         guard unlink(path) == 0 else {
             if errno != ENOENT {
                 metrics.error("hostfile")
-                logger.error("cannot remove host file", metadata: ["path": "\(path)", "error": "\(String(cString: strerror(errno)))"])
+                logger.error("cannot remove host file", metadata: ["path": "\(path)", "error": "\(Syscall.errorText(errno, call: "unlink"))"])
             }
             return false
         }
@@ -467,7 +468,8 @@ public actor RegistrySync {
         let names = (try? TincConfigDirectory(path: settings.tincDirectory).hostNames()) ?? []
         let marker = Array(RegistryRecordCheck.hostFileMarker.utf8)
         return names.filter { name in
-            guard let bytes = FileManager.default.contents(atPath: name.hostFilePath(netDirectory: settings.tincDirectory)) else { return false }
+            let path = name.hostFilePath(netDirectory: settings.tincDirectory)
+            guard let bytes = try? RegularFile.read(path, limit: TincConfigDirectory.defaultMaxFileBytes) else { return false }
             return bytes.starts(with: marker)
         }
     }
@@ -527,7 +529,8 @@ public actor RegistrySync {
 
     /// The ConnectTo lines conf.d/bgpmesh.conf holds now (none when it is missing or broken).
     private func currentConnectTo() -> [TincNodeName] {
-        guard let text = try? String(contentsOfFile: connectToPath, encoding: .utf8),
+        guard let bytes = try? RegularFile.read(connectToPath, limit: TincConfigDirectory.defaultMaxFileBytes),
+              let text = String(validating: bytes, as: UTF8.self),
               let entries = try? TincConfigParser.parse(text, file: connectToPath) else { return [] }
         return entries.filter { $0.isVariable("ConnectTo") }.compactMap { TincNodeName($0.value) }
     }
@@ -553,7 +556,7 @@ public actor RegistrySync {
         for (name, record) in view.records where name != me {
             let path = name.hostFilePath(netDirectory: settings.tincDirectory)
             let state: MeshState.HostFileState
-            if let bytes = FileManager.default.contents(atPath: path) {
+            if let bytes = try? RegularFile.read(path, limit: TincConfigDirectory.defaultMaxFileBytes) {
                 state = bytes.elementsEqual(record.hostFile.utf8) ? .ok : .mismatch
             } else {
                 state = .missing
@@ -562,7 +565,7 @@ public actor RegistrySync {
         }
         var drift = false
         if let planned {
-            let onDisk = FileManager.default.contents(atPath: connectToPath)
+            let onDisk = try? RegularFile.read(connectToPath, limit: TincConfigDirectory.defaultMaxFileBytes)
             drift = onDisk.map { !$0.elementsEqual(connectToText(planned).utf8) } ?? true
         }
         let published = metrics.values.withLock { $0.published }
