@@ -190,7 +190,7 @@ public final class TincControlClient: @unchecked Sendable {
 /// One authenticated control connection (blocking, every wait bounded by the call's deadline).
 final class TincControlSession {
     private let handle: FileDescriptor
-    private let deadline: UInt64
+    private let deadline: Deadline
     private let timeout: Duration
     private let limit: Int
     private var buffer: [UInt8] = []
@@ -202,7 +202,7 @@ final class TincControlSession {
         self.handle = handle
         self.timeout = timeout
         self.limit = limit
-        deadline = Syscall.monotonicNanoseconds() &+ UInt64(timeout.tincMilliseconds) * 1_000_000
+        deadline = Deadline(after: timeout)
     }
 
     func close() { handle.close() }
@@ -290,9 +290,8 @@ final class TincControlSession {
 
     func wait(for events: Int16, request: String) throws(TincControlError) {
         while true {
-            let now = Syscall.monotonicNanoseconds()
-            guard deadline > now else { throw .timeout(request: request, after: timeout) }
-            let milliseconds = Int32(min((deadline - now + 999_999) / 1_000_000, UInt64(Int32.max)))
+            let milliseconds = deadline.remainingMilliseconds
+            guard milliseconds > 0 else { throw .timeout(request: request, after: timeout) }
             var descriptor = pollfd(fd: handle.rawValue, events: events, revents: 0)
             let ready = poll(&descriptor, 1, milliseconds)
             if ready > 0 { return }
