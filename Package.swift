@@ -37,13 +37,13 @@ let package = Package(
 
         // The agent: collectors, configuration, routing.
         .target(name: "MeshAgent", dependencies: [
-            "Exposition", "HTTPServer", "BIRDControl", "TincControl", "EtcdClient", "CBuildInfo", "CYAML",
+            "Exposition", "HTTPServer", "BIRDControl", "TincControl", "EtcdClient", "POSIXSupport", "CBuildInfo", "CYAML",
             .product(name: "Logging", package: "swift-log"),
         ]),
 
         // The executable: parsing, logging bootstrap and wiring only.
         .executableTarget(name: "bgpmesh-agent", dependencies: [
-            "MeshAgent", "Exposition", "CLinux",
+            "MeshAgent", "Exposition", "CLinux", "POSIXSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -57,13 +57,14 @@ let package = Package(
         ]),
 
         // Helpers shared by the test targets (real daemons started by tests).
-        .target(name: "TestSupport", dependencies: ["EtcdClient"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["EtcdClient", "POSIXSupport"], path: "Tests/TestSupport"),
 
+        .testTarget(name: "POSIXSupportTests", dependencies: ["POSIXSupport", "TestSupport"]),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "BIRDControlTests", dependencies: ["BIRDControl", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "BIRDControlTests", dependencies: ["BIRDControl", "POSIXSupport", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EtcdClientTests", dependencies: ["EtcdClient", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "TincControlTests", dependencies: ["TincControl", "TestSupport", .product(name: "Logging", package: "swift-log")], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TincControlTests", dependencies: ["TincControl", "POSIXSupport", "TestSupport", .product(name: "Logging", package: "swift-log")], resources: [.copy("Fixtures")]),
         .testTarget(name: "MeshLabTests", dependencies: ["MeshLab"]),
         // The executable end to end: scrape-once against replayed BIRD and tinc captures, diffed with a golden file.
         .testTarget(name: "bgpmesh-agentTests", dependencies: ["TestSupport"], exclude: ["Golden"]),

@@ -23,15 +23,15 @@ public enum BIRDControlError: Error, Sendable, Equatable, CustomStringConvertibl
     case unparsable(command: String, reason: String)
     /// The command or an argument cannot be sent safely (newline, quote, empty name, ...).
     case invalidArgument(String)
-    /// A socket path that does not fit `sockaddr_un` (107 bytes) or contains a NUL byte.
-    case invalidPath(String)
+    /// A socket path that does not fit `sockaddr_un` (107 bytes), is empty or contains a NUL byte.
+    case invalidPath(UnixSocketAddress.PathError)
 
     public var description: String {
         switch self {
         case .connect(let path, let call, let code):
-            "cannot connect to BIRD at \(path): \(Syscall.errorText(code)) (\(call), errno \(code))"
+            "cannot connect to BIRD at \(path): \(Syscall.errorText(code, call: call))"
         case .io(let command, let call, let code):
-            "BIRD command \"\(command)\" failed: \(Syscall.errorText(code)) (\(call), errno \(code))"
+            "BIRD command \"\(command)\" failed: \(Syscall.errorText(code, call: call))"
         case .timeout(let command, let after):
             "BIRD command \"\(command)\" timed out after \(after)"
         case .closed(let command, let received):
@@ -48,8 +48,8 @@ public enum BIRDControlError: Error, Sendable, Equatable, CustomStringConvertibl
             "cannot parse the reply from BIRD to \"\(command)\": \(reason)"
         case .invalidArgument(let reason):
             "invalid BIRD command: \(reason)"
-        case .invalidPath(let path):
-            "invalid BIRD control socket path \(path.debugDescription) (longer than sockaddr_un allows)"
+        case .invalidPath(let error):
+            "invalid BIRD control socket path: \(error)"
         }
     }
 }

@@ -19,15 +19,8 @@ final class BIRDSession {
     /// expects `0016 Access restricted`. On any error the socket is closed before throwing.
     static func open(path: String, restricted: Bool, limit: Int, command: String,
                      deadline: Deadline, timeout: Duration) throws(BIRDControlError) -> BIRDSession {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let pathBytes = Array(path.utf8)
-        let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        guard !pathBytes.isEmpty, pathBytes.count < capacity, !pathBytes.contains(0) else { throw .invalidPath(path) }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: pathBytes)
-            raw[pathBytes.count] = 0
-        }
+        let address: UnixSocketAddress
+        do { address = try UnixSocketAddress(path: path) } catch { throw .invalidPath(error) }
 
         let descriptor = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard descriptor >= 0 else { throw .connect(path: path, call: "socket", errno: errno) }
@@ -70,13 +63,10 @@ final class BIRDSession {
 
     // MARK: Socket calls
 
-    private func connect(address: sockaddr_un, path: String, command: String, deadline: Deadline, timeout: Duration) throws(BIRDControlError) {
-        var address = address
+    private func connect(address: UnixSocketAddress, path: String, command: String, deadline: Deadline, timeout: Duration) throws(BIRDControlError) {
         let fd = socket.rawValue
         while true {
-            let result = withUnsafePointer(to: &address) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            }
+            let result = address.withSockaddr { Glibc.connect(fd, $0, $1) }
             if result == 0 { return }
             let code = errno
             switch code {

@@ -1,4 +1,5 @@
 import Glibc
+import POSIXSupport
 
 extension EtcdClient {
     /// TLS to etcd (`--etcd.ca-file`, `--etcd.cert-file`, `--etcd.key-file`): the CA that
@@ -84,7 +85,7 @@ extension EtcdClient.Configuration {
         if let tls {
             for (flag, path) in [("ca-file", tls.caFile), ("cert-file", tls.certFile), ("key-file", tls.keyFile)] {
                 if let path, access(path, R_OK) != 0 {
-                    throw .invalidConfiguration("etcd \(flag) \(path) is not readable: \(String(cString: strerror(errno)))")
+                    throw .invalidConfiguration("etcd \(flag) \(path) is not readable: \(Syscall.errorText(errno, call: "access"))")
                 }
             }
             if (tls.certFile == nil) != (tls.keyFile == nil) {

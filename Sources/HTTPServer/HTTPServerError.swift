@@ -19,11 +19,11 @@ public enum HTTPServerError: Error, CustomStringConvertible, Equatable {
         case .invalidListenAddress(let address, let reason):
             "invalid listen address \"\(address)\": \(reason)"
         case .bind(let address, let code):
-            "cannot listen on \(address): \(Syscall.errorText(code)) (bind, errno \(code))"
+            "cannot listen on \(address): \(Syscall.errorText(code, call: "bind"))"
         case .socket(let address, let call, let code):
-            "cannot listen on \(address): \(Syscall.errorText(code)) (\(call), errno \(code))"
+            "cannot listen on \(address): \(Syscall.errorText(code, call: call))"
         case .eventLoop(let call, let code):
-            "cannot start the HTTP event loop: \(Syscall.errorText(code)) (\(call), errno \(code))"
+            "cannot start the HTTP event loop: \(Syscall.errorText(code, call: call))"
         case .alreadyStarted:
             "the HTTP server is already running"
         case .alreadyShutDown:

@@ -13,8 +13,14 @@ public enum Syscall {
         }
     }
 
+    /// strerror(3): `No such file or directory`.
     public static func errorText(_ code: Int32) -> String {
         String(cString: strerror(code))
+    }
+
+    /// The errno with the call that set it: `No such file or directory (open, errno 2)`.
+    public static func errorText(_ code: Int32, call: String) -> String {
+        "\(errorText(code)) (\(call), errno \(code))"
     }
 
     public static func monotonicNanoseconds() -> UInt64 {

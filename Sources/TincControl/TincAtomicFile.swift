@@ -16,13 +16,13 @@ public enum TincAtomicFile {
     @discardableResult
     public static func write(_ content: [UInt8], to path: String, mode: mode_t = 0o644) throws(TincFileError) -> Outcome {
         guard !path.isEmpty, !path.utf8.contains(0), !path.hasSuffix("/") else { throw .invalidName(path) }
-        if case .success(let existing) = TincSyscall.readFile(path, limit: max(content.count, 1) + 1), existing == content {
+        if let existing = try? RegularFile.read(path, limit: content.count), existing == content {
             return .unchanged
         }
         let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
         let base = path.split(separator: "/").last.map(String.init) ?? path
         let temporary = "\(directory.isEmpty ? "" : directory)/.\(base).tmp.\(getpid()).\(UInt32.random(in: 0...UInt32.max))"
-        let fd = TincSyscall.retryingEINTR { open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode) }
+        let fd = Syscall.retryingEINTR { open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode) }
         guard fd >= 0 else { throw .system(path: temporary, call: "open", errno: errno) }
         let handle = FileDescriptor(fd)
         var installed = false
@@ -30,24 +30,21 @@ public enum TincAtomicFile {
             handle.close()
             if !installed { unlink(temporary) }
         }
-        var written = 0
-        while written < content.count {
-            let n = content.withUnsafeBytes { buffer in
-                TincSyscall.retryingEINTR { Glibc.write(handle.rawValue, buffer.baseAddress! + written, buffer.count - written) }
-            }
-            guard n > 0 else { throw .system(path: temporary, call: "write", errno: n < 0 ? errno : EIO) }
-            written += n
+        do {
+            try Syscall.writeAll(handle.rawValue, content)
+        } catch {
+            throw .system(path: temporary, call: error.call, errno: error.code)
         }
         // The umask may have narrowed `mode` at open.
         guard fchmod(handle.rawValue, mode) == 0 else { throw .system(path: temporary, call: "fchmod", errno: errno) }
-        guard TincSyscall.retryingEINTR({ fsync(handle.rawValue) }) == 0 else { throw .system(path: temporary, call: "fsync", errno: errno) }
+        guard Syscall.retryingEINTR({ fsync(handle.rawValue) }) == 0 else { throw .system(path: temporary, call: "fsync", errno: errno) }
         handle.close()
         guard rename(temporary, path) == 0 else { throw .system(path: path, call: "rename", errno: errno) }
         installed = true
-        let directoryFD = TincSyscall.retryingEINTR { open(directory.isEmpty ? "/" : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        let directoryFD = Syscall.retryingEINTR { open(directory.isEmpty ? "/" : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
         guard directoryFD >= 0 else { throw .system(path: directory, call: "open", errno: errno) }
         let directoryHandle = FileDescriptor(directoryFD)
-        guard TincSyscall.retryingEINTR({ fsync(directoryHandle.rawValue) }) == 0 else {
+        guard Syscall.retryingEINTR({ fsync(directoryHandle.rawValue) }) == 0 else {
             throw .system(path: directory, call: "fsync", errno: errno)
         }
         return .written

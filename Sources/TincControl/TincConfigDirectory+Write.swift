@@ -1,11 +1,12 @@
 import Glibc
+import POSIXSupport
 
 /// The files the agent owns in a tinc net directory: `hosts/<peer>` and `conf.d/<file>.conf`.
 /// Every write goes through `TincAtomicFile`, so an unchanged file keeps its mtime.
 extension TincConfigDirectory {
     /// The bytes of `hosts/<name>`; nil when it is missing, unreadable or over `maxFileBytes`.
     public func hostFileBytes(_ name: TincNodeName) -> [UInt8]? {
-        try? TincSyscall.readFile(name.hostFilePath(netDirectory: path), limit: maxFileBytes).get()
+        try? RegularFile.read(name.hostFilePath(netDirectory: path), limit: maxFileBytes)
     }
 
     /// Writes `hosts/<name>` (creating `hosts/`), unless it already holds exactly `text`.
@@ -44,7 +45,7 @@ extension TincConfigDirectory {
     /// The bytes of `conf.d/<file>`; nil when it is missing, unreadable or over `maxFileBytes`.
     public func confDBytes(_ file: String) -> [UInt8]? {
         guard let filePath = try? confDPath(file) else { return nil }
-        return try? TincSyscall.readFile(filePath, limit: maxFileBytes).get()
+        return try? RegularFile.read(filePath, limit: maxFileBytes)
     }
 
     /// Writes `conf.d/<file>` (creating `conf.d/`), unless it already holds exactly `text`.

@@ -1,10 +1,12 @@
+import POSIXSupport
 import Glibc
 
 /// Reads a tinc net directory (`/etc/tinc/<net>`): tinc.conf, conf.d/*.conf and hosts/.
 public struct TincConfigDirectory: Sendable {
     public let path: String
     /// Host files larger than this are refused (a real one is about 500 bytes).
-    public var maxFileBytes = 1 << 20
+    public static let defaultMaxFileBytes = 1 << 20
+    public var maxFileBytes = defaultMaxFileBytes
 
     public init(path: String) {
         self.path = path
@@ -57,9 +59,10 @@ public struct TincConfigDirectory: Sendable {
     }
 
     private func text(_ filePath: String) throws(TincDirectoryError) -> String {
-        switch TincSyscall.readFile(filePath, limit: maxFileBytes) {
-        case .success(let bytes): return String(decoding: bytes, as: UTF8.self)
-        case .failure(let error): throw .file(error)
+        do {
+            return String(decoding: try RegularFile.read(filePath, limit: maxFileBytes), as: UTF8.self)
+        } catch {
+            throw .file(TincFileError(error))
         }
     }
 

@@ -190,7 +190,7 @@ public final class TincControlClient: @unchecked Sendable {
 /// One authenticated control connection (blocking, every wait bounded by the call's deadline).
 final class TincControlSession {
     private let handle: FileDescriptor
-    private let deadline: UInt64
+    private let deadline: Deadline
     private let timeout: Duration
     private let limit: Int
     private var buffer: [UInt8] = []
@@ -202,7 +202,7 @@ final class TincControlSession {
         self.handle = handle
         self.timeout = timeout
         self.limit = limit
-        deadline = TincSyscall.monotonicNanoseconds() &+ UInt64(timeout.tincMilliseconds) * 1_000_000
+        deadline = Deadline(after: timeout)
     }
 
     func close() { handle.close() }
@@ -214,22 +214,12 @@ final class TincControlSession {
         if kill(pidfile.pid, 0) != 0 && errno == ESRCH { throw .notRunning(pid: pidfile.pid, pidfile: pidfilePath) }
 
         let path = configuration.socketFilePath
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let pathBytes = Array(path.utf8)
-        let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        guard !pathBytes.isEmpty, pathBytes.count < capacity, !pathBytes.contains(0) else { throw .invalidPath(path) }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (index, byte) in pathBytes.enumerated() { raw[index] = byte }
-        }
+        let address: UnixSocketAddress
+        do { address = try UnixSocketAddress(path: path) } catch { throw .invalidPath(error) }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { throw .connect(path: path, call: "socket", errno: errno) }
         let session = TincControlSession(handle: FileDescriptor(fd), timeout: configuration.timeout, limit: configuration.maxReplyBytes)
-        let connected = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
-                TincSyscall.retryingEINTR { connect(fd, generic, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            }
-        }
+        let connected = address.withSockaddr { generic, length in Syscall.retryingEINTR { connect(fd, generic, length) } }
         if connected != 0 {
             guard errno == EINPROGRESS || errno == EAGAIN else { throw .connect(path: path, call: "connect", errno: errno) }
             try session.wait(for: Int16(POLLOUT), request: "connect")
@@ -262,7 +252,7 @@ final class TincControlSession {
         var sent = 0
         while sent < bytes.count {
             let n = bytes.withUnsafeBytes { raw in
-                TincSyscall.retryingEINTR { Glibc.send(handle.rawValue, raw.baseAddress! + sent, raw.count - sent, Int32(MSG_NOSIGNAL)) }
+                Syscall.retryingEINTR { Glibc.send(handle.rawValue, raw.baseAddress! + sent, raw.count - sent, Int32(MSG_NOSIGNAL)) }
             }
             if n > 0 { sent += n; continue }
             if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -284,7 +274,7 @@ final class TincControlSession {
                 return String(decoding: line, as: UTF8.self)
             }
             let n = chunk.withUnsafeMutableBytes { raw in
-                TincSyscall.retryingEINTR { recv(handle.rawValue, raw.baseAddress, raw.count, 0) }
+                Syscall.retryingEINTR { recv(handle.rawValue, raw.baseAddress, raw.count, 0) }
             }
             if n > 0 {
                 buffer += chunk[0..<n]
@@ -300,9 +290,8 @@ final class TincControlSession {
 
     func wait(for events: Int16, request: String) throws(TincControlError) {
         while true {
-            let now = TincSyscall.monotonicNanoseconds()
-            guard deadline > now else { throw .timeout(request: request, after: timeout) }
-            let milliseconds = Int32(min((deadline - now + 999_999) / 1_000_000, UInt64(Int32.max)))
+            let milliseconds = deadline.remainingMilliseconds
+            guard milliseconds > 0 else { throw .timeout(request: request, after: timeout) }
             var descriptor = pollfd(fd: handle.rawValue, events: events, revents: 0)
             let ready = poll(&descriptor, 1, milliseconds)
             if ready > 0 { return }

@@ -1,8 +1,12 @@
+import POSIXSupport
+
 /// Everything that can go wrong talking to a running tincd, by signal and log (1.0) or by the
 /// control socket (1.1). Each case names the file, pid or request, and carries the errno.
 public enum TincControlError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The pidfile cannot be read (ENOENT: tincd not running or another --pidfile).
     case pidfile(path: String, call: String, errno: Int32)
+    /// The pidfile is not a regular file, or larger than a pidfile can be.
+    case pidfileRefused(path: String, reason: String)
     /// The pidfile holds no pid.
     case malformedPidfile(path: String, TincParseError)
     /// The pidfile names a pid that does not exist (a stale pidfile of a dead tincd).
@@ -44,13 +48,15 @@ public enum TincControlError: Error, Sendable, Equatable, CustomStringConvertibl
     case daemon(request: String, result: Int)
     /// The reply grew beyond the configured limit.
     case tooLarge(request: String, limit: Int)
-    /// A socket path that does not fit `sockaddr_un` or has a NUL byte.
-    case invalidPath(String)
+    /// A socket path that does not fit `sockaddr_un`, is empty or has a NUL byte.
+    case invalidPath(UnixSocketAddress.PathError)
 
     public var description: String {
         switch self {
         case .pidfile(let path, let call, let code):
-            "cannot read tincd's pidfile \(path): \(TincErrno.text(code)) (\(call), errno \(code))"
+            "cannot read tincd's pidfile \(path): \(Syscall.errorText(code, call: call))"
+        case .pidfileRefused(let path, let reason):
+            "cannot read tincd's pidfile \(path): \(reason)"
         case .malformedPidfile(let path, let error):
             "\(path): \(error)"
         case .notRunning(let pid, let pidfile):
@@ -62,9 +68,9 @@ public enum TincControlError: Error, Sendable, Equatable, CustomStringConvertibl
         case .wrongVersion(let pidfile, let expected, let found):
             "\(pidfile) is a tinc \(found) pidfile, expected tinc \(expected)"
         case .log(let path, let call, let code):
-            "cannot read tincd's log \(path): \(TincErrno.text(code)) (\(call), errno \(code))"
+            "cannot read tincd's log \(path): \(Syscall.errorText(code, call: call))"
         case .signal(let pid, let signal, let code):
-            "cannot send \(signal) to tincd pid \(pid): \(TincErrno.text(code)) (kill, errno \(code))"
+            "cannot send \(signal) to tincd pid \(pid): \(Syscall.errorText(code, call: "kill"))"
         case .dumpTimeout(let signal, let pid, let logfile, let after, let missing, let bytes):
             "tincd pid \(pid) did not dump \(missing.joined(separator: ", ")) into \(logfile) within \(after) of \(signal) (\(bytes) new bytes read)"
         case .logRotated(let path, let detail):
@@ -74,9 +80,9 @@ public enum TincControlError: Error, Sendable, Equatable, CustomStringConvertibl
         case .lockTimeout(let path, let after):
             "the tincd signal lock \(path) was held by another process for more than \(after)"
         case .connect(let path, let call, let code):
-            "cannot connect to tincd's control socket \(path): \(TincErrno.text(code)) (\(call), errno \(code))"
+            "cannot connect to tincd's control socket \(path): \(Syscall.errorText(code, call: call))"
         case .io(let request, let call, let code):
-            "tinc control request \"\(request)\" failed: \(TincErrno.text(code)) (\(call), errno \(code))"
+            "tinc control request \"\(request)\" failed: \(Syscall.errorText(code, call: call))"
         case .timeout(let request, let after):
             "tinc control request \"\(request)\" timed out after \(after)"
         case .closed(let request, let received):
@@ -89,8 +95,8 @@ public enum TincControlError: Error, Sendable, Equatable, CustomStringConvertibl
             "tincd answered \"\(request)\" with error \(result)"
         case .tooLarge(let request, let limit):
             "reply to tinc control request \"\(request)\" exceeds \(limit) bytes"
-        case .invalidPath(let path):
-            "invalid tinc control socket path \(path.debugDescription) (longer than sockaddr_un allows)"
+        case .invalidPath(let error):
+            "invalid tinc control socket path: \(error)"
         }
     }
 }

@@ -297,7 +297,7 @@ public final class TincDaemonClient: @unchecked Sendable {
         }
         try checkLogIsOpen(by: pid, path: logPath)
         waitForQuietLog(logPath)
-        let fd = TincSyscall.retryingEINTR { open(logPath, O_RDONLY | O_CLOEXEC) }
+        let fd = Syscall.retryingEINTR { open(logPath, O_RDONLY | O_CLOEXEC) }
         guard fd >= 0 else { throw .log(path: logPath, call: "open", errno: errno) }
         let handle = FileDescriptor(fd)
         var status = stat()
@@ -319,7 +319,7 @@ public final class TincDaemonClient: @unchecked Sendable {
             var grew = false
             while offset + buffer.count < Int(status.st_size) {
                 let n = chunk.withUnsafeMutableBytes { raw in
-                    TincSyscall.retryingEINTR { pread(handle.rawValue, raw.baseAddress, raw.count, off_t(offset + buffer.count)) }
+                    Syscall.retryingEINTR { pread(handle.rawValue, raw.baseAddress, raw.count, off_t(offset + buffer.count)) }
                 }
                 if n < 0 { throw .log(path: logPath, call: "pread", errno: errno) }
                 if n == 0 { break }
@@ -407,7 +407,7 @@ public final class TincDaemonClient: @unchecked Sendable {
 
     private func acquireLock() throws(TincControlError) -> FileDescriptor? {
         guard let path = configuration.signalLockPath else { return nil }
-        let fd = TincSyscall.retryingEINTR { open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o644) }
+        let fd = Syscall.retryingEINTR { open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o644) }
         guard fd >= 0 else { throw .log(path: path, call: "open", errno: errno) }
         let handle = FileDescriptor(fd)
         let deadline = ContinuousClock.now + configuration.dumpTimeout * 3

@@ -1,3 +1,4 @@
+import POSIXSupport
 /// The tinc interface as the kernel sees it, from `/sys/class/net/<interface>`.
 public struct TincInterfaceStatistics: Sendable, Hashable {
     public var interface: String
@@ -36,7 +37,7 @@ public struct TincInterfaceStatistics: Sendable, Hashable {
               !interface.utf8.contains(0) else { throw .invalidName(interface) }
         let base = "\(sysfsRoot)/class/net/\(interface)"
         func text(_ name: String) -> Result<String, TincFileError> {
-            TincSyscall.readFile("\(base)/\(name)", limit: 4096).map { bytes in
+            Result { () throws(FileReadError) in try RegularFile.read("\(base)/\(name)", limit: 4096) }.mapError(TincFileError.init).map { bytes in
                 String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == "\n" || $0 == " " }).first.map(String.init) ?? ""
             }
         }

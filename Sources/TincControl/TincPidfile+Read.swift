@@ -1,3 +1,4 @@
+import POSIXSupport
 import Glibc
 extension TincPidfile {
     /// True when the pidfile at `path` is tinc 1.1's (`PID COOKIE HOST port PORT`): talk to the
@@ -9,10 +10,12 @@ extension TincPidfile {
     /// Reads and parses a pidfile (at most 4 KiB), with errors that name the file.
     static func read(_ path: String) throws(TincControlError) -> TincPidfile {
         let content: [UInt8]
-        switch TincSyscall.readFile(path, limit: 4096) {
-        case .success(let bytes): content = bytes
-        case .failure(.system(_, let call, let code)): throw .pidfile(path: path, call: call, errno: code)
-        case .failure: throw .pidfile(path: path, call: "read", errno: EFBIG)
+        do {
+            content = try RegularFile.read(path, limit: 4096)
+        } catch .system(_, let call, let code) {
+            throw .pidfile(path: path, call: call, errno: code)
+        } catch {
+            throw .pidfileRefused(path: path, reason: error.reason)
         }
         do {
             return try TincPidfile(parsing: String(decoding: content, as: UTF8.self))

@@ -1,3 +1,4 @@
+import POSIXSupport
 import Glibc
 
 /// How the 1.0 client looks at and signals a process. The default uses /proc and kill(2);
@@ -16,11 +17,11 @@ struct TincProcessProbe: Sendable {
     static let system = TincProcessProbe(
         isAlive: { pid in kill(pid, 0) == 0 || errno == EPERM },
         commandName: { pid in
-            guard case .success(let bytes) = TincSyscall.readFile("/proc/\(pid)/comm", limit: 4096) else { return nil }
+            guard let bytes = try? RegularFile.read("/proc/\(pid)/comm", limit: 4096) else { return nil }
             return String(decoding: bytes, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
         },
         commandLine: { pid in
-            guard case .success(let bytes) = TincSyscall.readFile("/proc/\(pid)/cmdline", limit: 1 << 16) else { return nil }
+            guard let bytes = try? RegularFile.read("/proc/\(pid)/cmdline", limit: 1 << 16) else { return nil }
             return bytes.split(separator: 0, omittingEmptySubsequences: false).dropLast().map { String(decoding: $0, as: UTF8.self) }
         },
         signal: { pid, number in kill(pid, number) == 0 ? 0 : errno },

@@ -1,37 +1,7 @@
-import POSIXSupport
 import Glibc
 
-/// tinc's own I/O helpers on top of POSIXSupport.
+/// The wall clock and a plain sleep for the tinc 1.0 client (the rest is in POSIXSupport).
 enum TincSyscall {
-    /// `Syscall.retryingEINTR`: never wrap close(2) in this.
-    @inline(__always)
-    static func retryingEINTR<T: BinaryInteger>(_ body: () -> T) -> T {
-        Syscall.retryingEINTR(body)
-    }
-
-    /// Reads a whole (small) file; nil and errno on failure. Stops at `limit` bytes (then `.tooLarge`).
-    static func readFile(_ path: String, limit: Int) -> Result<[UInt8], TincFileError> {
-        let fd = TincSyscall.retryingEINTR { open(path, O_RDONLY | O_CLOEXEC) }
-        guard fd >= 0 else { return .failure(.system(path: path, call: "open", errno: errno)) }
-        let handle = FileDescriptor(fd)
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16_384)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { buffer in
-                TincSyscall.retryingEINTR { read(handle.rawValue, buffer.baseAddress, buffer.count) }
-            }
-            if n < 0 { return .failure(.system(path: path, call: "read", errno: errno)) }
-            if n == 0 { break }
-            out += chunk[0..<n]
-            if out.count > limit { return .failure(.tooLarge(path: path, limit: limit)) }
-        }
-        return .success(out)
-    }
-
-    static func monotonicNanoseconds() -> UInt64 {
-        Syscall.monotonicNanoseconds()
-    }
-
     /// Wall-clock seconds since 1970.
     static func unixTime() -> Double {
         var now = timespec()

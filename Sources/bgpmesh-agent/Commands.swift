@@ -9,6 +9,7 @@ import Foundation
 import Glibc
 import Logging
 import MeshAgent
+import POSIXSupport
 
 @main
 struct BGPMeshAgent: AsyncParsableCommand {
@@ -28,7 +29,7 @@ struct BGPMeshAgent: AsyncParsableCommand {
 
 /// Prints one clear line and exits 1: no stack traces for operator mistakes.
 func fail(_ message: String) -> ExitCode {
-    PlainFile.write(Array("bgpmesh-agent: error: \(message)\n".utf8), to: 2)
+    try? Syscall.writeAll(2, Array("bgpmesh-agent: error: \(message)\n".utf8))
     return ExitCode(1)
 }
 
@@ -110,7 +111,7 @@ struct ScrapeOnce: AsyncParsableCommand {
         let agent = Agent(configuration: config, logger: logger)
         let families = await agent.gather()
         let bytes = ExpositionEncoder.encode(families, format: format == .text ? .text004 : .openMetrics100)
-        PlainFile.write(bytes, to: 1)
+        try? Syscall.writeAll(1, bytes)
         let failed = agent.collectors.lastReports.filter { !$0.success }
         if !failed.isEmpty {
             throw fail("collector(s) failed: " + failed.map { "\($0.name) (\($0.error ?? "?"))" }.joined(separator: "; "))
@@ -132,7 +133,7 @@ struct ParseTincLog: ParsableCommand {
 
     func run() throws {
         let bytes: [UInt8]
-        do { bytes = try PlainFile.read(file, limit: 1 << 30) } catch { throw fail("cannot read \(file): \(error)") }
+        do { bytes = try RegularFile.read(file, limit: 1 << 30) } catch { throw fail("cannot read \(file): \(error.reason)") }
         var times: [Double] = []
         var families: [MetricFamily]?
         let clock = ContinuousClock()
@@ -143,11 +144,11 @@ struct ParseTincLog: ParsableCommand {
             times.append(Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18)
         }
         guard let families else { throw fail("\(file) holds no complete tinc dump (Nodes, Edges and Subnet list)") }
-        PlainFile.write(ExpositionEncoder.encode(families, format: .text004), to: 1)
+        try? Syscall.writeAll(1, ExpositionEncoder.encode(families, format: .text004))
         if self.repeat > 1 {
             let median = times.sorted()[times.count / 2]
             let line = "parse median \(NumberText.fixed(median * 1000, decimals: 2)) ms over \(times.count) runs, \(bytes.count) bytes\n"
-            PlainFile.write(Array(line.utf8), to: 2)
+            try? Syscall.writeAll(2, Array(line.utf8))
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import POSIXSupport
 
 /// A Unix-socket server on a temporary path that plays BIRD for the client tests: a thread
 /// accepts one connection at a time and hands it to `handler` with its sequence number.
@@ -21,16 +22,7 @@ final class FakeBIRDServer: @unchecked Sendable {
         self.handler = handler
         listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard listener >= 0 else { throw POSIXError(.EIO) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            let bytes = Array(path.utf8)
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        let bound = try UnixSocketAddress(path: path).withSockaddr { bind(listener, $0, $1) }
         guard bound == 0, listen(listener, 16) == 0 else {
             close(listener)
             throw POSIXError(.EADDRINUSE)

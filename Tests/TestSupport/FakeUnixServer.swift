@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import POSIXSupport
 
 /// A Unix-socket server on a thread that answers every connection the same way:
 /// it sends `greeting`, then for every line it reads sends `reply` (or nothing), or
@@ -26,14 +27,7 @@ public final class FakeUnixServer: @unchecked Sendable {
         self.greeting = greeting
         self.answer = replies
         listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-            for (i, byte) in path.utf8.enumerated() { buffer[i] = byte }
-        }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        let bound = try UnixSocketAddress(path: path).withSockaddr { bind(listener, $0, $1) }
         guard bound == 0, listen(listener, 16) == 0 else {
             close(listener)
             throw NSError(domain: "FakeUnixServer", code: Int(errno))

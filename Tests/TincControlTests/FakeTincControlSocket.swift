@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import POSIXSupport
 
 /// A fake tinc 1.1 control socket that replays a transcript: for each `C:` line it reads one
 /// line from the client and checks it, then sends the `S:` lines that follow. Serves one
@@ -24,14 +25,7 @@ final class FakeTincControlSocket: @unchecked Sendable {
         try "\(pid) \(cookie) 127.0.0.1 port 655\n".write(toFile: pidfilePath, atomically: true, encoding: .utf8)
         let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         self.listener = listener
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (index, byte) in socketPath.utf8.enumerated() { raw[index] = byte }
-        }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        let bound = try UnixSocketAddress(path: socketPath).withSockaddr { bind(listener, $0, $1) }
         guard bound == 0, listen(listener, 4) == 0 else { throw NSError(domain: "fake", code: Int(errno)) }
         let scripts = try transcripts.map { try Fixture.text($0) }
         let cookie = self.cookie

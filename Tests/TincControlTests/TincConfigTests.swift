@@ -1,4 +1,6 @@
 import Foundation
+import Glibc
+import TestSupport
 import TincControl
 import XCTest
 
@@ -46,6 +48,34 @@ final class TincConfigTests: XCTestCase {
         XCTAssertEqual(try TincConfigParser.parse("\tMode switch\n", file: "t").map(\.variable), [""])
         XCTAssertThrowsError(try TincConfigParser.parse("Name = a\nConnectTo\n", file: "tinc.conf")) { error in
             XCTAssertEqual(error as? TincParseError, .malformedConfig(file: "tinc.conf", line: 2, reason: "No value for variable `ConnectTo'"))
+        }
+    }
+
+    /// A FIFO in hosts/ (an operator's mistake, or an attack on the agent) is refused as one bad
+    /// host file; it must not block the reader, which would hang the registry and the collector.
+    func testFIFOInHostsIsRefusedWithoutBlocking() throws {
+        let fifo = directory + "/hosts/node4"
+        XCTAssertEqual(mkfifo(fifo, 0o644), 0)
+        let dir = TincConfigDirectory(path: directory)
+        let outcome = completes(within: .seconds(30)) { () -> [String: String] in
+            var out: [String: String] = [:]
+            for (name, result) in (try? dir.hostFiles()) ?? [] {
+                switch result {
+                case .success: out[name.rawValue] = "ok"
+                case .failure(let error): out[name.rawValue] = error.description
+                }
+            }
+            return out
+        }
+        guard let outcome else {
+            // Releases a reader blocked in open(2); with none, ENXIO instead of blocking here.
+            let writer = open(fifo, O_WRONLY | O_NONBLOCK)
+            if writer >= 0 { close(writer) }
+            return XCTFail("reading hosts/ with a FIFO in it did not return within 30 s")
+        }
+        XCTAssertEqual(outcome, ["node1": "ok", "node2": "ok", "node3": "ok", "node4": "\(fifo) is a FIFO, not a regular file"])
+        XCTAssertThrowsError(try dir.hostFile(TincNodeName("node4")!)) { error in
+            XCTAssertEqual(error as? TincDirectoryError, .file(.notRegularFile(path: fifo, type: "a FIFO")))
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import TestSupport
 import TincControl
 import XCTest
 
@@ -42,6 +43,27 @@ final class TincFileTests: XCTestCase {
         }
         XCTAssertThrowsError(try TincAtomicFile.write("x", to: ""))
         XCTAssertThrowsError(try TincAtomicFile.write("x", to: directory + "/"))
+    }
+
+    /// The unchanged-content check reads the old file first: a FIFO there must not block it.
+    /// The FIFO is replaced by the file, as any other stale file would be.
+    func testAtomicWriteOverAFIFODoesNotBlock() throws {
+        let path = directory + "/node2"
+        XCTAssertEqual(mkfifo(path, 0o644), 0)
+        let outcome = completes(within: .seconds(30)) {
+            Result { () throws(TincFileError) in try TincAtomicFile.write("Port = 655\n", to: path) }
+        }
+        guard let outcome else {
+            // Releases a reader blocked in open(2); with none, ENXIO instead of blocking here.
+            let writer = open(path, O_WRONLY | O_NONBLOCK)
+            if writer >= 0 { close(writer) }
+            return XCTFail("writing over a FIFO did not return within 30 s")
+        }
+        XCTAssertEqual(outcome, .success(.written))
+        var status = stat()
+        XCTAssertEqual(stat(path, &status), 0)
+        XCTAssertEqual(status.st_mode & S_IFMT, S_IFREG)
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "Port = 655\n")
     }
 
     func testSysfsFixtureFromTheLab() throws {

@@ -1,11 +1,14 @@
+import POSIXSupport
+
 extension AgentConfiguration {
     /// Reads a YAML config file on top of the defaults.
     ///
     /// Nested mappings and dotted keys are the same thing: `web: {listen-address: ...}`
     /// and `web.listen-address: ...` both set the `--web.listen-address` flag's key.
     public static func load(file path: String, base: AgentConfiguration = AgentConfiguration()) throws(ConfigError) -> AgentConfiguration {
-        let text: String
-        do { text = try PlainFile.text(path) } catch { throw .unreadable(path: path, reason: error.description) }
+        let bytes: [UInt8]
+        do { bytes = try RegularFile.read(path, limit: 16 << 20) } catch { throw .unreadable(path: path, reason: error.reason) }
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw .unreadable(path: path, reason: "not UTF-8 text") }
         return try parse(yaml: text, path: path, base: base)
     }
 

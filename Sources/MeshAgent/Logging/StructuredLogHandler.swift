@@ -5,6 +5,7 @@ import Foundation
 #endif
 import Glibc
 import Logging
+import POSIXSupport
 
 /// A swift-log handler that writes one logfmt or JSON line per event to stderr.
 /// Only the executable bootstraps it; libraries just take a `Logger`.
@@ -86,16 +87,10 @@ public struct StructuredLogHandler: LogHandler {
             + "." + p(Int(ts.tv_nsec / 1_000_000), 3) + "Z"
     }
 
-    /// One `write(2)` per line, so lines from several threads never interleave.
+    /// One `write(2)` per line, so lines from several threads never interleave. A log line
+    /// that cannot be written has nowhere to be reported, so it is dropped.
     public static let stderr: @Sendable (String) -> Void = { line in
-        var bytes = Array(line.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 { if errno == EINTR { continue } else { return } }
-            offset += n
-        }
-        bytes.removeAll()
+        try? Syscall.writeAll(2, Array(line.utf8))
     }
 }
 

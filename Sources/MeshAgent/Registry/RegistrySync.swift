@@ -1,5 +1,6 @@
 import EtcdClient
 import Logging
+import POSIXSupport
 import TincControl
 
 /// The registry side loop (issue 6): publishes this node under `nodes/<name>`, keeps

@@ -5,6 +5,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import Glibc
+import POSIXSupport
 import TincControl
 
 /// Carries repair actions out through the clients the agent already has. Each call is
@@ -80,14 +81,14 @@ public struct RepairExecutor: Sendable {
         defer { for p in cArgs { free(p) } }
         let spawned = posix_spawn(&pid, "/bin/sh", &actions, nil, cArgs, environ)
         guard spawned == 0 else {
-            return .failure(Failure(description: "cannot run \(command.debugDescription): \(String(cString: strerror(spawned)))"))
+            return .failure(Failure(description: "cannot run \(command.debugDescription): \(Syscall.errorText(spawned, call: "posix_spawn"))"))
         }
         let deadline = ContinuousClock.now + commandTimeout
         var status: Int32 = 0
         while true {
             let done = waitpid(pid, &status, WNOHANG)
             if done == pid { break }
-            if done < 0 && errno != EINTR { return .failure(Failure(description: "waitpid: \(String(cString: strerror(errno)))")) }
+            if done < 0 && errno != EINTR { return .failure(Failure(description: Syscall.errorText(errno, call: "waitpid"))) }
             if ContinuousClock.now >= deadline {
                 kill(pid, SIGKILL)
                 _ = waitpid(pid, &status, 0)

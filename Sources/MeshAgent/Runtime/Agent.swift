@@ -8,6 +8,7 @@ import Foundation
 import Exposition
 import HTTPServer
 import Logging
+import POSIXSupport
 import Synchronization
 import TincControl
 
@@ -59,12 +60,16 @@ public final class Agent: Sendable {
         var credentials: EtcdClient.Credentials?
         if let user = c.etcdUsername {
             guard let file = c.etcdPasswordFile else { throw ConfigError.inconsistent("etcd.username needs etcd.password-file") }
-            let password: String
+            let bytes: [UInt8]
             do {
-                password = try PlainFile.text(file).trimmingNewlines()
+                bytes = try RegularFile.read(file, limit: 16 << 20)
             } catch {
-                throw ConfigError.inconsistent("cannot read etcd.password-file \(file): \(error)")
+                throw ConfigError.inconsistent("cannot read etcd.password-file \(file): \(error.reason)")
             }
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                throw ConfigError.inconsistent("cannot read etcd.password-file \(file): not UTF-8 text")
+            }
+            let password = text.trimmingNewlines()
             credentials = EtcdClient.Credentials(username: user, password: password)
         }
         let tls = (c.etcdCAFile ?? c.etcdCertFile ?? c.etcdKeyFile) == nil ? nil

@@ -1,4 +1,5 @@
 import Glibc
+import POSIXSupport
 
 /// The bearer token that guards the mutating API endpoints, read once from
 /// `web.webhook-token-file` (Alertmanager sends it from `http_config.authorization.credentials_file`).
@@ -23,27 +24,19 @@ public struct WebhookToken: Sendable {
     /// to the file it names, through the descriptor actually read.
     public static func load(path: String) throws(ConfigError) -> WebhookToken {
         func refuse(_ reason: String) -> ConfigError { .inconsistent("web.webhook-token-file \(path): \(reason)") }
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { throw refuse("cannot open: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw refuse("fstat: \(String(cString: strerror(errno)))") }
-        guard info.st_mode & S_IFMT == S_IFREG else { throw refuse("not a regular file") }
-        let mode = info.st_mode & 0o777
+        let content: [UInt8]
+        let status: stat
+        do {
+            (content, status) = try RegularFile.readWithStatus(path, limit: maxFileBytes)
+        } catch .tooLarge {
+            throw refuse("larger than \(maxFileBytes) bytes; it should hold one token")
+        } catch {
+            throw refuse(error.reason)
+        }
+        let mode = status.st_mode & 0o777
         guard mode & 0o077 == 0 else {
             throw refuse("mode \(String(mode, radix: 8)) lets group or others access the token; chmod 600 it")
         }
-        guard Int(info.st_size) <= maxFileBytes else { throw refuse("larger than \(maxFileBytes) bytes; it should hold one token") }
-        var content: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: maxFileBytes + 1)
-        while content.count <= maxFileBytes {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
-            if n < 0, errno == EINTR { continue }
-            guard n >= 0 else { throw refuse("read: \(String(cString: strerror(errno)))") }
-            if n == 0 { break }
-            content.append(contentsOf: buffer[0..<n])
-        }
-        guard content.count <= maxFileBytes else { throw refuse("larger than \(maxFileBytes) bytes; it should hold one token") }
         guard let text = String(validating: content, as: UTF8.self) else { throw refuse("not UTF-8 text") }
         let token = String(text.trimmingASCIIWhitespace())
         if token.isEmpty { throw refuse("empty; it must hold the bearer token") }

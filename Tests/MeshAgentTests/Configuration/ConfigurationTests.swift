@@ -127,7 +127,7 @@ final class ConfigurationTests: XCTestCase {
 
     func testUnreadableFile() {
         XCTAssertThrowsError(try AgentConfiguration.load(file: "/nonexistent/agent.yml")) { error in
-            XCTAssertEqual("\(error)", "cannot read config file /nonexistent/agent.yml: No such file or directory")
+            XCTAssertEqual("\(error)", "cannot read config file /nonexistent/agent.yml: No such file or directory (open, errno 2)")
         }
     }
 

@@ -52,7 +52,7 @@ final class YAMLNodeTests: XCTestCase {
             XCTAssertEqual("\(error)", "cannot read config file \(latin1.path): not UTF-8 text")
         }
         XCTAssertThrowsError(try AgentConfiguration.load(file: dir.path)) { error in
-            XCTAssertEqual("\(error)", "cannot read config file \(dir.path): Is a directory")
+            XCTAssertEqual("\(error)", "cannot read config file \(dir.path): a directory, not a regular file")
         }
     }
 }

@@ -177,6 +177,41 @@ final class RegistrySyncTests: XCTestCase {
         XCTAssertEqual(metrics("node1").hostfileWrites, 1)
     }
 
+    /// FIFOs in hosts/, where a peer's file goes and under a name the registry does not know:
+    /// a plain open(2) of either would block the registry's actor for good.
+    func testFIFOsInHostsDoNotHangTheRegistry() async throws {
+        for name in ["node1", "node2"] { _ = try makeNode(name) }
+        let hosts = "\(root!)/node1/hosts"
+        XCTAssertEqual(mkfifo(hosts + "/node2", 0o644), 0)
+        XCTAssertEqual(mkfifo(hosts + "/node9", 0o644), 0)
+        // Second names outside hosts/, to release a reader should one block.
+        for fifo in ["node2", "node9"] { XCTAssertEqual(link(hosts + "/" + fifo, "\(root!)/node1/fifo-" + fifo), 0) }
+        func isRegularFile(_ path: String) -> Bool {
+            var status = stat()
+            return stat(path, &status) == 0 && status.st_mode & S_IFMT == S_IFREG
+        }
+        for name in ["node1", "node2"] { try start(name) }
+        try await eventually("node1 replaced the FIFO with node2's host file") {
+            isRegularFile(hosts + "/node2") && metrics("node1").synced
+        }
+        guard isRegularFile(hosts + "/node2") else {
+            // Take the FIFOs out of hosts/, then release a reader blocked in open(2) on one, so
+            // the actor and tearDown can finish.
+            for fifo in ["node2", "node9"] {
+                unlink(hosts + "/" + fifo)
+                let writer = open("\(root!)/node1/fifo-" + fifo, O_WRONLY | O_NONBLOCK)
+                if writer >= 0 { close(writer) }
+            }
+            return
+        }
+        let host = try TincHostFile(name: "node2", text: XCTUnwrap(file("node1", "hosts/node2")))
+        XCTAssertEqual(host.publicKey, try RegistryRecordCheckTests.key("node2"))
+        let health = await running["node1"]!.sync.health()
+        XCTAssertEqual(health.peers.map(\.name), ["node2"])
+        XCTAssertEqual(health.peers.map(\.hostFile), [.ok])
+        XCTAssertEqual(hostNames("node1"), ["node1", "node2", "node9"], "the unknown FIFO is not the agent's to remove")
+    }
+
     func testDecommissioningRemovesTheNodeAndLosingAliveKeepsIt() async throws {
         for name in ["node1", "node2", "node3"] { _ = try makeNode(name) }
         for name in ["node1", "node2", "node3"] { try start(name) }

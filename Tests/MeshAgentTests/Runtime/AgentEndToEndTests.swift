@@ -199,7 +199,7 @@ final class AgentCommandLineTests: XCTestCase {
 
         let missing = try AgentProcess.run(["check-config", "--config.file", "/nonexistent.yml"])
         XCTAssertEqual(missing.status, 1)
-        XCTAssertEqual(missing.stderr, "bgpmesh-agent: error: cannot read config file /nonexistent.yml: No such file or directory\n")
+        XCTAssertEqual(missing.stderr, "bgpmesh-agent: error: cannot read config file /nonexistent.yml: No such file or directory (open, errno 2)\n")
 
         let corrupt = tempFile("web: [unclosed\n")
         let c = try AgentProcess.run(["check-config", "--config.file", corrupt])

@@ -1,4 +1,5 @@
 import Glibc
+import POSIXSupport
 
 /// Sends one round of probes to many targets at once and waits for the answers,
 /// on the calling thread (the sampler runs it on its own queue). Sockets are
@@ -37,7 +38,7 @@ final class ICMPPinger: @unchecked Sendable { // used from one serial queue only
                 let proto = family == AF_INET ? Int32(IPPROTO_ICMP) : Int32(IPPROTO_ICMPV6)
                 let fd = socket(family, type | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), proto)
                 if fd < 0 {
-                    reasons.append("\(method.rawValue): \(String(cString: strerror(errno)))")
+                    reasons.append("\(method.rawValue): \(Syscall.errorText(errno, call: "socket"))")
                     break
                 }
                 opened[family] = fd

@@ -5,6 +5,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import Glibc
+import POSIXSupport
 
 /// The standard `process_*` metrics of the agent itself, read from /proc.
 public struct ProcessCollector: Collector {
@@ -47,9 +48,9 @@ public struct ProcessCollector: Collector {
 
     private func read(_ path: String) throws -> String {
         do {
-            return try String(contentsOfFile: path, encoding: .utf8)
+            return String(decoding: try RegularFile.read(path, limit: 1 << 20), as: UTF8.self)
         } catch {
-            throw ProcFS.ParseError.malformed(file: path, reason: "cannot read")
+            throw ProcFS.ParseError.malformed(file: path, reason: "cannot read: \(error.reason)")
         }
     }
 }

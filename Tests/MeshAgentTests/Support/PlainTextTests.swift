@@ -1,7 +1,7 @@
 import XCTest
 @testable import MeshAgent
 
-/// The stdlib/POSIX stand-ins for the few Foundation calls the agent made.
+/// The stdlib stand-ins for the few Foundation calls the agent made (files: POSIXSupportTests).
 final class PlainTextTests: XCTestCase {
     func testTrimming() {
         XCTAssertEqual(" \t 10s \t".trimmingSpaces(), "10s")
@@ -23,24 +23,6 @@ final class PlainTextTests: XCTestCase {
         XCTAssertEqual(NumberText.fixed(-1.5, decimals: 0), "-2")
         XCTAssertEqual(NumberText.fixed(-0.001, decimals: 2), "0.00")
         XCTAssertEqual(NumberText.fixed(3, decimals: 3), "3.000")
-    }
-
-    func testPlainFileReadsWholeFilesAndNamesErrors() throws {
-        let path = NSTemporaryDirectory() + "plainfile-\(getpid()).txt"
-        let text = String(repeating: "0123456789abcdef", count: 3000) + "é\n"
-        try text.write(toFile: path, atomically: false, encoding: .utf8)
-        defer { unlink(path) }
-        XCTAssertEqual(try PlainFile.text(path), text)
-        XCTAssertThrowsError(try PlainFile.read(path, limit: 1000)) { error in
-            XCTAssertEqual("\(error)", "File too large")
-        }
-        XCTAssertThrowsError(try PlainFile.read("/nonexistent-bgpmesh/x")) { error in
-            XCTAssertEqual("\(error)", "No such file or directory")
-        }
-        try Data([0x70, 0xE9, 0x0A]).write(to: URL(fileURLWithPath: path))
-        XCTAssertThrowsError(try PlainFile.text(path)) { error in
-            XCTAssertEqual("\(error)", "not UTF-8 text")
-        }
     }
 
     func testLogfmtEscapesTheLineFeedOfACRLFPair() {
