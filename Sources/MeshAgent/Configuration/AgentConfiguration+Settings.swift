@@ -75,6 +75,9 @@ extension AgentConfiguration {
                       ?? .failure(.init("expected name=address with a numeric IPv4 or IPv6 address"))
               }),
         .collector("etcd", help: "The etcd collector (with etcd.endpoints): etcd's status and member list."),
+        .duration("collector.etcd.interval", \.etcdSamplerInterval,
+                  help: "How often the etcd sampler reads etcd's status and member list.",
+                  notes: "A scrape encodes the sampler's last read, so etcd's load does not grow with scrapes."),
 
         .list("etcd.endpoints", \.etcdEndpoints, valueName: "url",
               help: "etcd endpoint, http(s)://host:port, tried in turn; repeat or comma-separate. None turns etcd off.",

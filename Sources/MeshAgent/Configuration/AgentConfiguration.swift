@@ -74,6 +74,8 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var etcdPasswordFile: String?
     /// Deadline of one etcd request, failover included.
     public var etcdTimeout: Duration = .seconds(5)
+    /// How often the etcd sampler reads status and the member list.
+    public var etcdSamplerInterval: Duration = .seconds(5)
 
     /// The mesh's name: the registry prefix is `/bgpmesh/<mesh.name>/`.
     public var meshName = "bgpmesh"

@@ -32,7 +32,7 @@ extension Agent {
         let etcd = !c.etcdEndpoints.isEmpty && (c.collectors["etcd"] == true || registryOn)
             ? etcdClient(c, requests: etcdRequests, logger: logger) : nil
         if c.collectors["etcd"] == true, let etcd {
-            let sampler = EtcdSampler(client: etcd, logger: logger)
+            let sampler = EtcdSampler(client: etcd, interval: c.etcdSamplerInterval, logger: logger)
             parts.addSampler(run: { await sampler.run() }, poll: { await sampler.poll() }, firstPoll: sampler.firstPoll)
             parts.collectors.append(EtcdCollector(sampler: sampler, requests: etcdRequests))
         }

@@ -158,6 +158,7 @@ final class ConfigurationTests: XCTestCase {
             "collector.bird.socket": .scalar("/tmp/b.ctl"), "collector.bird.timeout": .scalar("1s"),
             "collector.bird.sampler-interval": .scalar("2s"), "collector.bird.convergence-stable-polls": .scalar("5"),
             "collector.bird.route-count-interval": .scalar("30s"), "collector.bird.detail-interval": .scalar("2s"),
+            "collector.etcd.interval": .scalar("10s"),
             "collector.tinc.net": .scalar("mesh_1"), "collector.tinc.dir": .scalar("/etc/tinc/mesh_1"),
             "collector.tinc.pidfile": .scalar("/run/tinc.pid"), "collector.tinc.logfile": .scalar("/var/log/tinc.log"),
             "collector.tinc.interface": .scalar("tinc0"), "collector.tinc.min-dump-interval": .scalar("10s"),

@@ -5,38 +5,28 @@ import XCTest
 
 /// Registry records against the checks, with real keys written by `tincd -K` (Fixtures/registry).
 final class RegistryRecordCheckTests: XCTestCase {
-    static func key(_ node: String) throws -> TincRSAPublicKey {
-        try TincRSAPublicKey(pemText: try Fixture.text("registry/hosts/\(node)"))
-    }
-
-    static func record(_ node: String, key keyNode: String? = nil) throws -> NodeRecord {
-        NodeRecord(name: node, underlay: .init(addresses: ["192.0.2.12"], port: 655),
-                   overlay: .init(addresses: ["198.51.100.2", "2001:db8::2"], subnets: ["203.0.113.2/32"]),
-                   bgp: .init(asn: 65000, routerID: "192.0.2.12"), publicKey: try key(keyNode ?? node), agentVersion: "0.1.0")
-    }
-
     func check(_ name: String, _ value: [UInt8]) -> Result<ValidNodeRecord, RegistryRejection> {
         RegistryRecordCheck.check(name: TincNodeName(name)!, value: value, maxBytes: 64 << 10)
     }
 
     func testValidRecordBecomesAHostFileThatTincReads() throws {
-        let record = try Self.record("node2")
+        let record = try RegistryTestRecords.record("node2")
         let valid = try check("node2", record.encoded()).get()
         XCTAssertTrue(valid.hostFile.hasPrefix(RegistryRecordCheck.hostFileMarker + "\n"))
         let parsed = try TincHostFile(name: "node2", text: valid.hostFile)
         XCTAssertEqual(parsed.addresses, [TincHostAddress(host: "192.0.2.12")])
         XCTAssertEqual(parsed.port, "655")
         XCTAssertEqual(parsed.subnets.map(\.description), ["203.0.113.2/32"])
-        XCTAssertEqual(parsed.publicKey, try Self.key("node2"))
+        XCTAssertEqual(parsed.publicKey, try RegistryTestRecords.key("node2"))
         // The fixture host file's key block, byte for byte (tincd wrote it).
         let original = try Fixture.text("registry/hosts/node2")
         XCTAssertTrue(valid.hostFile.hasSuffix(String(original[original.range(of: "-----BEGIN")!.lowerBound...])))
     }
 
     func testEncodingIsStableJSONWithSortedKeys() throws {
-        let record = try Self.record("node2")
+        let record = try RegistryTestRecords.record("node2")
         let text = String(decoding: record.encoded(), as: UTF8.self)
-        XCTAssertEqual(record.encoded(), try Self.record("node2").encoded())
+        XCTAssertEqual(record.encoded(), try RegistryTestRecords.record("node2").encoded())
         XCTAssertTrue(text.hasPrefix(#"{"agent_version":"0.1.0","bgp":{"asn":65000,"router_id":"192.0.2.12"},"fingerprint_sha256":""#), text)
         XCTAssertTrue(text.contains(#""name":"node2","overlay":{"addresses":["198.51.100.2","2001:db8::2"],"subnets":["203.0.113.2/32"]}"#), text)
         XCTAssertTrue(text.hasSuffix(#""schema":1,"underlay":{"addresses":["192.0.2.12"],"port":655}}"#), text)
@@ -53,7 +43,7 @@ final class RegistryRecordCheckTests: XCTestCase {
     }
 
     func testEachHostileRecordIsRejectedWithItsReason() throws {
-        var record = try Self.record("node2")
+        var record = try RegistryTestRecords.record("node2")
         XCTAssertEqual(check("node3", record.encoded()).failure, .nameMismatch)
         XCTAssertEqual(check("node2", Array(repeating: UInt8(ascii: " "), count: 2_000_000)).failure, .oversized)
         XCTAssertEqual(check("node2", Array("{\"name\":".utf8)).failure, .malformed)
@@ -70,7 +60,7 @@ final class RegistryRecordCheckTests: XCTestCase {
         XCTAssertEqual(check("node2", notAKey.encoded()).failure, .invalidKey)
 
         var otherFingerprint = record
-        otherFingerprint.fingerprintSHA256 = try Self.key("node3").fingerprintSHA256
+        otherFingerprint.fingerprintSHA256 = try RegistryTestRecords.key("node3").fingerprintSHA256
         XCTAssertEqual(check("node2", otherFingerprint.encoded()).failure, .fingerprintMismatch)
 
         // A line break in a value would inject configuration into the host file.
@@ -81,16 +71,16 @@ final class RegistryRecordCheckTests: XCTestCase {
         }
         record.underlay.port = 70000
         XCTAssertEqual(check("node2", record.encoded()).failure, .invalidField)
-        record = try Self.record("node2")
+        record = try RegistryTestRecords.record("node2")
         record.overlay.subnets = ["203.0.113.0/33"]
         XCTAssertEqual(check("node2", record.encoded()).failure, .invalidField)
-        record = try Self.record("node2")
+        record = try RegistryTestRecords.record("node2")
         record.overlay.addresses = ["not-an-ip"]
         XCTAssertEqual(check("node2", record.encoded()).failure, .invalidField)
     }
 
     func testExtraTextAroundTheKeyNeverReachesTheHostFile() throws {
-        var record = try Self.record("node2")
+        var record = try RegistryTestRecords.record("node2")
         record.publicKey = "ConnectTo = evil\n" + record.publicKey + "Subnet = 0.0.0.0/0\n"
         let valid = try check("node2", record.encoded()).get()
         XCTAssertFalse(valid.hostFile.contains("evil"))

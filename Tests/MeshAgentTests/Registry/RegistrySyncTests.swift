@@ -116,7 +116,7 @@ final class RegistrySyncTests: XCTestCase {
         XCTAssertEqual(file("node1", "conf.d/bgpmesh.conf")?.contains("ConnectTo = node2\nConnectTo = node3\n"), true)
         // node2's host file on node1 is what tinc needs: Address, Port, and node2's key.
         let host = try TincHostFile(name: "node2", text: XCTUnwrap(file("node1", "hosts/node2")))
-        XCTAssertEqual(host.publicKey, try RegistryRecordCheckTests.key("node2"))
+        XCTAssertEqual(host.publicKey, try RegistryTestRecords.key("node2"))
         XCTAssertEqual(host.addresses.map(\.host), ["192.0.2.12"])
         XCTAssertEqual(host.port, "655")
         let m = metrics("node1")
@@ -150,11 +150,11 @@ final class RegistrySyncTests: XCTestCase {
         let client = try etcd()
         defer { client.shutdown() }
 
-        var notAKey = try RegistryRecordCheckTests.record("node3")
+        var notAKey = try RegistryTestRecords.record("node3")
         notAKey.publicKey = "-----BEGIN RSA PUBLIC KEY-----\naGVsbG8gd29ybGQ=\n-----END RSA PUBLIC KEY-----\n"
-        var mismatch = try RegistryRecordCheckTests.record("node4")
+        var mismatch = try RegistryTestRecords.record("node4")
         mismatch.name = "node2"
-        _ = try await client.put(prefix + "nodes/../x", value: try RegistryRecordCheckTests.record("node3").encoded())
+        _ = try await client.put(prefix + "nodes/../x", value: try RegistryTestRecords.record("node3").encoded())
         _ = try await client.put(prefix + "nodes/node3", value: notAKey.encoded())
         _ = try await client.put(prefix + "nodes/node4", value: mismatch.encoded())
         _ = try await client.put(prefix + "nodes/big", value: Array(repeating: UInt8(ascii: "x"), count: 2_000_000))
@@ -205,7 +205,7 @@ final class RegistrySyncTests: XCTestCase {
             return
         }
         let host = try TincHostFile(name: "node2", text: XCTUnwrap(file("node1", "hosts/node2")))
-        XCTAssertEqual(host.publicKey, try RegistryRecordCheckTests.key("node2"))
+        XCTAssertEqual(host.publicKey, try RegistryTestRecords.key("node2"))
         let health = await running["node1"]!.sync.health()
         XCTAssertEqual(health.peers.map(\.name), ["node2"])
         XCTAssertEqual(health.peers.map(\.hostFile), [.ok])
@@ -326,7 +326,7 @@ final class RegistrySyncTests: XCTestCase {
             .write(toFile: root + "/node2/hosts/node2", atomically: true, encoding: .utf8)
         try start("node2")
         try await eventually("the new key on node1") {
-            (try? TincHostFile(name: "node2", text: file("node1", "hosts/node2") ?? "").publicKey) == (try? RegistryRecordCheckTests.key("node4"))
+            (try? TincHostFile(name: "node2", text: file("node1", "hosts/node2") ?? "").publicKey) == (try? RegistryTestRecords.key("node4"))
         }
         XCTAssertEqual(metrics("node1").keyChanges, 1)
     }

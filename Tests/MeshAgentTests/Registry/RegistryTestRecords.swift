@@ -8,8 +8,20 @@ enum RegistryTestRecords {
 
     static func name(_ text: String) -> TincNodeName { TincNodeName(text)! }
 
+    /// A fixture node's public key (`tincd -K`, Fixtures/registry/hosts).
+    static func key(_ node: String) throws -> TincRSAPublicKey {
+        try TincRSAPublicKey(pemText: try Fixture.text("registry/hosts/\(node)"))
+    }
+
+    /// A valid record for `node`, optionally carrying another fixture node's key.
+    static func record(_ node: String, key keyNode: String? = nil) throws -> NodeRecord {
+        NodeRecord(name: node, underlay: .init(addresses: ["192.0.2.12"], port: 655),
+                   overlay: .init(addresses: ["198.51.100.2", "2001:db8::2"], subnets: ["203.0.113.2/32"]),
+                   bgp: .init(asn: 65000, routerID: "192.0.2.12"), publicKey: try key(keyNode ?? node), agentVersion: "0.1.0")
+    }
+
     static func put(_ node: String) throws -> EtcdKeyValue {
-        EtcdKeyValue(key: Array((prefix + "nodes/" + node).utf8), value: try RegistryRecordCheckTests.record(node).encoded())
+        EtcdKeyValue(key: Array((prefix + "nodes/" + node).utf8), value: try RegistryTestRecords.record(node).encoded())
     }
 
     static func alive(_ node: String) -> EtcdKeyValue {

@@ -18,13 +18,13 @@ final class RegistryViewTests: XCTestCase {
         XCTAssertEqual(view.counts.alive, 1)
         XCTAssertEqual(view.counts.dead, 1)
 
-        var moved = try RegistryRecordCheckTests.record("node2", key: "node4")
+        var moved = try RegistryTestRecords.record("node2", key: "node4")
         moved.underlay.addresses = ["192.0.2.22"]
         let rekeyed = EtcdKeyValue(key: Array((R.prefix + "nodes/node2").utf8), value: moved.encoded())
         changes = view.reset([try R.put("node1"), rekeyed, try R.put("node3"), R.alive("node3")], revision: 9)
         XCTAssertEqual(Set(changes), [.updated(n("node2"), keyChanged: true), .added(n("node3")),
                                       .becameAlive(n("node3")), .becameDead(n("node1"))])
-        XCTAssertEqual(view.records[n("node2")]?.key, try RegistryRecordCheckTests.key("node4"))
+        XCTAssertEqual(view.records[n("node2")]?.key, try RegistryTestRecords.key("node4"))
     }
 
     func testEventsInOrder() throws {

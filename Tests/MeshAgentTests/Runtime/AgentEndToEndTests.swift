@@ -19,11 +19,6 @@ final class AgentEndToEndTests: XCTestCase {
         agent = nil
     }
 
-    /// Only for ProbeTests.swift, whose owner switches it to `Promtool.check` (TestSupport); then delete.
-    static func promtoolCheck(_ bytes: [UInt8]) throws -> (status: Int32, output: String) {
-        try Promtool.check(bytes)
-    }
-
     func testMetricsAreValidAndCompleteForPromtool() throws {
         let r = try RawHTTPClient.request(port: port, path: "/metrics")
         XCTAssertEqual(r.status, 200)

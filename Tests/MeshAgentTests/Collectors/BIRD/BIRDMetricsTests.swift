@@ -9,13 +9,6 @@ import XCTest
 /// (Fixtures/bird, captured with scripts/capture-bird.py from the config in
 /// Tests/BIRDControlTests/Fixtures/capture-node-a.bird.conf).
 final class BIRDMetricsTests: XCTestCase {
-    /// Only for BIRDCollectorTests.swift and ProbeTests.swift (owned by other helpers): they
-    /// switch to `Fixture.birdSnapshot()` and `Families.value`, then these two go.
-    static func snapshot() throws -> BIRDSnapshot { try Fixture.birdSnapshot() }
-    static func value(_ families: [MetricFamily], _ name: String, _ labels: [String: String] = [:]) -> Double? {
-        Families.value(families, name, labels)
-    }
-
     func testDaemon() throws {
         let f = BIRDMetrics.families(try Fixture.birdSnapshot())
         XCTAssertEqual(Families.value(f, "bird_up"), 1)

@@ -17,7 +17,7 @@ final class BIRDSamplerTests: XCTestCase {
     }
 
     private func value(_ f: [MetricFamily], _ name: String, _ labels: [String: String] = [:]) -> Double? {
-        BIRDMetricsTests.value(f, name, labels)
+        Families.value(f, name, labels)
     }
 
     /// How many reads of each kind the sampler made (its cost histogram's counts).

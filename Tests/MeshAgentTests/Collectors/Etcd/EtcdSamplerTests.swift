@@ -21,24 +21,24 @@ final class EtcdSamplerTests: XCTestCase {
         let sampler = EtcdSampler(client: client, clock: clock.clock, logger: Logger(label: "test"))
         let collector = EtcdCollector(sampler: sampler, requests: EtcdRequestMetrics())
         var families = try await collector.collect()
-        XCTAssertEqual(BIRDMetricsTests.value(families, "bgpmesh_etcd_up"), 0, "nothing polled yet")
+        XCTAssertEqual(Families.value(families, "bgpmesh_etcd_up"), 0, "nothing polled yet")
 
         await sampler.poll()
         XCTAssertEqual(sampler.snapshot?.collectedAt, clock.clock.date())
         families = try await collector.collect()
-        XCTAssertEqual(BIRDMetricsTests.value(families, "bgpmesh_etcd_up"), 1)
-        XCTAssertEqual(BIRDMetricsTests.value(families, "bgpmesh_etcd_members"), 1)
-        XCTAssertEqual(BIRDMetricsTests.value(families, "bgpmesh_etcd_has_leader"), 1)
+        XCTAssertEqual(Families.value(families, "bgpmesh_etcd_up"), 1)
+        XCTAssertEqual(Families.value(families, "bgpmesh_etcd_members"), 1)
+        XCTAssertEqual(Families.value(families, "bgpmesh_etcd_has_leader"), 1)
 
         // etcd stops: scrapes keep showing the last poll until the sampler polls again.
         cluster.stop()
         families = try await collector.collect()
-        XCTAssertEqual(BIRDMetricsTests.value(families, "bgpmesh_etcd_up"), 1, "a scrape does not ask etcd")
+        XCTAssertEqual(Families.value(families, "bgpmesh_etcd_up"), 1, "a scrape does not ask etcd")
         clock.advance(.seconds(5))
         await sampler.poll()
         XCTAssertNotNil(sampler.snapshot?.error)
         families = try await collector.collect()
-        XCTAssertEqual(BIRDMetricsTests.value(families, "bgpmesh_etcd_up"), 0)
+        XCTAssertEqual(Families.value(families, "bgpmesh_etcd_up"), 0)
         XCTAssertNil(families.first { $0.name == "bgpmesh_etcd_members" })
     }
 }

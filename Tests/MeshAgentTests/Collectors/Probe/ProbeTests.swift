@@ -1,6 +1,7 @@
 import Exposition
 import Foundation
 import Logging
+import TestSupport
 import XCTest
 @testable import MeshAgent
 
@@ -23,23 +24,24 @@ final class ProbeTests: XCTestCase {
         XCTAssertEqual(h.snapshot["node3"]?.up, true)
     }
 
-    func testFamiliesAndForgottenPeers() {
+    func testFamiliesAndForgottenPeers() throws {
         let h = ProbeHistory(windowRounds: 10)
         h.record([a: .reply(rtt: 0.0015), b: .lost])
         var f = h.families(method: .icmpRaw)
-        XCTAssertEqual(BIRDMetricsTests.value(f, "bgpmesh_peer_up", ["peer": "node2"]), 1)
-        XCTAssertEqual(BIRDMetricsTests.value(f, "bgpmesh_peer_up", ["peer": "node3"]), 0)
-        XCTAssertEqual(BIRDMetricsTests.value(f, "bgpmesh_peer_last_rtt_seconds", ["peer": "node2"]), 0.0015)
-        XCTAssertNil(BIRDMetricsTests.value(f, "bgpmesh_peer_last_rtt_seconds", ["peer": "node3"]))
-        XCTAssertEqual(BIRDMetricsTests.value(f, "bgpmesh_probe_info", ["method": "icmp_raw"]), 1)
+        XCTAssertEqual(Families.value(f, "bgpmesh_peer_up", ["peer": "node2"]), 1)
+        XCTAssertEqual(Families.value(f, "bgpmesh_peer_up", ["peer": "node3"]), 0)
+        XCTAssertEqual(Families.value(f, "bgpmesh_peer_last_rtt_seconds", ["peer": "node2"]), 0.0015)
+        XCTAssertNil(Families.value(f, "bgpmesh_peer_last_rtt_seconds", ["peer": "node3"]))
+        XCTAssertEqual(Families.value(f, "bgpmesh_probe_info", ["method": "icmp_raw"]), 1)
         let histogram = f.first { $0.name == "bgpmesh_peer_rtt_seconds" }?.metrics.first
         guard case let .histogram(value)? = histogram?.value else { return XCTFail("no histogram") }
         XCTAssertEqual(value.count, 1)
         h.record([a: .reply(rtt: 0.001)])
         f = h.families(method: .icmpRaw)
-        XCTAssertNil(BIRDMetricsTests.value(f, "bgpmesh_peer_up", ["peer": "node3"]), "a peer that is no longer a target disappears")
-        let check = try? AgentEndToEndTests.promtoolCheck(ExpositionEncoder.encode(f, format: .text004))
-        XCTAssertEqual(check?.output, "")
+        XCTAssertNil(Families.value(f, "bgpmesh_peer_up", ["peer": "node3"]), "a peer that is no longer a target disappears")
+        let check = try Promtool.check(ExpositionEncoder.encode(f, format: .text004))
+        XCTAssertEqual(check.status, 0, check.output)
+        XCTAssertEqual(check.output, "")
     }
 
     func testTargetParsing() {
@@ -66,7 +68,7 @@ final class ProbeTests: XCTestCase {
     }
 
     func testTargetsFromBGPNeighborsAndConfig() throws {
-        let snapshot = try BIRDMetricsTests.snapshot()
+        let snapshot = try Fixture.birdSnapshot()
         let targets = ProbeTargets.gather(configured: [ProbeTarget(peer: "extra", address: "198.51.100.99")], registry: nil,
                                           bird: snapshot, tinc: nil)
         XCTAssertTrue(targets.contains(ProbeTarget(peer: "peer_b", address: "192.0.2.202")))
@@ -76,7 +78,7 @@ final class ProbeTests: XCTestCase {
     }
 
     func testRegistryPeersOverlayAddressesWinOverBIRDNeighbors() throws {
-        let snapshot = try BIRDMetricsTests.snapshot()
+        let snapshot = try Fixture.birdSnapshot()
         let extra = ProbeTarget(peer: "extra", address: "198.51.100.99")
         let registry = [(name: "node2", overlay: ["198.51.100.2", "2001:db8:100::2"]), (name: "node4", overlay: ["198.51.100.4", "not-an-ip"])]
         let targets = ProbeTargets.gather(configured: [extra], registry: registry, bird: snapshot, tinc: nil)
