@@ -16,6 +16,8 @@ let package = Package(
         // System library shims (Debian: zlib1g-dev, libyaml-dev).
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        // libcrypto (OpenSSL 3): RSA keys, signatures and SHA-256 (docs/security.md, "Crypto library").
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
         // libcurl's headers (libcurl4-openssl-dev), the library itself loaded with dlopen on first use.
         .target(name: "CCurl", linkerSettings: [.linkedLibrary("dl")]),
@@ -33,7 +35,7 @@ let package = Package(
         .target(name: "HTTPServer", dependencies: ["CLinux", "POSIXSupport", .product(name: "Logging", package: "swift-log")]),
         .target(name: "BIRDControl", dependencies: ["POSIXSupport", .product(name: "Logging", package: "swift-log")]),
         .target(name: "EtcdClient", dependencies: ["CCurl", "POSIXSupport", .product(name: "Logging", package: "swift-log")]),
-        .target(name: "TincControl", dependencies: ["POSIXSupport", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "TincControl", dependencies: ["POSIXSupport", "COpenSSL", .product(name: "Logging", package: "swift-log")]),
 
         // The agent: collectors, configuration, routing.
         .target(name: "MeshAgent", dependencies: [

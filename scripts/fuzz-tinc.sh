@@ -14,8 +14,9 @@ mkdir -p "$OUT/corpus"
 # The pure sources only: the client and file files need swift-log, Dispatch and system calls.
 mapfile -t SOURCES < <(grep -L -E 'import (Logging|Dispatch|POSIXSupport)|TincControlError|TincSyscall\.|FileDescriptor' Sources/TincControl/*.swift)
 echo "fuzz-tinc: compiling ${#SOURCES[@]} parser sources with -sanitize=fuzzer,address"
+# The key parser calls libcrypto through the COpenSSL module map.
 "$SWIFTC" -sanitize=fuzzer,address -parse-as-library -O -g -module-name TincFuzz \
-    -use-ld=lld "${SOURCES[@]}" Fuzz/TincParsers/main.swift -o "$OUT/fuzz-tinc"
+    -I Sources/COpenSSL -lcrypto -use-ld=lld "${SOURCES[@]}" Fuzz/TincParsers/main.swift -o "$OUT/fuzz-tinc"
 
 # Seeds: the captured logs, the synthetic 1.1 transcripts, tinc.conf and host files. The
 # 436 KB generated 64-node dump stays out; inputs are capped at 16 KB (-max_len), which holds

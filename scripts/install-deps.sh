@@ -8,7 +8,7 @@ set -euo pipefail
 # the Dockerfiles in docker/ run it with the groups their image needs (`install-deps.sh mesh tools`).
 declare -A GROUPS_OF=(
   # build: system library shims
-  [build]="pkg-config zlib1g-dev libcurl4-openssl-dev libyaml-dev"
+  [build]="pkg-config zlib1g-dev libcurl4-openssl-dev libyaml-dev libssl-dev"
   # the mesh daemons
   [mesh]="bird2 tinc"
   [etcd]="etcd-server etcd-client"
@@ -21,7 +21,7 @@ declare -A GROUPS_OF=(
   # static checks of the monitoring bundle and the Docker stack (no Docker engine needed)
   [checks]="python3-yaml docker-compose"
   # images only: what the agent binary links against at run time, and setcap for its capabilities
-  [agent-runtime]="libcurl4 zlib1g libyaml-0-2 ca-certificates libcap2-bin"
+  [agent-runtime]="libcurl4 libssl3 zlib1g libyaml-0-2 ca-certificates libcap2-bin"
 )
 DEFAULT_GROUPS=(build mesh etcd monitoring tools bench checks)
 

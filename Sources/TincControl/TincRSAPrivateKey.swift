@@ -1,0 +1,93 @@
+import COpenSSL
+import Glibc
+import POSIXSupport
+
+/// A node's RSA private key, as tincd 1.0 writes it to `rsa_key.priv` (`tincd -K`: PKCS#1
+/// `-----BEGIN RSA PRIVATE KEY-----`); PKCS#8 `-----BEGIN PRIVATE KEY-----` is read too.
+/// Encrypted keys are refused: the agent has no passphrase to give.
+public struct TincRSAPrivateKey: Sendable {
+    /// Largest key file read: a 16384-bit PKCS#1 key in PEM is about 12 KiB.
+    public static let maxFileBytes = 64 << 10
+
+    private let key: EVPKey
+    /// The matching public key (what the node's host file carries).
+    public let publicKey: TincRSAPublicKey
+
+    /// Parses the first private key block of `text`.
+    public init(pemText text: String) throws(TincKeyError) {
+        let parsed: EVPKey?
+        do {
+            parsed = try PEMBlock.scan(text) { (block: PEMBlock) throws(TincParseError) -> EVPKey? in
+                guard block.label == "RSA PRIVATE KEY" || block.label == "PRIVATE KEY" else { return nil }
+                guard block.headers.isEmpty else { throw .invalidPublicKey(reason: "encrypted private keys are not supported") }
+                ERR_clear_error()
+                var cursor = block.body.baseAddress
+                let key = block.label == "RSA PRIVATE KEY"
+                    ? d2i_PrivateKey(EVP_PKEY_RSA, nil, &cursor, block.body.count)
+                    : d2i_AutoPrivateKey(nil, &cursor, block.body.count)
+                guard let key else { throw .invalidPublicKey(reason: OpenSSLError.drain("cannot decode the \(block.label) block")) }
+                return EVPKey(key)
+            }
+        } catch {
+            if case .invalidPublicKey(let reason) = error { throw .invalidPrivateKey(reason: reason) }
+            throw .invalidPrivateKey(reason: "\(error)")
+        }
+        guard let parsed else { throw .invalidPrivateKey(reason: "no -----BEGIN RSA PRIVATE KEY----- block") }
+        guard EVP_PKEY_get_base_id(parsed.pointer) == EVP_PKEY_RSA else { throw .invalidPrivateKey(reason: "not an RSA key") }
+        guard let der = parsed.pkcs1PublicDER else { throw .invalidPrivateKey(reason: OpenSSLError.drain("no public part")) }
+        do {
+            publicKey = try TincRSAPublicKey(parsed, expectedPKCS1: der)
+        } catch {
+            throw .invalidPrivateKey(reason: "\(error)")
+        }
+        key = parsed
+    }
+
+    /// Reads `rsa_key.priv`. The file must be a regular file that neither group nor others may
+    /// read or write (mode & 0o077 == 0, what tincd itself warns about), at most `maxFileBytes`.
+    /// A symlink is followed; the checks apply to the file read, through its descriptor.
+    public init(contentsOfFile path: String) throws(TincKeyError) {
+        let fd = Syscall.retryingEINTR { open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY) }
+        guard fd >= 0 else { throw .file(.system(path: path, call: "open", errno: errno)) }
+        let handle = FileDescriptor(fd)
+        var info = stat()
+        guard fstat(handle.rawValue, &info) == 0 else { throw .file(.system(path: path, call: "fstat", errno: errno)) }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw .notRegularFile(path: path) }
+        guard info.st_mode & 0o077 == 0 else { throw .insecureMode(path: path, mode: info.st_mode & 0o7777) }
+        guard Int(info.st_size) <= Self.maxFileBytes else { throw .file(.tooLarge(path: path, limit: Self.maxFileBytes)) }
+        var content = [UInt8](repeating: 0, count: Self.maxFileBytes + 1)
+        defer { for index in content.indices { content[index] = 0 } }
+        var filled = 0
+        while filled < content.count {
+            let n = content.withUnsafeMutableBytes { buffer in
+                Syscall.retryingEINTR { read(handle.rawValue, buffer.baseAddress! + filled, buffer.count - filled) }
+            }
+            guard n >= 0 else { throw .file(.system(path: path, call: "read", errno: errno)) }
+            if n == 0 { break }
+            filled += n
+        }
+        guard filled <= Self.maxFileBytes else { throw .file(.tooLarge(path: path, limit: Self.maxFileBytes)) }
+        try self.init(pemText: String(decoding: content[0..<filled], as: UTF8.self))
+    }
+
+    /// The RSASSA-PKCS1-v1_5 signature with SHA-256 (RFC 8017 §8.2) of `message`, as long as the modulus.
+    public func signature(for message: [UInt8]) throws(TincKeyError) -> [UInt8] {
+        guard let context = EVP_MD_CTX_new() else { throw .signingFailed(reason: "cannot allocate a digest context") }
+        defer { EVP_MD_CTX_free(context) }
+        ERR_clear_error()
+        var keyContext: OpaquePointer?
+        guard EVP_DigestSignInit(context, &keyContext, EVP_sha256(), nil, key.pointer) == 1,
+              EVP_PKEY_CTX_set_rsa_padding(keyContext, RSA_PKCS1_PADDING) == 1 else {
+            throw .signingFailed(reason: OpenSSLError.drain("EVP_DigestSignInit failed"))
+        }
+        var length = Int(EVP_PKEY_get_size(key.pointer))
+        var out = [UInt8](repeating: 0, count: length)
+        let result = out.withUnsafeMutableBufferPointer { signature in
+            message.withUnsafeBufferPointer { bytes in
+                EVP_DigestSign(context, signature.baseAddress, &length, bytes.baseAddress, bytes.count)
+            }
+        }
+        guard result == 1 else { throw .signingFailed(reason: OpenSSLError.drain("EVP_DigestSign failed")) }
+        return Array(out.prefix(length))
+    }
+}
