@@ -1,6 +1,4 @@
 import COpenSSL
-import Glibc
-import POSIXSupport
 
 /// A node's RSA private key, as tincd 1.0 writes it to `rsa_key.priv` (`tincd -K`: PKCS#1
 /// `-----BEGIN RSA PRIVATE KEY-----`); PKCS#8 `-----BEGIN PRIVATE KEY-----` is read too.
@@ -47,27 +45,14 @@ public struct TincRSAPrivateKey: Sendable {
     /// read or write (mode & 0o077 == 0, what tincd itself warns about), at most `maxFileBytes`.
     /// A symlink is followed; the checks apply to the file read, through its descriptor.
     public init(contentsOfFile path: String) throws(TincKeyError) {
-        let fd = Syscall.retryingEINTR { open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY) }
-        guard fd >= 0 else { throw .file(.system(path: path, call: "open", errno: errno)) }
-        let handle = FileDescriptor(fd)
-        var info = stat()
-        guard fstat(handle.rawValue, &info) == 0 else { throw .file(.system(path: path, call: "fstat", errno: errno)) }
-        guard info.st_mode & S_IFMT == S_IFREG else { throw .notRegularFile(path: path) }
-        guard info.st_mode & 0o077 == 0 else { throw .insecureMode(path: path, mode: info.st_mode & 0o7777) }
-        guard Int(info.st_size) <= Self.maxFileBytes else { throw .file(.tooLarge(path: path, limit: Self.maxFileBytes)) }
-        var content = [UInt8](repeating: 0, count: Self.maxFileBytes + 1)
-        defer { for index in content.indices { content[index] = 0 } }
-        var filled = 0
-        while filled < content.count {
-            let n = content.withUnsafeMutableBytes { buffer in
-                Syscall.retryingEINTR { read(handle.rawValue, buffer.baseAddress! + filled, buffer.count - filled) }
-            }
-            guard n >= 0 else { throw .file(.system(path: path, call: "read", errno: errno)) }
-            if n == 0 { break }
-            filled += n
+        var content: [UInt8]
+        do {
+            content = try TincRegularFile.read(path, limit: Self.maxFileBytes, forbiddenModeBits: 0o077)
+        } catch {
+            throw .unreadable(error)
         }
-        guard filled <= Self.maxFileBytes else { throw .file(.tooLarge(path: path, limit: Self.maxFileBytes)) }
-        try self.init(pemText: String(decoding: content[0..<filled], as: UTF8.self))
+        defer { for index in content.indices { content[index] = 0 } }
+        try self.init(pemText: String(decoding: content, as: UTF8.self))
     }
 
     /// The RSASSA-PKCS1-v1_5 signature with SHA-256 (RFC 8017 §8.2) of `message`, as long as the modulus.

@@ -109,18 +109,18 @@ final class TincSignatureTests: XCTestCase {
                 XCTAssertFalse(error.description.isEmpty)
             }
         }
-        assertRefused(try keyFile("alpha", mode: 0o644)) { if case .insecureMode(_, 0o644) = $0 { true } else { false } }
-        assertRefused(try keyFile("bravo", mode: 0o640)) { if case .insecureMode = $0 { true } else { false } }
-        assertRefused("\(directory)/missing") { if case .file(.system(_, "open", ENOENT)) = $0 { true } else { false } }
-        assertRefused(directory) { if case .notRegularFile = $0 { true } else { false } }
+        assertRefused(try keyFile("alpha", mode: 0o644)) { if case .unreadable(.insecureMode(_, 0o644)) = $0 { true } else { false } }
+        assertRefused(try keyFile("bravo", mode: 0o640)) { if case .unreadable(.insecureMode) = $0 { true } else { false } }
+        assertRefused("\(directory)/missing") { if case .unreadable(.file(.system(_, "open", ENOENT))) = $0 { true } else { false } }
+        assertRefused(directory) { if case .unreadable(.notRegularFile) = $0 { true } else { false } }
         let fifo = "\(directory)/fifo"
         XCTAssertEqual(mkfifo(fifo, 0o600), 0)
-        assertRefused(fifo) { if case .notRegularFile = $0 { true } else { false } }
+        assertRefused(fifo) { if case .unreadable(.notRegularFile) = $0 { true } else { false } }
 
         let large = "\(directory)/large"
         try Data(repeating: 0x41, count: TincRSAPrivateKey.maxFileBytes + 1).write(to: URL(fileURLWithPath: large))
         XCTAssertEqual(chmod(large, 0o600), 0)
-        assertRefused(large) { if case .file(.tooLarge) = $0 { true } else { false } }
+        assertRefused(large) { if case .unreadable(.file(.tooLarge)) = $0 { true } else { false } }
 
         // The text holds no private key: a public key file, an encrypted key, garbage in the block.
         let pem = try Fixture.text("tinc-keys/alpha/rsa_key.priv")
