@@ -16,11 +16,12 @@ let package = Package(
         // System library shims (Debian: zlib1g-dev, libyaml-dev).
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
-        // libcrypto (OpenSSL 3): RSA keys, signatures and SHA-256 (docs/security.md, "Crypto library").
-        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
         // libcurl's headers (libcurl4-openssl-dev), the library itself loaded with dlopen on first use.
         .target(name: "CCurl", linkerSettings: [.linkedLibrary("dl")]),
+        // libcrypto's headers (libssl-dev), libcrypto.so.3 loaded with dlopen on first use: RSA keys,
+        // signatures and SHA-256 (docs/security.md, "Crypto library").
+        .target(name: "COpenSSL", linkerSettings: [.linkedLibrary("dl")]),
 
         // The git revision, stamped by `make` into a gitignored header.
         .target(name: "CBuildInfo"),

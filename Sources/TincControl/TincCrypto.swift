@@ -1,24 +1,31 @@
 import COpenSSL
 
-/// SHA-256 through libcrypto (docs/security.md, "Crypto library").
+/// libcrypto.so.3, loaded on first use (docs/security.md, "Crypto library").
+public enum CryptoLibrary {
+    /// Nil once libcrypto is loaded; otherwise why it cannot be (`cannot load libcrypto.so.3: ...`).
+    public static var loadError: String? {
+        bgpmesh_crypto_load().map { String(cString: $0) }
+    }
+}
+
+/// SHA-256 through libcrypto.
 public enum TincHash {
-    /// The 32-byte SHA-256 digest of `bytes`.
-    public static func sha256(_ bytes: [UInt8]) -> [UInt8] {
+    /// The 32-byte SHA-256 digest of `bytes`; nil only when libcrypto cannot be loaded.
+    public static func sha256(_ bytes: [UInt8]) -> [UInt8]? {
         var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
         let ok = bytes.withUnsafeBytes { input in
             digest.withUnsafeMutableBufferPointer { output in
-                EVP_Digest(input.baseAddress, input.count, output.baseAddress, &length, EVP_sha256(), nil)
+                bgpmesh_EVP_Digest(input.baseAddress, input.count, output.baseAddress, &length, bgpmesh_EVP_sha256(), nil)
             }
         }
-        // EVP_Digest fails only when libcrypto cannot allocate or has no SHA-256 at all.
-        precondition(ok == 1 && length == 32, "libcrypto: SHA-256 unavailable")
+        guard ok == 1, length == 32 else { return nil }
         return Array(digest.prefix(32))
     }
 
-    /// SHA-256 as 64 lowercase hex digits.
-    public static func sha256Hex(_ bytes: [UInt8]) -> String {
-        hex(sha256(bytes))
+    /// SHA-256 as 64 lowercase hex digits; nil only when libcrypto cannot be loaded.
+    public static func sha256Hex(_ bytes: [UInt8]) -> String? {
+        sha256(bytes).map(hex)
     }
 
     static func hex(_ bytes: [UInt8]) -> String {
@@ -40,26 +47,26 @@ final class EVPKey: @unchecked Sendable {
 
     init(_ pointer: OpaquePointer) { self.pointer = pointer }
 
-    deinit { EVP_PKEY_free(pointer) }
+    deinit { bgpmesh_EVP_PKEY_free(pointer) }
 
     /// The RSA public key as PKCS#1 `RSAPublicKey` DER (also for a private key).
     var pkcs1PublicDER: [UInt8]? {
-        Self.encode { i2d_PublicKey(pointer, $0) }
+        Self.encode { bgpmesh_i2d_PublicKey(pointer, $0) }
     }
 
     /// The public key as X.509 `SubjectPublicKeyInfo` DER.
     var subjectPublicKeyInfoDER: [UInt8]? {
-        Self.encode { i2d_PUBKEY(pointer, $0) }
+        Self.encode { bgpmesh_i2d_PUBKEY(pointer, $0) }
     }
 
     /// A big-number parameter of the key (`n`, `e`) as an unsigned big-endian magnitude, with its sign.
     func bigNumber(_ name: String) -> (magnitude: [UInt8], negative: Bool)? {
         var number: OpaquePointer?
-        guard EVP_PKEY_get_bn_param(pointer, name, &number) == 1, let number else { return nil }
-        defer { BN_free(number) }
-        var magnitude = [UInt8](repeating: 0, count: Int((BN_num_bits(number) + 7) / 8))
-        _ = BN_bn2bin(number, &magnitude)
-        return (magnitude, BN_is_negative(number) != 0)
+        guard bgpmesh_EVP_PKEY_get_bn_param(pointer, name, &number) == 1, let number else { return nil }
+        defer { bgpmesh_BN_free(number) }
+        var magnitude = [UInt8](repeating: 0, count: Int((bgpmesh_BN_num_bits(number) + 7) / 8))
+        _ = bgpmesh_BN_bn2bin(number, &magnitude)
+        return (magnitude, bgpmesh_BN_is_negative(number) != 0)
     }
 
     /// Runs an `i2d_*` function twice: once for the length, once into the buffer.
@@ -81,10 +88,10 @@ enum OpenSSLError {
     static func drain(_ fallback: String) -> String {
         var text = fallback
         var last: UInt = 0
-        while case let code = ERR_get_error(), code != 0 { last = code }
+        while case let code = bgpmesh_ERR_get_error(), code != 0 { last = code }
         if last != 0 {
             var buffer = [CChar](repeating: 0, count: 256)
-            ERR_error_string_n(last, &buffer, buffer.count)
+            bgpmesh_ERR_error_string_n(last, &buffer, buffer.count)
             text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         }
         return text
@@ -102,30 +109,31 @@ struct PEMBlock {
     /// Reads PEM blocks of `text` in order until `body` returns a value or the text ends (nil).
     /// `body` sees each block; its buffer is cleared and freed after the call.
     static func scan<T>(_ text: String, _ body: (PEMBlock) throws(TincParseError) -> T?) throws(TincParseError) -> T? {
+        if let why = CryptoLibrary.loadError { throw .invalidPublicKey(reason: why) }
         var bytes = Array(text.utf8)
         defer { for index in bytes.indices { bytes[index] = 0 } }
         guard bytes.count <= Int(Int32.max) else { throw .invalidPublicKey(reason: "PEM text too large") }
-        guard let bio = bytes.withUnsafeBytes({ BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }) else {
+        guard let bio = bytes.withUnsafeBytes({ bgpmesh_BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }) else {
             throw .invalidPublicKey(reason: OpenSSLError.drain("BIO_new_mem_buf failed"))
         }
-        defer { BIO_free(bio) }
-        ERR_clear_error()
+        defer { bgpmesh_BIO_free(bio) }
+        bgpmesh_ERR_clear_error()
         while true {
             var name: UnsafeMutablePointer<CChar>?
             var header: UnsafeMutablePointer<CChar>?
             var data: UnsafeMutablePointer<UInt8>?
             var length = 0
-            guard PEM_read_bio(bio, &name, &header, &data, &length) == 1 else {
-                let code = ERR_peek_last_error()
+            guard bgpmesh_PEM_read_bio(bio, &name, &header, &data, &length) == 1 else {
+                let code = bgpmesh_ERR_peek_last_error()
                 let noMoreBlocks = ERR_GET_LIB(code) == ERR_LIB_PEM && ERR_GET_REASON(code) == PEM_R_NO_START_LINE
                 let reason = OpenSSLError.drain("unreadable PEM block")
                 if noMoreBlocks { return nil }
                 throw .invalidPublicKey(reason: "PEM: \(reason)")
             }
             defer {
-                CRYPTO_free(name, #fileID, #line)
-                CRYPTO_free(header, #fileID, #line)
-                CRYPTO_clear_free(data, length, #fileID, #line)
+                bgpmesh_CRYPTO_free(name, #fileID, #line)
+                bgpmesh_CRYPTO_free(header, #fileID, #line)
+                bgpmesh_CRYPTO_clear_free(data, length, #fileID, #line)
             }
             let block = PEMBlock(label: name.map { String(cString: $0) } ?? "", headers: header.map { String(cString: $0) } ?? "",
                                  body: UnsafeBufferPointer(start: data, count: length))

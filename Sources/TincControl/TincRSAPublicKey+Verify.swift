@@ -6,17 +6,17 @@ extension TincRSAPublicKey {
     /// asking libcrypto.
     public func isValidSignature(_ signature: [UInt8], for message: [UInt8]) -> Bool {
         guard signature.count == (modulusBits + 7) / 8, let key = evpKey() else { return false }
-        guard let context = EVP_MD_CTX_new() else { return false }
+        guard let context = bgpmesh_EVP_MD_CTX_new() else { return false }
         defer {
-            EVP_MD_CTX_free(context)
-            ERR_clear_error()
+            bgpmesh_EVP_MD_CTX_free(context)
+            bgpmesh_ERR_clear_error()
         }
         var keyContext: OpaquePointer?
-        guard EVP_DigestVerifyInit(context, &keyContext, EVP_sha256(), nil, key.pointer) == 1,
-              EVP_PKEY_CTX_set_rsa_padding(keyContext, RSA_PKCS1_PADDING) == 1 else { return false }
+        guard bgpmesh_EVP_DigestVerifyInit(context, &keyContext, bgpmesh_EVP_sha256(), nil, key.pointer) == 1,
+              bgpmesh_EVP_PKEY_CTX_set_rsa_padding(keyContext, RSA_PKCS1_PADDING) == 1 else { return false }
         let result = signature.withUnsafeBufferPointer { signatureBytes in
             message.withUnsafeBufferPointer { messageBytes in
-                EVP_DigestVerify(context, signatureBytes.baseAddress, signatureBytes.count, messageBytes.baseAddress, messageBytes.count)
+                bgpmesh_EVP_DigestVerify(context, signatureBytes.baseAddress, signatureBytes.count, messageBytes.baseAddress, messageBytes.count)
             }
         }
         return result == 1

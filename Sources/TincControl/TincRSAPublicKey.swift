@@ -23,10 +23,11 @@ public struct TincRSAPublicKey: Sendable, Hashable {
     /// Parses PKCS#1 DER. libcrypto decodes it; the key must encode back to the same bytes
     /// (DER is canonical, so trailing bytes, long-form lengths or padded integers are refused).
     public init(pkcs1DER der: [UInt8]) throws(TincParseError) {
-        ERR_clear_error()
+        if let why = CryptoLibrary.loadError { throw .invalidPublicKey(reason: why) }
+        bgpmesh_ERR_clear_error()
         let parsed = der.withUnsafeBufferPointer { buffer -> OpaquePointer? in
             var cursor = buffer.baseAddress
-            return d2i_PublicKey(EVP_PKEY_RSA, nil, &cursor, buffer.count)
+            return bgpmesh_d2i_PublicKey(EVP_PKEY_RSA, nil, &cursor, buffer.count)
         }
         guard let parsed else { throw .invalidPublicKey(reason: OpenSSLError.drain("not a PKCS#1 RSAPublicKey")) }
         try self.init(EVPKey(parsed), expectedPKCS1: der)
@@ -49,17 +50,18 @@ public struct TincRSAPublicKey: Sendable, Hashable {
 
     /// Parses X.509 SubjectPublicKeyInfo DER holding an RSA key.
     public init(subjectPublicKeyInfoDER der: [UInt8]) throws(TincParseError) {
-        ERR_clear_error()
+        if let why = CryptoLibrary.loadError { throw .invalidPublicKey(reason: why) }
+        bgpmesh_ERR_clear_error()
         let parsed = der.withUnsafeBufferPointer { buffer -> OpaquePointer? in
             var cursor = buffer.baseAddress
-            let key = d2i_PUBKEY(nil, &cursor, buffer.count)
+            let key = bgpmesh_d2i_PUBKEY(nil, &cursor, buffer.count)
             // Bytes after the structure: refused like any other non-canonical encoding.
-            if let key, cursor != buffer.baseAddress.map({ $0 + buffer.count }) { EVP_PKEY_free(key); return nil }
+            if let key, cursor != buffer.baseAddress.map({ $0 + buffer.count }) { bgpmesh_EVP_PKEY_free(key); return nil }
             return key
         }
         guard let parsed else { throw .invalidPublicKey(reason: OpenSSLError.drain("not a SubjectPublicKeyInfo")) }
         let key = EVPKey(parsed)
-        guard EVP_PKEY_get_base_id(parsed) == EVP_PKEY_RSA else { throw .invalidPublicKey(reason: "not an rsaEncryption key") }
+        guard bgpmesh_EVP_PKEY_get_base_id(parsed) == EVP_PKEY_RSA else { throw .invalidPublicKey(reason: "not an rsaEncryption key") }
         guard key.subjectPublicKeyInfoDER == der else { throw .invalidPublicKey(reason: "SubjectPublicKeyInfo is not canonical DER") }
         guard let pkcs1 = key.pkcs1PublicDER else { throw .invalidPublicKey(reason: OpenSSLError.drain("cannot encode RSAPublicKey")) }
         try self.init(key, expectedPKCS1: pkcs1)
@@ -67,34 +69,36 @@ public struct TincRSAPublicKey: Sendable, Hashable {
 
     /// Checks a parsed key: canonical encoding, 512 to 16384 bits, odd modulus, odd exponent >= 3.
     init(_ key: EVPKey, expectedPKCS1 der: [UInt8]) throws(TincParseError) {
-        guard EVP_PKEY_get_base_id(key.pointer) == EVP_PKEY_RSA else { throw .invalidPublicKey(reason: "not an RSA key") }
+        guard bgpmesh_EVP_PKEY_get_base_id(key.pointer) == EVP_PKEY_RSA else { throw .invalidPublicKey(reason: "not an RSA key") }
         guard key.pkcs1PublicDER == der else { throw .invalidPublicKey(reason: "RSAPublicKey is not canonical DER") }
         guard let modulus = key.bigNumber("n"), let exponent = key.bigNumber("e") else {
             throw .invalidPublicKey(reason: OpenSSLError.drain("no modulus or exponent"))
         }
         guard !modulus.negative, let lastModulusByte = modulus.magnitude.last else { throw .invalidPublicKey(reason: "modulus: zero or negative") }
         guard !exponent.negative, let lastExponentByte = exponent.magnitude.last else { throw .invalidPublicKey(reason: "public exponent: zero or negative") }
-        let bits = Int(EVP_PKEY_get_bits(key.pointer))
+        let bits = Int(bgpmesh_EVP_PKEY_get_bits(key.pointer))
         guard (512...16384).contains(bits) else { throw .invalidPublicKey(reason: "modulus of \(bits) bits") }
         guard lastModulusByte & 1 == 1 else { throw .invalidPublicKey(reason: "even modulus") }
         guard lastExponentByte & 1 == 1, exponent.magnitude.count > 1 || lastExponentByte >= 3 else {
             throw .invalidPublicKey(reason: "public exponent is even or below 3")
         }
-        guard let spki = key.subjectPublicKeyInfoDER else { throw .invalidPublicKey(reason: OpenSSLError.drain("cannot encode SubjectPublicKeyInfo")) }
+        guard let spki = key.subjectPublicKeyInfoDER, let fingerprint = TincHash.sha256Hex(spki) else {
+            throw .invalidPublicKey(reason: OpenSSLError.drain("cannot encode SubjectPublicKeyInfo"))
+        }
         pkcs1DER = der
         modulusBits = bits
         publicExponent = exponent.magnitude.count <= 8 ? exponent.magnitude.reduce(0) { $0 << 8 | UInt64($1) } : nil
         subjectPublicKeyInfoDER = spki
-        fingerprintSHA256 = TincHash.sha256Hex(spki)
+        fingerprintSHA256 = fingerprint
     }
 
     /// The key as tinc 1.0 writes it: PKCS#1 PEM, 64 characters a line, with a final newline.
     public var pem: String {
-        guard let bio = BIO_new(BIO_s_mem()) else { preconditionFailure("libcrypto: cannot allocate a memory BIO") }
-        defer { BIO_free(bio) }
-        let written = pkcs1DER.withUnsafeBufferPointer { PEM_write_bio(bio, "RSA PUBLIC KEY", "", $0.baseAddress, $0.count) }
+        guard let bio = bgpmesh_BIO_new(bgpmesh_BIO_s_mem()) else { preconditionFailure("libcrypto: cannot allocate a memory BIO") }
+        defer { bgpmesh_BIO_free(bio) }
+        let written = pkcs1DER.withUnsafeBufferPointer { bgpmesh_PEM_write_bio(bio, "RSA PUBLIC KEY", "", $0.baseAddress, $0.count) }
         var start: UnsafeMutablePointer<CChar>?
-        let length = BIO_ctrl(bio, BIO_CTRL_INFO, 0, &start)
+        let length = bgpmesh_BIO_ctrl(bio, BIO_CTRL_INFO, 0, &start)
         // A memory BIO only fails to grow when memory is exhausted.
         precondition(written > 0 && length > 0, "libcrypto: PEM encoding failed")
         return String(decoding: UnsafeRawBufferPointer(start: start, count: length), as: UTF8.self)
@@ -105,7 +109,7 @@ public struct TincRSAPublicKey: Sendable, Hashable {
     func evpKey() -> EVPKey? {
         pkcs1DER.withUnsafeBufferPointer { buffer in
             var cursor = buffer.baseAddress
-            return d2i_PublicKey(EVP_PKEY_RSA, nil, &cursor, buffer.count).map(EVPKey.init)
+            return bgpmesh_d2i_PublicKey(EVP_PKEY_RSA, nil, &cursor, buffer.count).map(EVPKey.init)
         }
     }
 }
