@@ -72,11 +72,4 @@ public enum TrustDecision {
         }
         return .accept(newPin: Pin(fingerprintSHA256: fingerprint, pinnedAt: now, source: adminKey == nil ? .firstUse : .enrollment))
     }
-
-    /// `decide` for a decoded `SignedRecord`.
-    public static func decide(_ signed: SignedRecord, key: TincRSAPublicKey, pins: PinStore,
-                              adminKey: TincRSAPublicKey?, enrollment: EnrollmentStatement?, now: Int64) -> Outcome {
-        decide(record: signed.record, key: key, signature: signed.signature, pin: pins[signed.record.name],
-               adminKey: adminKey, enrollment: enrollment, now: now)
-    }
 }

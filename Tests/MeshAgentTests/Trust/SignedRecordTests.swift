@@ -86,3 +86,45 @@ final class SignedRecordTests: XCTestCase {
         }
     }
 }
+
+/// Signed values as this build writes them, checked in: a later build that changed the canonical
+/// bytes would no longer verify what running agents signed. `BGPMESH_REGENERATE_TRUST_FIXTURES=1`
+/// rewrites them (then review the diff); they also seed `make fuzz-trust`.
+final class SignedValueGoldenTests: XCTestCase {
+    private var regenerate: Bool { ProcessInfo.processInfo.environment["BGPMESH_REGENERATE_TRUST_FIXTURES"] == "1" }
+
+    private func golden(_ name: String, _ make: () throws -> [UInt8]) throws -> [UInt8] {
+        let url = Fixture.directory.appendingPathComponent("trust/\(name)")
+        if regenerate {
+            // The bundle holds a copy; write the source tree's file.
+            let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent("Fixtures/trust/\(name)")
+            try Data(try make()).write(to: source)
+            return try make()
+        }
+        return Array(try Data(contentsOf: url))
+    }
+
+    func testCheckedInSignedRecordVerifies() throws {
+        let value = try golden("alpha.signed-record.json") {
+            try SignedRecord.sign(try TrustTestKeys.record("alpha"), with: try TrustTestKeys.privateKey("alpha")).encoded()
+        }
+        let signed = try SignedRecord.decode(value)
+        XCTAssertEqual(signed.record, try TrustTestKeys.record("alpha"))
+        XCTAssertEqual(signed.encoded(), value, "this build encodes the checked-in value byte for byte")
+        let key = try TrustTestKeys.publicKey("alpha")
+        XCTAssertEqual(TrustDecision.decide(signed, key: key, pins: PinStore(directory: "/nonexistent"), adminKey: nil, enrollment: nil, now: 1),
+                       .accept(newPin: Pin(fingerprintSHA256: key.fingerprintSHA256, pinnedAt: 1, source: .firstUse)))
+    }
+
+    func testCheckedInEnrollmentVerifies() throws {
+        let value = try golden("alpha.enrollment.json") {
+            try EnrollmentStatement.sign(name: "alpha", fingerprintSHA256: try TrustTestKeys.publicKey("alpha").fingerprintSHA256,
+                                         expiresAt: 1_893_456_000, with: try TrustTestKeys.privateKey("admin")).encoded()
+        }
+        let statement = try EnrollmentStatement.decode(value)
+        XCTAssertEqual(statement.encoded(), value)
+        XCTAssertTrue(statement.isSigned(by: try TrustTestKeys.publicKey("admin")))
+        XCTAssertEqual(statement.expiresAt, 1_893_456_000)
+    }
+}
