@@ -1,7 +1,7 @@
 /// Why a private key could not be loaded or used. Each case names the file or the reason.
 public enum TincKeyError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The key file could not be read, is not a regular file, or group or others may access it.
-    case unreadable(TincRegularFile.Refusal)
+    case unreadable(TincFileRefusal)
     /// No usable RSA private key in the text (or an encrypted one, which the agent cannot unlock).
     case invalidPrivateKey(reason: String)
     /// libcrypto refused to sign.

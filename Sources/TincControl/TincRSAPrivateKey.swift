@@ -41,20 +41,6 @@ public struct TincRSAPrivateKey: Sendable {
         key = parsed
     }
 
-    /// Reads `rsa_key.priv`. The file must be a regular file that neither group nor others may
-    /// read or write (mode & 0o077 == 0, what tincd itself warns about), at most `maxFileBytes`.
-    /// A symlink is followed; the checks apply to the file read, through its descriptor.
-    public init(contentsOfFile path: String) throws(TincKeyError) {
-        var content: [UInt8]
-        do {
-            content = try TincRegularFile.read(path, limit: Self.maxFileBytes, forbiddenModeBits: 0o077)
-        } catch {
-            throw .unreadable(error)
-        }
-        defer { for index in content.indices { content[index] = 0 } }
-        try self.init(pemText: String(decoding: content, as: UTF8.self))
-    }
-
     /// The RSASSA-PKCS1-v1_5 signature with SHA-256 (RFC 8017 §8.2) of `message`, as long as the modulus.
     public func signature(for message: [UInt8]) throws(TincKeyError) -> [UInt8] {
         guard let context = bgpmesh_EVP_MD_CTX_new() else { throw .signingFailed(reason: "cannot allocate a digest context") }

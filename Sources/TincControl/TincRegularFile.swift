@@ -5,26 +5,8 @@ import POSIXSupport
 /// state. A FIFO or a device is refused without blocking (opened with O_NONBLOCK), and a
 /// symlink is followed, with the checks applied to the file actually read (fstat on the descriptor).
 public enum TincRegularFile {
-    /// Why the file was not read.
-    public enum Refusal: Error, Sendable, Equatable, CustomStringConvertible {
-        /// open, fstat or read failed, or the file is larger than the limit.
-        case file(TincFileError)
-        /// A FIFO, a directory, a device.
-        case notRegularFile(path: String)
-        /// The file has one of the forbidden mode bits (group or others may access it).
-        case insecureMode(path: String, mode: UInt32)
-
-        public var description: String {
-            switch self {
-            case .file(let error): "\(error)"
-            case .notRegularFile(let path): "\(path) is not a regular file"
-            case .insecureMode(let path, let mode): "\(path) has mode \(String(mode, radix: 8)), which lets group or others access it"
-            }
-        }
-    }
-
     /// The whole file, at most `limit` bytes, refused when `mode & forbiddenModeBits != 0`.
-    public static func read(_ path: String, limit: Int, forbiddenModeBits: UInt32) throws(Refusal) -> [UInt8] {
+    public static func read(_ path: String, limit: Int, forbiddenModeBits: UInt32) throws(TincFileRefusal) -> [UInt8] {
         let fd = Syscall.retryingEINTR { open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY) }
         guard fd >= 0 else { throw .file(.system(path: path, call: "open", errno: errno)) }
         let handle = FileDescriptor(fd)

@@ -108,7 +108,7 @@ public struct PinStore: Sendable, Equatable {
 
 /// Why the pin store could not be read or written. Each case names the path.
 public enum PinStoreError: Error, Sendable, Equatable, CustomStringConvertible {
-    case unreadable(TincRegularFile.Refusal)
+    case unreadable(TincFileRefusal)
     case corrupt(path: String, reason: String)
     case invalidEntry(path: String, reason: String)
     case directory(path: String, reason: String)
