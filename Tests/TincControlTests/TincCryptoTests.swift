@@ -22,7 +22,9 @@ final class TincCryptoTests: XCTestCase {
         try key.pem.write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         // openssl's SubjectPublicKeyInfo must equal ours byte for byte, and parse as the same key.
-        let spkiPEM = try run(tool, ["rsa", "-RSAPublicKey_in", "-in", path, "-pubout"])
+        let converted = try Tool.run(tool, ["rsa", "-RSAPublicKey_in", "-in", path, "-pubout"])
+        XCTAssertEqual(converted.status, 0)
+        let spkiPEM = converted.output
         XCTAssertTrue(spkiPEM.contains("-----BEGIN PUBLIC KEY-----"))
         let fromSPKI = try TincRSAPublicKey(pemText: spkiPEM)
         XCTAssertEqual(fromSPKI, key)
@@ -56,19 +58,5 @@ final class TincCryptoTests: XCTestCase {
         let spki = try TincRSAPublicKey(pemText: good).subjectPublicKeyInfoDER
         XCTAssertNoThrow(try TincRSAPublicKey(subjectPublicKeyInfoDER: spki))
         XCTAssertThrowsError(try TincRSAPublicKey(subjectPublicKeyInfoDER: spki + [0]))
-    }
-
-    private func run(_ tool: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0)
-        return String(decoding: data, as: UTF8.self)
     }
 }

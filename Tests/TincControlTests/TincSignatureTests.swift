@@ -82,7 +82,7 @@ final class TincSignatureTests: XCTestCase {
         let spki = Data(alpha.publicKey.subjectPublicKeyInfoDER).base64EncodedString(options: [.lineLength64Characters, .endLineWithLineFeed])
         try "-----BEGIN PUBLIC KEY-----\n\(spki)\n-----END PUBLIC KEY-----\n".write(toFile: publicPath, atomically: true, encoding: .utf8)
 
-        let verified = try run(tool, ["dgst", "-sha256", "-verify", publicPath, "-signature", signaturePath, messagePath])
+        let verified = try Tool.run(tool, ["dgst", "-sha256", "-verify", publicPath, "-signature", signaturePath, messagePath])
         XCTAssertEqual(verified.status, 0)
         XCTAssertEqual(verified.output.trimmingCharacters(in: .whitespacesAndNewlines), "Verified OK")
 
@@ -90,12 +90,12 @@ final class TincSignatureTests: XCTestCase {
         var flipped = message
         flipped[0] ^= 1
         try Data(flipped).write(to: URL(fileURLWithPath: messagePath))
-        XCTAssertEqual(try run(tool, ["dgst", "-sha256", "-verify", publicPath, "-signature", signaturePath, messagePath]).status, 1)
+        XCTAssertEqual(try Tool.run(tool, ["dgst", "-sha256", "-verify", publicPath, "-signature", signaturePath, messagePath]).status, 1)
 
         // openssl signs with tinc's rsa_key.priv; the bytes equal ours and verify.
         try Data(message).write(to: URL(fileURLWithPath: messagePath))
         let opensslSignaturePath = "\(directory)/openssl-signature"
-        XCTAssertEqual(try run(tool, ["dgst", "-sha256", "-sign", keyPath, "-out", opensslSignaturePath, messagePath]).status, 0)
+        XCTAssertEqual(try Tool.run(tool, ["dgst", "-sha256", "-sign", keyPath, "-out", opensslSignaturePath, messagePath]).status, 0)
         let opensslSignature = Array(try Data(contentsOf: URL(fileURLWithPath: opensslSignaturePath)))
         XCTAssertEqual(opensslSignature, try alpha.signature(for: message))
         XCTAssertTrue(alpha.publicKey.isValidSignature(opensslSignature, for: message))
@@ -132,18 +132,5 @@ final class TincSignatureTests: XCTestCase {
                 guard case .invalidPrivateKey = error as? TincKeyError else { return XCTFail("\(error)") }
             }
         }
-    }
-
-    private func run(_ tool: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }
