@@ -5,7 +5,7 @@ SWIFT ?= swift
 # 5 MiB less resident memory than loading the runtime as shared libraries.
 RELEASE := -c release --static-swift-stdlib
 
-.PHONY: all deps revision build test bench bench-http bench-lab bench-bird bench-tinc bench-keys fuzz fuzz-http fuzz-bird fuzz-tinc demo demo-down clean help
+.PHONY: all deps revision build test bench bench-http bench-lab bench-bird bench-tinc bench-keys fuzz fuzz-http fuzz-bird fuzz-tinc fuzz-trust demo demo-down clean help
 
 all: build
 
@@ -15,7 +15,7 @@ help:
 	@echo "make test        every test this machine can run (static checks, unit, end-to-end, lab integration)"
 	@echo "make build       release build of bgpmesh-agent"
 	@echo "make bench       every benchmark (bench-http, bench-bird, bench-tinc, bench-lab, bench-keys)"
-	@echo "make fuzz        fuzz the HTTP, BIRD and tinc parsers, FUZZ_SECONDS each (default 60)"
+	@echo "make fuzz        fuzz the HTTP, BIRD, tinc and trust parsers, FUZZ_SECONDS each (default 60)"
 
 # Debian packages the build, the tests and the demo need (idempotent).
 deps:
@@ -56,7 +56,7 @@ bench-lab: build
 bench-keys: build
 	bash lab/bench-keys.sh
 
-fuzz: fuzz-http fuzz-bird fuzz-tinc
+fuzz: fuzz-http fuzz-bird fuzz-tinc fuzz-trust
 
 fuzz-http:
 	bash scripts/fuzz-http.sh
@@ -66,6 +66,9 @@ fuzz-bird:
 
 fuzz-tinc:
 	bash scripts/fuzz-tinc.sh
+
+fuzz-trust:
+	bash scripts/fuzz-trust.sh
 
 # The lab needs root (network namespaces); demo.sh installs packages and builds.
 demo: revision

@@ -19,6 +19,9 @@ let package = Package(
 
         // libcurl's headers (libcurl4-openssl-dev), the library itself loaded with dlopen on first use.
         .target(name: "CCurl", linkerSettings: [.linkedLibrary("dl")]),
+        // libcrypto's headers (libssl-dev), libcrypto.so.3 loaded with dlopen on first use: RSA keys,
+        // signatures and SHA-256 (docs/security.md, "Crypto library").
+        .target(name: "COpenSSL", linkerSettings: [.linkedLibrary("dl")]),
 
         // The git revision, stamped by `make` into a gitignored header.
         .target(name: "CBuildInfo"),
@@ -33,7 +36,7 @@ let package = Package(
         .target(name: "HTTPServer", dependencies: ["CLinux", "POSIXSupport", .product(name: "Logging", package: "swift-log")]),
         .target(name: "BIRDControl", dependencies: ["POSIXSupport", .product(name: "Logging", package: "swift-log")]),
         .target(name: "EtcdClient", dependencies: ["CCurl", "POSIXSupport", .product(name: "Logging", package: "swift-log")]),
-        .target(name: "TincControl", dependencies: ["POSIXSupport", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "TincControl", dependencies: ["POSIXSupport", "COpenSSL", .product(name: "Logging", package: "swift-log")]),
 
         // The agent: collectors, configuration, routing.
         .target(name: "MeshAgent", dependencies: [

@@ -12,10 +12,13 @@ OUT=.build-fuzz-tinc
 mkdir -p "$OUT/corpus"
 
 # The pure sources only: the client and file files need swift-log, Dispatch and system calls.
-mapfile -t SOURCES < <(grep -L -E 'import (Logging|Dispatch|POSIXSupport)|TincControlError|TincSyscall\.|FileDescriptor' Sources/TincControl/*.swift)
+mapfile -t SOURCES < <(grep -L -E 'import (Logging|Dispatch|POSIXSupport)|TincControlError|TincSyscall\.|FileDescriptor|TincRegularFile' Sources/TincControl/*.swift)
 echo "fuzz-tinc: compiling ${#SOURCES[@]} parser sources with -sanitize=fuzzer,address"
+# The key parser calls libcrypto through the COpenSSL shim (libcrypto.so.3 loaded with dlopen).
+CLANG=${CLANG:-$(dirname "$SWIFTC")/clang}
+"$CLANG" -O1 -g -c Sources/COpenSSL/copenssl.c -I Sources/COpenSSL/include -o "$OUT/copenssl.o"
 "$SWIFTC" -sanitize=fuzzer,address -parse-as-library -O -g -module-name TincFuzz \
-    -use-ld=lld "${SOURCES[@]}" Fuzz/TincParsers/main.swift -o "$OUT/fuzz-tinc"
+    -I Sources/COpenSSL/include "$OUT/copenssl.o" -ldl -use-ld=lld "${SOURCES[@]}" Fuzz/TincParsers/main.swift -o "$OUT/fuzz-tinc"
 
 # Seeds: the captured logs, the synthetic 1.1 transcripts, tinc.conf and host files. The
 # 436 KB generated 64-node dump stays out; inputs are capped at 16 KB (-max_len), which holds

@@ -7,18 +7,18 @@ set -euo pipefail
 # Groups: with no argument the script installs DEFAULT_GROUPS (build, tests, lab, benchmarks);
 # the Dockerfiles in docker/ run it with the groups their image needs (`install-deps.sh mesh tools`).
 declare -A GROUPS_OF=(
-  [build]="pkg-config zlib1g-dev libcurl4-openssl-dev libyaml-dev"
+  [build]="pkg-config zlib1g-dev libcurl4-openssl-dev libyaml-dev libssl-dev"
   [mesh]="bird2 tinc"
   [etcd]="etcd-server etcd-client"
   [monitoring]="prometheus prometheus-alertmanager prometheus-bird-exporter"
   [tools]="iproute2 util-linux curl jq procps openssl"
   [bench]="wrk"
   [checks]="python3-yaml docker-compose"
-  [agent-runtime]="libcurl4 zlib1g libyaml-0-2 ca-certificates libcap2-bin"
+  [agent-runtime]="libcurl4 libssl3 zlib1g libyaml-0-2 ca-certificates libcap2-bin"
 )
 # Why each group is needed; printed next to what gets installed.
 declare -A WHY_OF=(
-  [build]="the Swift build's system library shims (zlib, libcurl headers, libyaml)"
+  [build]="the Swift build's system library shims (zlib, libcurl and libcrypto headers, libyaml)"
   [mesh]="the mesh daemons the tests and the lab run (BIRD 2, tinc 1.0)"
   [etcd]="the registry's etcd, run by the tests and the lab"
   [monitoring]="promtool/amtool checks, the lab's Prometheus and Alertmanager, bench-http's bird_exporter"
