@@ -22,6 +22,7 @@ final class LabSamplerTests: XCTestCase {
         struct Session: Decodable {
             var name: String
             var peer: String?
+            var neighbor: String?
             var state: String
         }
         var peers: [Peer]
@@ -44,6 +45,7 @@ final class LabSamplerTests: XCTestCase {
         XCTAssertTrue(converged.succeeded, "the lab did not converge: \(converged.stderr)")
         let lab = Lab(stateDir: dir)
         let node1 = lab.node(1)
+        let node4Overlay = lab.node(4).overlay4
 
         // Stop Prometheus (the monitoring namespace runs it); from here on nothing scrapes the agents.
         let pidfile = lab.monitoring.pidfile("prometheus")
@@ -80,11 +82,14 @@ final class LabSamplerTests: XCTestCase {
         while seenAt == nil && Date().timeIntervalSince(appeared) < 10 {
             last = status(lab, node1)
             let probed = last?.peers.contains { $0.name == "node4" && $0.probe_up != nil } ?? false
-            let mapped = last?.sessions.contains { $0.peer == "node4" } ?? false
+            // Mapped through the neighbor address in BIRD's detailed snapshot, which only the
+            // sampler's own reads can bring (nobody scrapes): a name match alone would pass on a
+            // stale snapshot, since the lab names each protocol after its peer.
+            let mapped = last?.sessions.contains { $0.peer == "node4" && $0.neighbor == node4Overlay } ?? false
             if probed && mapped { seenAt = Date() } else { Thread.sleep(forTimeInterval: 0.2) }
         }
         let took = seenAt.map { $0.timeIntervalSince(appeared) }
-        XCTAssertNotNil(took, "10 s after node4's record appeared, node1's status shows peers \(String(describing: last?.peers.map { ($0.name, $0.probe_up) })), sessions \(String(describing: last?.sessions.map { ($0.name, $0.peer) }))")
+        XCTAssertNotNil(took, "10 s after node4's record appeared, node1's status shows peers \(String(describing: last?.peers.map { ($0.name, $0.probe_up) })), sessions \(String(describing: last?.sessions.map { ($0.name, $0.peer, $0.neighbor) }))")
         if let took { print(String(format: "*** Prometheus stopped: node1 probed node4 and mapped its session %.1f s after node4's record appeared ***", took)) }
 
         XCTAssertEqual(added.wait(timeout: .now() + 180), .success, "add-node did not finish")

@@ -68,7 +68,8 @@ extension AgentConfiguration {
         .duration("collector.probe.window", \.probeWindow, help: "Sliding window of bgpmesh_peer_loss_ratio."),
         .list("collector.probe.target", \.probeTargets, valueName: "name=addr",
               help: "Extra probe target, name=address; repeat for more.",
-              notes: "BGP neighbors and tinc host routes (`Subnet = a.b.c.d/32`) are probed anyway.",
+              notes: "Besides these, the probes target every registry peer's overlay addresses while the registry "
+                  + "knows peers, else BGP neighbors and tinc host routes (`Subnet = a.b.c.d/32`).",
               show: { "\($0.peer)=\($0.address)" },
               item: {
                   ProbeTarget(parsing: $0).map { .success($0) }

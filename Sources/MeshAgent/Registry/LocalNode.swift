@@ -90,6 +90,25 @@ public enum LocalNode {
 }
 
 import BIRDControl
+import Synchronization
+
+/// The BGP fields of this node's record as BIRD last said them. A BIRD restart or a failed
+/// read (no status or no protocol list) keeps the last known values, so the record, and every
+/// peer's view of it, does not change twice each time BIRD goes away and comes back.
+final class BGPIdentityMemory: Sendable {
+    private let last = Mutex<NodeRecord.BGP?>(nil)
+
+    func update(from snapshot: BIRDSnapshot?) -> NodeRecord.BGP {
+        last.withLock { last in
+            guard let snapshot, snapshot.status != nil, snapshot.protocols != nil else {
+                return last ?? LocalNode.bgp(from: snapshot)
+            }
+            let fresh = LocalNode.bgp(from: snapshot)
+            last = fresh
+            return fresh
+        }
+    }
+}
 
 extension LocalNode {
     /// BIRD's router ID and the local AS of its first BGP protocol, from the BIRD sampler's

@@ -145,3 +145,11 @@ public actor RegistrySync {
         lastEtcdError = nil
     }
 }
+
+extension RegistrySync {
+    /// Every peer's name and overlay addresses, from the view alone (no file is read): what
+    /// the probes target, once per probe round.
+    public func peerOverlays() -> [(name: String, overlay: [String])] {
+        view.records.filter { $0.key != me }.map { ($0.key.rawValue, $0.value.record.overlay.addresses) }.sorted { $0.name < $1.name }
+    }
+}

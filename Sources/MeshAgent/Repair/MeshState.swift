@@ -40,6 +40,8 @@ public struct MeshState: Sendable, Equatable {
         public var name: String
         /// The registry peer behind it (by neighbor address, else by name), if known.
         public var peer: String?
+        /// The neighbor address from BIRD's detailed snapshot, when it holds this protocol.
+        public var neighbor: String?
         public var state: String
         public var established: Bool
         /// Seconds it has not been Established, as the agent saw it (nil while Established).
@@ -47,10 +49,11 @@ public struct MeshState: Sendable, Equatable {
         /// BIRD shows the protocol disabled by an operator: never nudged.
         public var administrativelyDown: Bool
 
-        public init(name: String, peer: String?, state: String, established: Bool, downFor: Double? = nil,
+        public init(name: String, peer: String?, neighbor: String? = nil, state: String, established: Bool, downFor: Double? = nil,
                     administrativelyDown: Bool = false) {
             self.name = name
             self.peer = peer
+            self.neighbor = neighbor
             self.state = state
             self.established = established
             self.downFor = downFor

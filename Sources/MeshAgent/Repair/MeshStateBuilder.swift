@@ -37,7 +37,7 @@ struct MeshStateBuilder: Sendable {
             let established = session.state == .established
             let peer = neighbors[name].flatMap { overlay[$0] } ?? (names.contains(name) ? name : nil)
             state.sessions.append(MeshState.Session(
-                name: name, peer: peer, state: session.state.text, established: established,
+                name: name, peer: peer, neighbor: neighbors[name], state: session.state.text, established: established,
                 downFor: down.update(name, holds: !established, at: now), administrativelyDown: session.state == .down))
         }
         down.keep(only: Set(bgp.sessions.keys))

@@ -30,6 +30,7 @@ struct RepairStatusDocument: Encodable {
     struct Session: Encodable {
         var name: String
         var peer: String?
+        var neighbor: String?
         var state: String
         var established: Bool
         var down_seconds: Double?
@@ -57,7 +58,7 @@ struct RepairStatusDocument: Encodable {
         peers = s.peers.map { .init(name: $0.name, alive: $0.alive, tinc_reachable: $0.tincReachable, meta_connection: $0.metaConnection,
                                     probe_up: $0.probeUp, probe_loss_ratio: $0.probeLoss, probe_rtt_seconds: $0.probeRTT,
                                     host_file: $0.hostFile.rawValue) }
-        sessions = s.sessions.map { .init(name: $0.name, peer: $0.peer, state: $0.state, established: $0.established, down_seconds: $0.downFor) }
+        sessions = s.sessions.map { .init(name: $0.name, peer: $0.peer, neighbor: $0.neighbor, state: $0.state, established: $0.established, down_seconds: $0.downFor) }
         recent_actions = audit.reversed()
     }
 

@@ -98,11 +98,12 @@ extension Agent {
             maxRecordBytes: c.registryMaxRecordBytes, tincDirectory: tinc.configuration.directoryPath,
             tincInterface: c.tincInterface, fanout: c.meshConnectTo, grace: c.meshConnectToGrace)
         let maxAge = c.tincMinDumpInterval * 4
+        let identity = BGPIdentityMemory()
         let registry = RegistrySync(
             settings: settings, etcd: etcd, reloader: TincReloader(daemon: tinc),
             // Unknown (no fresh dump) is not unreachable.
             reachable: { dumps?.reachableNodes(maxAge: maxAge) },
-            bgp: { LocalNode.bgp(from: bird?.snapshot) }, metrics: metrics, logger: logger)
+            bgp: { identity.update(from: bird?.snapshot) }, metrics: metrics, logger: logger)
         parts.loops.append { await registry.run() }
         parts.collectors.append(RegistryCollector(metrics: metrics))
         return registry
@@ -116,7 +117,7 @@ extension Agent {
         probeLogger[metadataKey: "collector"] = "probe"
         let probes = ProbeHistory(windowRounds: rounds)
         let sampler = ProbeSampler(history: probes, interval: c.probeInterval, timeout: c.probeTimeout, logger: probeLogger) {
-            let peers = await registry?.health().peers.map { (name: $0.name, overlay: $0.overlay) }
+            let peers = await registry?.peerOverlays()
             return ProbeTargets.gather(configured: configured, registry: peers, bird: bird?.snapshot, tinc: tinc)
         }
         parts.loops.append { await sampler.run() }

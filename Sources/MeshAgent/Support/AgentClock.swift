@@ -31,7 +31,8 @@ public struct AgentClock: Sendable {
         while !Task.isCancelled {
             let started = now()
             await body()
-            try? await sleep(started + interval)
+            // Cancelled (or a clock that cannot sleep): stop, never spin.
+            do { try await sleep(started + interval) } catch { return }
         }
     }
 }

@@ -39,6 +39,8 @@ public final class BIRDSampler: Sendable {
         /// Each protocol's state as the last short poll saw it.
         var states: [String: String]?
         var errors: [String: UInt64] = [:]
+        /// The last failed command, for the log line when polls start failing.
+        var lastFailure: String?
     }
 
     let client: BIRDClient
@@ -78,7 +80,9 @@ public final class BIRDSampler: Sendable {
             let ok = await poll()
             if ok && failing { logger.info("BIRD sampler recovered") }
             // One line when it starts failing, not one per poll.
-            if !ok && !failing { logger.warning("BIRD sampler poll failed", metadata: ["error": "\(snapshot?.errors.last?.message ?? "?")"]) }
+            if !ok && !failing {
+                logger.warning("BIRD sampler poll failed", metadata: ["error": "\(state.withLock { $0.lastFailure } ?? "unknown")"])
+            }
             failing = !ok
         }
         client.close()
@@ -124,7 +128,14 @@ public final class BIRDSampler: Sendable {
         }
         for name in history.converging {
             var p = detail?[name]
-            if p == nil { p = try? await client.protocols(all: true, matching: name)[name] }
+            if p == nil {
+                do {
+                    p = try await client.protocols(all: true, matching: name)[name]
+                } catch {
+                    // Counted like every failed command; the session's convergence waits for the next poll.
+                    _ = record(error, command: "show protocols all \(name)")
+                }
+            }
             guard let p else { continue }
             history.observeRoutes(name, imported: p.channels.reduce(0) { $0 + ($1.routes?.imported ?? 0) }, at: clock.date())
         }
@@ -181,7 +192,10 @@ public final class BIRDSampler: Sendable {
 
     private func record(_ error: BIRDControlError, command: String) -> BIRDCollectionError {
         let failure = BIRDCollectionError(error, command: command)
-        state.withLock { $0.errors[failure.kind, default: 0] += 1 }
+        state.withLock {
+            $0.errors[failure.kind, default: 0] += 1
+            $0.lastFailure = "\(command): \(failure.message)"
+        }
         logger.debug("BIRD command failed", metadata: ["command": "\(command)", "error": "\(failure.message)"])
         return failure
     }
