@@ -18,23 +18,6 @@ public func waitUntil(_ what: @autoclosure () -> String, timeout: Duration = .se
     }
 }
 
-/// `waitUntil` for a condition that awaits, or for a caller that must not block its thread
-/// (the code under test runs on the same cooperative pool): polls with `Task.sleep`.
-@discardableResult
-public func waitUntilAsync(_ what: @autoclosure () -> String, timeout: Duration = .seconds(10), poll: Duration = .milliseconds(10),
-                           file: StaticString = #filePath, line: UInt = #line, _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let clock = ContinuousClock()
-    let deadline = clock.now + timeout
-    while true {
-        if try await condition() { return true }
-        if clock.now >= deadline {
-            XCTFail("timed out after \(timeout) waiting until \(what())", file: file, line: line)
-            return false
-        }
-        try? await Task.sleep(for: poll)
-    }
-}
-
 /// The async form of `waitUntil`, for conditions that await.
 @discardableResult
 public func waitUntil(_ what: @autoclosure () -> String, timeout: Duration = .seconds(10), poll: Duration = .milliseconds(10),

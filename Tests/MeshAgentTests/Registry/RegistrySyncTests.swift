@@ -75,15 +75,16 @@ final class RegistrySyncTests: XCTestCase {
         ((try? FileManager.default.contentsOfDirectory(atPath: "\(root!)/\(name)/hosts")) ?? []).filter { !$0.hasPrefix(".") }.sorted()
     }
 
+    /// Polls with `Task.sleep` (the async `waitUntil`), so the agents under test keep the thread.
     func eventually(_ what: String, seconds: Int64 = 10, file: StaticString = #filePath, line: UInt = #line,
                     _ check: () -> Bool) async throws {
-        await waitUntilAsync(what, timeout: .seconds(seconds), poll: .milliseconds(50), file: file, line: line) { check() }
+        await waitUntil(what, timeout: .seconds(seconds), poll: .milliseconds(50), file: file, line: line) { () async in check() }
     }
 
     /// `eventually` for a check that needs to await.
     func eventuallyAsync(_ what: String, seconds: Int64 = 10, file: StaticString = #filePath, line: UInt = #line,
                          _ check: () async -> Bool) async throws {
-        await waitUntilAsync(what, timeout: .seconds(seconds), poll: .milliseconds(50), file: file, line: line, check)
+        await waitUntil(what, timeout: .seconds(seconds), poll: .milliseconds(50), file: file, line: line, check)
     }
 
     /// Waits until `node` has begun `count` more reconcile rounds: each round after the first

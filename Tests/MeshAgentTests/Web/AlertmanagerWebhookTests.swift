@@ -79,7 +79,7 @@ final class AlertmanagerWebhookTests: XCTestCase {
 
     /// Polls until `condition` holds, for up to 10 s.
     func eventually(_ what: String, file: StaticString = #filePath, line: UInt = #line, _ condition: () async -> Bool) async throws {
-        await waitUntilAsync("\(what); Alertmanager log:\n\(log())", poll: .milliseconds(50), file: file, line: line, condition)
+        await waitUntil("\(what); Alertmanager log:\n\(log())", poll: .milliseconds(50), file: file, line: line, condition)
     }
 
     func testFiringThenResolvedThroughARealAlertmanager() async throws {
