@@ -64,7 +64,7 @@ let package = Package(
 
         .testTarget(name: "POSIXSupportTests", dependencies: ["POSIXSupport", "TestSupport"]),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "BIRDControlTests", dependencies: ["BIRDControl", "POSIXSupport", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EtcdClientTests", dependencies: ["EtcdClient", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TincControlTests", dependencies: ["TincControl", "POSIXSupport", "TestSupport", .product(name: "Logging", package: "swift-log")], resources: [.copy("Fixtures")]),

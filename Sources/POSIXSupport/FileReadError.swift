@@ -9,20 +9,23 @@ public enum FileReadError: Error, Sendable, Equatable, CustomStringConvertible {
     case notRegularFile(path: String, type: String)
     /// Larger than the reader's limit.
     case tooLarge(path: String, limit: Int)
+    /// The file's mode has a bit the reader forbids (group or others may access it).
+    case insecureMode(path: String, mode: mode_t)
 
     public var path: String {
         switch self {
-        case .system(let path, _, _), .notRegularFile(let path, _), .tooLarge(let path, _): path
+        case .system(let path, _, _), .notRegularFile(let path, _), .tooLarge(let path, _), .insecureMode(let path, _): path
         }
     }
 
     /// The reason without the path: `No such file or directory (open, errno 2)`,
-    /// `a FIFO, not a regular file`, `larger than 4096 bytes`.
+    /// `a FIFO, not a regular file`, `larger than 4096 bytes`, `mode 644 lets group or others access it`.
     public var reason: String {
         switch self {
         case .system(_, let call, let code): Syscall.errorText(code, call: call)
         case .notRegularFile(_, let type): "\(type), not a regular file"
         case .tooLarge(_, let limit): "larger than \(limit) bytes"
+        case .insecureMode(_, let mode): "mode \(String(mode, radix: 8)) lets group or others access it"
         }
     }
 

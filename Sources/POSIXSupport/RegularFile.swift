@@ -7,6 +7,20 @@ public enum RegularFile {
         try readWithStatus(path, limit: limit).bytes
     }
 
+    /// The bytes of `path`, at most `limit` of them, refused with `.insecureMode` when the mode of
+    /// the file read has any of `forbiddenModeBits` (0o077: group or others may access it, for
+    /// keys, tokens and trust state). The check applies to the descriptor read, so a symlink is
+    /// followed to the file it names. What was read is zeroed before the refusal: it may be a secret.
+    public static func read(_ path: String, limit: Int, forbiddenModeBits: mode_t) throws(FileReadError) -> [UInt8] {
+        var read = try readWithStatus(path, limit: limit)
+        let mode = read.status.st_mode & 0o7777
+        guard mode & forbiddenModeBits == 0 else {
+            for index in read.bytes.indices { read.bytes[index] = 0 }
+            throw .insecureMode(path: path, mode: mode)
+        }
+        return read.bytes
+    }
+
     /// The bytes of `path` and the fstat(2) of the descriptor they were read through, so
     /// checks on the owner or mode apply to the very file read (a symlink is followed).
     /// The open uses O_NONBLOCK so that a FIFO without a writer (or a device) cannot block

@@ -11,6 +11,8 @@ public enum TincFileError: Error, Sendable, Equatable, CustomStringConvertible {
     case tooLarge(path: String, limit: Int)
     /// A FIFO, directory, socket or device where a file was expected; it is never read.
     case notRegularFile(path: String, type: String)
+    /// A file whose mode lets group or others access it, where that is forbidden.
+    case insecureMode(path: String, mode: UInt32)
 
     /// The reader's refusal, with the same path, call and errno.
     public init(_ error: FileReadError) {
@@ -18,6 +20,7 @@ public enum TincFileError: Error, Sendable, Equatable, CustomStringConvertible {
         case .system(let path, let call, let code): self = .system(path: path, call: call, errno: code)
         case .tooLarge(let path, let limit): self = .tooLarge(path: path, limit: limit)
         case .notRegularFile(let path, let type): self = .notRegularFile(path: path, type: type)
+        case .insecureMode(let path, let mode): self = .insecureMode(path: path, mode: mode)
         }
     }
 
@@ -31,6 +34,8 @@ public enum TincFileError: Error, Sendable, Equatable, CustomStringConvertible {
             "\(path) is larger than \(limit) bytes"
         case .notRegularFile(let path, let type):
             "\(path) is \(type), not a regular file"
+        case .insecureMode(let path, let mode):
+            "\(path) has mode \(String(mode, radix: 8)), which lets group or others access it"
         }
     }
 }

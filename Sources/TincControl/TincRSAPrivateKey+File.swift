@@ -9,6 +9,8 @@ extension TincRSAPrivateKey {
         } catch {
             throw .unreadable(error)
         }
+        // Only the bytes read are zeroed: the String made from them and the DER body PEMBlock
+        // decodes are copies Swift gives no way to wipe, so the key is not scrubbed from memory.
         defer { for index in content.indices { content[index] = 0 } }
         try self.init(pemText: String(decoding: content, as: UTF8.self))
     }

@@ -111,7 +111,7 @@ struct ScrapeOnce: AsyncParsableCommand {
         let agent = Agent(configuration: config, logger: logger)
         let families = await agent.gather()
         let bytes = ExpositionEncoder.encode(families, format: format == .text ? .text004 : .openMetrics100)
-        try? Syscall.writeAll(1, bytes)
+        do { try Syscall.writeAll(1, bytes) } catch { throw fail("cannot write the metrics to standard output: \(error)") }
         let failed = agent.collectors.lastReports.filter { !$0.success }
         if !failed.isEmpty {
             throw fail("collector(s) failed: " + failed.map { "\($0.name) (\($0.error ?? "?"))" }.joined(separator: "; "))
@@ -144,7 +144,11 @@ struct ParseTincLog: ParsableCommand {
             times.append(Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18)
         }
         guard let families else { throw fail("\(file) holds no complete tinc dump (Nodes, Edges and Subnet list)") }
-        try? Syscall.writeAll(1, ExpositionEncoder.encode(families, format: .text004))
+        do {
+            try Syscall.writeAll(1, ExpositionEncoder.encode(families, format: .text004))
+        } catch {
+            throw fail("cannot write the metrics to standard output: \(error)")
+        }
         if self.repeat > 1 {
             let median = times.sorted()[times.count / 2]
             let line = "parse median \(NumberText.fixed(median * 1000, decimals: 2)) ms over \(times.count) runs, \(bytes.count) bytes\n"

@@ -267,11 +267,10 @@ final class RealEtcdTests: XCTestCase {
         let watch = WatchRecorder(client.watch(.key("/s")))
         await watch.wait("the watch is created") { $0.createdCount == 1 }
         XCTAssertEqual(try watchStreams(etcd.endpoint(0)), 1)
-        let start = ContinuousClock.now
         watch.cancel()
         let joined = await watch.join()
-        XCTAssertTrue(joined)
-        XCTAssertLessThan(start.duration(to: .now), .milliseconds(500), "cancellation wakes the watch thread at once")
+        XCTAssertTrue(joined, "cancellation ends the watch")
+        XCTAssertNil(watch.anyError, "a cancelled watch ends without an error")
         let endpoint = etcd.endpoint(0)
         try waitUntil("etcd closed the watch stream", timeout: .seconds(5), poll: .milliseconds(50)) {
             try watchStreams(endpoint) == 0

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import TestSupport
 import XCTest
 @testable import HTTPServer
 
@@ -114,7 +115,7 @@ final class HTTPServerLifecycleTests: XCTestCase {
         }
         XCTAssertTrue(idle.isClosedByServer(), "idle keep-alive connection is closed at once")
         XCTAssertFalse(busy.hasUnreadInput, "the idle connection was closed only after the in-flight request finished")
-        XCTAssertTrue(TestServer.eventually(timeout: 1) { (try? TestClient(port: port)) == nil }, "new connections are refused")
+        waitUntil("new connections are refused", timeout: .seconds(1)) { (try? TestClient(port: port)) == nil }
 
         let response = try busy.readResponse()
         XCTAssertEqual(response.status, 200)

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Synchronization
+import TestSupport
 import XCTest
 @testable import HTTPServer
 
@@ -143,13 +144,13 @@ final class HTTPServerRobustnessTests: XCTestCase {
             try client.send("GET /echo HTTP/1.1\r\nHost: t\r\n\r\n")
             clients.append(client)
         }
-        XCTAssertTrue(TestServer.eventually(timeout: 10) { server.activeConnections == 1000 }, "\(server.activeConnections)")
+        waitUntil("1000 connections are active (now \(server.activeConnections))", timeout: .seconds(10)) { server.activeConnections == 1000 }
         var ok = 0
         for client in clients where (try? client.readResponse().status) == 200 { ok += 1 }
         XCTAssertEqual(ok, 1000)
         XCTAssertEqual(server.activeConnections, 1000, "keep-alive connections stay open")
         clients.removeAll()
-        XCTAssertTrue(TestServer.eventually(timeout: 5) { server.activeConnections == 0 })
+        waitUntil("every connection is closed (now \(server.activeConnections))", timeout: .seconds(5)) { server.activeConnections == 0 }
     }
 
     func testConnectionsAboveTheCapGet503() throws {

@@ -3,6 +3,7 @@ import Glibc
 import HTTPServer
 import Logging
 import Synchronization
+import TestSupport
 import XCTest
 
 /// One response as read off the wire by `TestClient`.
@@ -226,14 +227,10 @@ enum TestServer {
         (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
     }
 
-    /// Polls `condition` for up to `timeout` seconds.
-    static func eventually(timeout: Double = 3, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(10_000)
-        }
-        return condition()
+    /// `TestSupport.waitUntil` for up to `timeout` seconds: fails the test naming `what` on timeout.
+    static func eventually(_ what: String = "the condition holds", timeout: Double = 3,
+                           file: StaticString = #filePath, line: UInt = #line, _ condition: () -> Bool) -> Bool {
+        waitUntil(what, timeout: .milliseconds(Int64(timeout * 1000)), file: file, line: line, condition)
     }
 
     /// `/slow` requests that have reached the handler, so a test can wait until one is in flight.

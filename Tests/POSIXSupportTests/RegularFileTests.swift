@@ -71,6 +71,32 @@ final class RegularFileTests: XCTestCase {
         XCTAssertEqual(status.st_mode & S_IFMT, S_IFREG)
     }
 
+    func testForbiddenModeBitsRefuseTheFileTheSymlinkNames() throws {
+        let secret = try file("secret", Array("tok\n".utf8), mode: 0o600)
+        XCTAssertEqual(try RegularFile.read(secret, limit: 100, forbiddenModeBits: 0o077), Array("tok\n".utf8))
+        for mode: mode_t in [0o640, 0o604, 0o620, 0o601, 0o644] {
+            let path = try file("open-\(String(mode, radix: 8))", Array("tok\n".utf8), mode: mode)
+            XCTAssertThrowsError(try RegularFile.read(path, limit: 100, forbiddenModeBits: 0o077)) { error in
+                XCTAssertEqual(error as? FileReadError, .insecureMode(path: path, mode: mode))
+            }
+        }
+        XCTAssertEqual(try RegularFile.read(try file("group-read", [1], mode: 0o640), limit: 100, forbiddenModeBits: 0o022), [1],
+                       "only the forbidden bits count")
+        // A 0600 symlink target is accepted through the link; a 0644 target is refused through it.
+        XCTAssertEqual(symlink(secret, "\(directory)/good-link"), 0)
+        XCTAssertEqual(try RegularFile.read("\(directory)/good-link", limit: 100, forbiddenModeBits: 0o077), Array("tok\n".utf8))
+        let open = try file("world", [2], mode: 0o644)
+        XCTAssertEqual(symlink(open, "\(directory)/bad-link"), 0)
+        XCTAssertThrowsError(try RegularFile.read("\(directory)/bad-link", limit: 100, forbiddenModeBits: 0o077)) { error in
+            XCTAssertEqual(error as? FileReadError, .insecureMode(path: "\(directory)/bad-link", mode: 0o644))
+            XCTAssertEqual("\(error)", "\(directory)/bad-link: mode 644 lets group or others access it")
+        }
+        // The other refusals come first: a missing file is still a missing file.
+        XCTAssertThrowsError(try RegularFile.read("\(directory)/missing", limit: 100, forbiddenModeBits: 0o077)) { error in
+            XCTAssertEqual(error as? FileReadError, .system(path: "\(directory)/missing", call: "open", errno: ENOENT))
+        }
+    }
+
     /// A FIFO without a writer blocks a plain open(2) until someone opens the other end.
     func testFIFOWithoutWriterIsRefusedWithoutBlocking() throws {
         let fifo = "\(directory)/fifo"

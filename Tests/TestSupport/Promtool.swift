@@ -29,11 +29,43 @@ public enum Promtool {
         // promtool reads all of its input before it writes, so writing first cannot deadlock.
         input.fileHandleForWriting.write(Data(bytes))
         try input.fileHandleForWriting.close()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        // The output is read on another thread, so the 30 s bound holds even when promtool hangs
+        // with its output pipe open (a blocking read here would wait for ever).
+        let collected = OutputCollector()
+        let reader = Thread { collected.finish(output.fileHandleForReading.readDataToEndOfFile()) }
+        reader.start()
         guard EtcdTestCluster.waitForExit(process, seconds: 30) else {
             Glibc.kill(process.processIdentifier, SIGKILL)
-            throw ToolFailure(description: "promtool check metrics did not exit within 30 s")
+            EtcdTestCluster.waitForExit(process, seconds: 5)
+            throw ToolFailure(description: "promtool (\(process.executableURL?.path ?? "promtool") check metrics, pid "
+                                           + "\(process.processIdentifier)) did not exit within 30 s; killed it")
         }
-        return (process.terminationStatus, text)
+        // promtool has exited; its output ends once any child holding the pipe is gone too.
+        guard let data = collected.wait(seconds: 5) else {
+            throw ToolFailure(description: "promtool check metrics exited but its output pipe stayed open for 5 s")
+        }
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
+
+/// The output of a child, handed from the reading thread to the waiting one.
+private final class OutputCollector: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var data: Data?
+
+    func finish(_ data: Data) {
+        condition.lock()
+        self.data = data
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The output, or nil when it is not complete within `seconds`.
+    func wait(seconds: Double) -> Data? {
+        let deadline = Date().addingTimeInterval(seconds)
+        condition.lock()
+        defer { condition.unlock() }
+        while data == nil, condition.wait(until: deadline) {}
+        return data
     }
 }

@@ -4,12 +4,14 @@ import FoundationEssentials
 import Foundation
 #endif
 import Glibc
+import POSIXSupport
 import TincControl
 
 /// The pins of one agent, kept as one JSON file in the state directory (`state.dir`, default
 /// `/var/lib/bgpmesh`). A missing file is an empty store (a first start); a file that cannot be
-/// read, is too large, is writable by group or others, or does not parse is an error, never an
-/// empty store, because an empty store would trust the next key for every name.
+/// read, is too large, that group or others may access (issue 13: readable only by the agent), or
+/// does not parse is an error, never an empty store, because an empty store would trust the next
+/// key for every name.
 public struct PinStore: Sendable, Equatable {
     public static let fileName = "trust-pins.json"
     /// 1 MiB holds about 7,000 pins, several times `registry.max-nodes`.
@@ -32,7 +34,7 @@ public struct PinStore: Sendable, Equatable {
         let path = directory + "/" + fileName
         let bytes: [UInt8]
         do {
-            bytes = try TincRegularFile.read(path, limit: maxFileBytes, forbiddenModeBits: 0o022)
+            bytes = try TincRegularFile.read(path, limit: maxFileBytes, forbiddenModeBits: 0o077)
         } catch {
             if case .file(.system(_, "open", ENOENT)) = error { return PinStore(directory: directory) }
             throw .unreadable(error)
@@ -60,16 +62,17 @@ public struct PinStore: Sendable, Equatable {
 
     /// Writes the store atomically (temporary file, fsync, rename, directory fsync) with mode
     /// 0600, creating the directory with mode 0700 when it is missing. A directory that group
-    /// or others may write is refused: whoever can write it can replace the pins.
+    /// or others may access is refused: whoever can write it can replace the pins, and whoever
+    /// can enter it can read them.
     public func save() throws(PinStoreError) {
         if mkdir(directory, 0o700) != 0, errno != EEXIST {
-            throw .directory(path: directory, reason: "mkdir: \(String(cString: strerror(errno)))")
+            throw .directory(path: directory, reason: Syscall.errorText(errno, call: "mkdir"))
         }
         var info = stat()
-        guard stat(directory, &info) == 0 else { throw .directory(path: directory, reason: "stat: \(String(cString: strerror(errno)))") }
+        guard stat(directory, &info) == 0 else { throw .directory(path: directory, reason: Syscall.errorText(errno, call: "stat")) }
         guard info.st_mode & S_IFMT == S_IFDIR else { throw .directory(path: directory, reason: "not a directory") }
-        guard info.st_mode & 0o022 == 0 else {
-            throw .directory(path: directory, reason: "mode \(String(info.st_mode & 0o7777, radix: 8)) lets group or others write it; chmod 700 it")
+        guard info.st_mode & 0o077 == 0 else {
+            throw .directory(path: directory, reason: "mode \(String(info.st_mode & 0o7777, radix: 8)) lets group or others access it; chmod 700 it")
         }
         do {
             try TincAtomicFile.write(encoded(), to: path, mode: 0o600)

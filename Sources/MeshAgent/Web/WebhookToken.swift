@@ -25,17 +25,14 @@ public struct WebhookToken: Sendable {
     public static func load(path: String) throws(ConfigError) -> WebhookToken {
         func refuse(_ reason: String) -> ConfigError { .inconsistent("web.webhook-token-file \(path): \(reason)") }
         let content: [UInt8]
-        let status: stat
         do {
-            (content, status) = try RegularFile.readWithStatus(path, limit: maxFileBytes)
+            content = try RegularFile.read(path, limit: maxFileBytes, forbiddenModeBits: 0o077)
         } catch .tooLarge {
             throw refuse("larger than \(maxFileBytes) bytes; it should hold one token")
+        } catch .insecureMode(_, let mode) {
+            throw refuse("mode \(String(mode, radix: 8)) lets group or others access the token; chmod 600 it")
         } catch {
             throw refuse(error.reason)
-        }
-        let mode = status.st_mode & 0o777
-        guard mode & 0o077 == 0 else {
-            throw refuse("mode \(String(mode, radix: 8)) lets group or others access the token; chmod 600 it")
         }
         guard let text = String(validating: content, as: UTF8.self) else { throw refuse("not UTF-8 text") }
         let token = String(text.trimmingASCIIWhitespace())

@@ -79,7 +79,6 @@ final class CollectorSetTests: XCTestCase {
         XCTAssertEqual(c.reports.first { $0.name == "broken" }?.error, "socket said no")
         let duration = value(c.families, "bgpmesh_scrape_collector_duration_seconds", collector: "stuck") ?? 0
         XCTAssertGreaterThanOrEqual(duration, 0.2)
-        XCTAssertLessThan(duration, 2)
     }
 
     func testReadinessNeedsEveryCollectorOnce() async {

@@ -75,21 +75,16 @@ final class RegistrySyncTests: XCTestCase {
         ((try? FileManager.default.contentsOfDirectory(atPath: "\(root!)/\(name)/hosts")) ?? []).filter { !$0.hasPrefix(".") }.sorted()
     }
 
-    func eventually(_ what: String, seconds: Double = 10, _ check: () -> Bool) async throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while !check() {
-            guard Date() < deadline else { return XCTFail("not within \(seconds) s: \(what)") }
-            try await Task.sleep(for: .milliseconds(50))
-        }
+    /// Polls with `Task.sleep` (the async `waitUntil`), so the agents under test keep the thread.
+    func eventually(_ what: String, seconds: Int64 = 10, file: StaticString = #filePath, line: UInt = #line,
+                    _ check: () -> Bool) async throws {
+        await waitUntil(what, timeout: .seconds(seconds), poll: .milliseconds(50), file: file, line: line) { () async in check() }
     }
 
     /// `eventually` for a check that needs to await.
-    func eventuallyAsync(_ what: String, seconds: Double = 10, _ check: () async -> Bool) async throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while !(await check()) {
-            guard Date() < deadline else { return XCTFail("not within \(seconds) s: \(what)") }
-            try await Task.sleep(for: .milliseconds(50))
-        }
+    func eventuallyAsync(_ what: String, seconds: Int64 = 10, file: StaticString = #filePath, line: UInt = #line,
+                         _ check: () async -> Bool) async throws {
+        await waitUntil(what, timeout: .seconds(seconds), poll: .milliseconds(50), file: file, line: line, check)
     }
 
     /// Waits until `node` has begun `count` more reconcile rounds: each round after the first

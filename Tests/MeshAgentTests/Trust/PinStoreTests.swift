@@ -83,6 +83,14 @@ final class PinStoreTests: XCTestCase {
         XCTAssertThrowsError(try PinStore.load(directory: directory)) { error in
             guard case .unreadable(.insecureMode(_, 0o620)) = error as? PinStoreError else { return XCTFail("\(error)") }
         }
+        // Readable by group or others is refused too (issue 13: readable only by the agent).
+        for mode in [0o640, 0o604] {
+            try writeFile("{\"pins\":{},\"version\":1}", mode: mode)
+            XCTAssertThrowsError(try PinStore.load(directory: directory)) { error in
+                guard case .unreadable(.insecureMode(_, UInt32(mode))) = error as? PinStoreError else { return XCTFail("\(error)") }
+                XCTAssertTrue("\(error)".contains("mode \(String(mode, radix: 8)), which lets group or others access it"), "\(error)")
+            }
+        }
         try writeFile(String(repeating: " ", count: PinStore.maxFileBytes + 1))
         XCTAssertThrowsError(try PinStore.load(directory: directory)) { error in
             guard case .unreadable(.file(.tooLarge)) = error as? PinStoreError else { return XCTFail("\(error)") }
@@ -105,7 +113,16 @@ final class PinStoreTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/" + PinStore.fileName))
         XCTAssertThrowsError(try PinStore(directory: parent + "/missing/state").save()) { error in
             guard case .directory = error as? PinStoreError else { return XCTFail("\(error)") }
+            XCTAssertEqual("\(error)", "state directory \(parent)/missing/state: No such file or directory (mkdir, errno 2)")
         }
+        // An existing 0755 directory (others may enter it and read the pins) is refused as well.
+        XCTAssertEqual(chmod(directory, 0o755), 0)
+        XCTAssertThrowsError(try PinStore(directory: directory).save()) { error in
+            XCTAssertEqual("\(error)", "state directory \(directory): mode 755 lets group or others access it; chmod 700 it")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/" + PinStore.fileName))
+        XCTAssertEqual(chmod(directory, 0o700), 0)
+        XCTAssertNoThrow(try PinStore(directory: directory).save(), "the same directory at 0700 is accepted")
 
         var store = PinStore(directory: directory)
         XCTAssertThrowsError(try store.pin("a/b", Pin(fingerprintSHA256: fingerprint, pinnedAt: 0, source: .operator)))

@@ -2,15 +2,15 @@ import Foundation
 @testable import MeshAgent
 import TincControl
 
-/// Keys made by `tincd -K 2048` (Fixtures/tinc-keys, scripts/capture-tinc-keys.sh) and records
+/// Keys made by `tincd -K 2048` (TincControlTests' Fixtures/tinc-keys, scripts/capture-tinc-keys.sh) and records
 /// signed with them, for the trust tests.
 enum TrustTestKeys {
     static func privateKey(_ name: String) throws -> TincRSAPrivateKey {
-        try TincRSAPrivateKey(pemText: try Fixture.text("tinc-keys/\(name)/rsa_key.priv"))
+        try TincRSAPrivateKey(pemText: try Fixture.tincKeyText("\(name)/rsa_key.priv"))
     }
 
     static func publicKey(_ name: String) throws -> TincRSAPublicKey {
-        try TincRSAPublicKey(pemText: try Fixture.text("tinc-keys/\(name)/\(name).pub"))
+        try TincRSAPublicKey(pemText: try Fixture.tincKeyText("\(name)/\(name).pub"))
     }
 
     /// A record for `name` carrying the public key of `keyName`.

@@ -78,12 +78,8 @@ final class AlertmanagerWebhookTests: XCTestCase {
     }
 
     /// Polls until `condition` holds, for up to 10 s.
-    func eventually(_ what: String, _ condition: () async -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while !(await condition()) {
-            guard ContinuousClock.now < deadline else { return XCTFail("timed out waiting for \(what); Alertmanager log:\n\(log())") }
-            try await Task.sleep(for: .milliseconds(50))
-        }
+    func eventually(_ what: String, file: StaticString = #filePath, line: UInt = #line, _ condition: () async -> Bool) async throws {
+        await waitUntil("\(what); Alertmanager log:\n\(log())", poll: .milliseconds(50), file: file, line: line, condition)
     }
 
     func testFiringThenResolvedThroughARealAlertmanager() async throws {
