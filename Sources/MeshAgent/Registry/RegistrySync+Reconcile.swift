@@ -13,7 +13,7 @@ extension RegistrySync {
     func reconcile() async {
         rounds += 1
         guard synced, let me else { return }
-        let now = clock.now
+        let now = clock.now()
         var changed = false
         let plan = hostFiles.plan(view: view, me: me, now: now) {
             files.hostNames(startingWith: RegistryRecordCheck.hostFileMarker)
@@ -33,7 +33,7 @@ extension RegistrySync {
 
     func noteChange() {
         reloadPending = true
-        metrics.update { $0.lastChange = Date().timeIntervalSince1970 }
+        metrics.update { $0.lastChange = clock.date().timeIntervalSince1970 }
     }
 
     func reloadIfPending() async {

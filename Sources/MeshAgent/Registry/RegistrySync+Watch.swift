@@ -54,7 +54,7 @@ extension RegistrySync {
     }
 
     private func handle(_ changes: [RegistryView.Change]) {
-        let now = clock.now
+        let now = clock.now()
         for change in changes {
             switch change {
             case .rejected(let key, let revision, let reason):

@@ -58,7 +58,7 @@ public actor RegistrySync {
     nonisolated let bgp: @Sendable () -> NodeRecord.BGP
     public nonisolated let metrics: RegistryMetrics
     nonisolated let logger: Logger
-    nonisolated let clock: any RegistryClock
+    nonisolated let clock: AgentClock
     nonisolated let files: TincConfigDirectory
 
     var view: RegistryView
@@ -82,7 +82,7 @@ public actor RegistrySync {
 
     public init(settings: Settings, etcd: EtcdClient, reloader: TincReloader?, reachable: @escaping @Sendable () -> Set<String>?,
                 bgp: @escaping @Sendable () -> NodeRecord.BGP, metrics: RegistryMetrics, logger: Logger,
-                clock: any RegistryClock = ContinuousRegistryClock()) {
+                clock: AgentClock = .system) {
         self.settings = settings
         self.etcd = etcd
         self.reloader = reloader

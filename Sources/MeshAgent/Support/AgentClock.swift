@@ -26,6 +26,11 @@ public struct AgentClock: Sendable {
         now: { ContinuousClock.now }, date: { Date() },
         sleep: { try await Task.sleep(until: $0, clock: .continuous) })
 
+    /// Waits `duration` from now (or throws when the task is cancelled).
+    public func sleep(for duration: Duration) async throws {
+        try await sleep(now() + duration)
+    }
+
     /// Runs `body` every `interval` (measured from the start of each run) until the task is cancelled.
     public func repeatEvery(_ interval: Duration, isolation: isolated (any Actor)? = #isolation, _ body: () async -> Void) async {
         while !Task.isCancelled {

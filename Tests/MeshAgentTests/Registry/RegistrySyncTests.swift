@@ -50,7 +50,7 @@ final class RegistrySyncTests: XCTestCase {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let sync = RegistrySync(settings: settings, etcd: client, reloader: nil, reachable: { nil },
-                                bgp: { .init(asn: 65000, routerID: nil) }, metrics: RegistryMetrics(), logger: logger, clock: clock)
+                                bgp: { .init(asn: 65000, routerID: nil) }, metrics: RegistryMetrics(), logger: logger, clock: clock.clock)
         running[name] = (sync, Task { await sync.run() }, client)
     }
 

@@ -1,16 +1,17 @@
+import Foundation
 @testable import MeshAgent
 import Synchronization
 
-/// A registry clock a test moves forward: `now` is the monotonic clock plus what the test
-/// added, and waits take their real time, so etcd's leases (real TTLs) stay alive while holds
-/// and grace periods pass at once.
-final class SkewedRegistryClock: RegistryClock {
+/// A clock a test moves forward: `now` is the monotonic clock plus what the test added, and
+/// waits take their real time, so etcd's leases (real TTLs) stay alive while the registry's
+/// holds and grace periods pass at once.
+final class SkewedRegistryClock: Sendable {
     private let offset = Mutex(Duration.zero)
 
-    var now: ContinuousClock.Instant { ContinuousClock.now + offset.withLock { $0 } }
-
-    func sleep(for duration: Duration) async throws {
-        try await Task.sleep(for: duration)
+    var clock: AgentClock {
+        AgentClock(now: { ContinuousClock.now + self.offset.withLock { $0 } },
+                   date: { Date().addingTimeInterval(self.offset.withLock { $0 }.seconds) },
+                   sleep: { until in try await Task.sleep(until: until - self.offset.withLock { $0 }, clock: .continuous) })
     }
 
     func advance(by duration: Duration) {
