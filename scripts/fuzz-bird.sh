@@ -18,14 +18,6 @@ echo "fuzz-bird: compiling ${#SOURCES[@]} parser sources with -sanitize=fuzzer,a
 
 cp Tests/BIRDControlTests/Fixtures/*.txt "$OUT/corpus/"
 
-echo "fuzz-bird: running for ${FUZZ_SECONDS}s"
-status=0
-"$OUT/fuzz-bird" "$OUT/corpus" \
-    -max_total_time="$FUZZ_SECONDS" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
-    -artifact_prefix="$OUT/" -print_final_stats=1 || status=$?
-if [ "$status" -ne 0 ]; then
-    echo "fuzz-bird: FAILED (exit $status); crashing inputs:" >&2
-    ls -1 "$OUT"/crash-* "$OUT"/timeout-* "$OUT"/oom-* "$OUT"/leak-* 2>/dev/null >&2 || true
-    exit "$status"
-fi
-echo "fuzz-bird: no crash in ${FUZZ_SECONDS}s"
+# shellcheck source=scripts/fuzz-run.sh
+source scripts/fuzz-run.sh  # the script runs from the repository root
+run_fuzzer fuzz-bird "$OUT/fuzz-bird" 65536

@@ -11,9 +11,11 @@ SWIFTC=${SWIFTC:-$(command -v swiftc || echo /opt/swift/usr/bin/swiftc)}
 OUT=.build-fuzz-tinc
 mkdir -p "$OUT/corpus"
 
-# The pure sources only: the client and file files need swift-log, Dispatch and system calls.
-mapfile -t SOURCES < <(grep -L -E 'import (Logging|Dispatch|POSIXSupport)|TincControlError|TincSyscall\.|FileDescriptor|TincRegularFile' Sources/TincControl/*.swift)
-echo "fuzz-tinc: compiling ${#SOURCES[@]} parser sources with -sanitize=fuzzer,address"
+# The parsers with what they need; the daemon clients need swift-log and Dispatch.
+source scripts/fuzz-sources.sh
+copy_tinc_sources
+SOURCES=("${TINC_SOURCES[@]}")
+echo "fuzz-tinc: compiling ${#SOURCES[@]} sources with -sanitize=fuzzer,address"
 # The key parser calls libcrypto through the COpenSSL shim (libcrypto.so.3 loaded with dlopen).
 CLANG=${CLANG:-$(dirname "$SWIFTC")/clang}
 "$CLANG" -O1 -g -c Sources/COpenSSL/copenssl.c -I Sources/COpenSSL/include -o "$OUT/copenssl.o"
@@ -25,14 +27,5 @@ CLANG=${CLANG:-$(dirname "$SWIFTC")/clang}
 # every captured log, so the fuzzer spends its time on many inputs instead of a few huge ones.
 find Tests/TincControlTests/Fixtures -type f ! -name '*generated*' -size -64k -exec cp {} "$OUT/corpus/" \;
 
-echo "fuzz-tinc: running for ${FUZZ_SECONDS}s"
-status=0
-SWIFT_BACKTRACE=enable=no "$OUT/fuzz-tinc" "$OUT/corpus" \
-    -max_total_time="$FUZZ_SECONDS" -max_len=16384 -timeout=10 -rss_limit_mb=2048 \
-    -artifact_prefix="$OUT/" -print_final_stats=1 || status=$?
-if [ "$status" -ne 0 ]; then
-    echo "fuzz-tinc: FAILED (exit $status); crashing inputs:" >&2
-    ls -1 "$OUT"/crash-* "$OUT"/timeout-* "$OUT"/oom-* "$OUT"/leak-* 2>/dev/null >&2 || true
-    exit "$status"
-fi
-echo "fuzz-tinc: no crash in ${FUZZ_SECONDS}s"
+source scripts/fuzz-run.sh  # the script runs from the repository root
+run_fuzzer fuzz-tinc "$OUT/fuzz-tinc" 16384
