@@ -21,6 +21,10 @@ public enum AgentCommand {
             // lab's tinc ping timers a cut link shows in the tinc metrics within 5 s.
             "--collector.tinc.min-dump-interval", "1s",
             "--etcd.endpoints", LabTemplates.etcdEndpoints(members: lab.etcdMembers(stateDir: node.stateDir)),
+            // Every record's overlay addresses and subnets must lie in these (LabLayout's overlay and prefixes).
+            "--mesh.overlay-prefixes", LabNames.overlayPrefixes.joined(separator: ","),
+            // Pins and the agent's list of the files it wrote; kept across agent restarts, gone with `down`.
+            "--state.dir", node.agentStateDir,
         ]
         // Alertmanager calls each agent's webhook with this token (prometheus/alertmanager.yml).
         args += ["--web.webhook-token-file", MonitoringSpec(stateDir: node.stateDir).webhookTokenFile]

@@ -12,6 +12,8 @@ public enum LabNames {
     /// The agents' registry prefix in etcd (their default, `/bgpmesh/<mesh.name>/`).
     public static let registryPrefix = "/bgpmesh/bgpmesh/"
     public static let tincInterface = "tinc0"
+    /// The agents' `mesh.overlay-prefixes`: the overlay addresses and the nodes' routed prefixes.
+    public static let overlayPrefixes = ["198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"]
     public static let asn = 65000
     public static let tincPort = 655
     public static let agentPort = 10179
@@ -56,6 +58,8 @@ public struct NodeSpec: Sendable, Hashable, Comparable {
     public var hostAgentPort: Int { LabNames.hostAgentPortBase + index }
 
     public var dir: String { "\(stateDir)/\(name)" }
+    /// The agent's `state.dir` (pins, owned files), mode 700.
+    public var agentStateDir: String { "\(dir)/agent-state" }
     public var tincDir: String { "\(dir)/tinc/\(LabNames.tincNet)" }
     public var tincConf: String { "\(tincDir)/tinc.conf" }
     public var tincHostsDir: String { "\(tincDir)/hosts" }

@@ -93,6 +93,13 @@ extension AgentConfiguration {
         .text("etcd.username", \.etcdUsername, valueName: "name", help: "etcd user (needs etcd.password-file)."),
         .path("etcd.password-file", \.etcdPasswordFile, help: "File holding the etcd password (never the password on the command line)."),
         .duration("etcd.timeout", \.etcdTimeout, help: "Deadline of one etcd request, failover included."),
+        .toggle("etcd.allow-insecure-credentials", \.etcdAllowInsecureCredentials,
+                help: "Send the etcd user and password over http:// endpoints (refused by default).",
+                notes: "Over plain HTTP anyone on the path reads the password; use https:// endpoints instead."),
+
+        .path("state.dir", \.stateDir, help: "The agent's state directory: pinned peer keys and the files it wrote.",
+              notes: "Created with mode 700; the agent refuses a directory group or others may access. Keep it across "
+                  + "restarts and upgrades: without it, every name is trusted on first use again."),
 
         .text("mesh.name", \.meshName, valueName: "name",
               help: "The mesh's name; the registry lives under /bgpmesh/<mesh.name>/ in etcd.") {
@@ -104,6 +111,18 @@ extension AgentConfiguration {
              help: "ConnectTo peers the agent keeps in <tinc dir>/conf.d/bgpmesh.conf; 0 leaves ConnectTo to you."),
         .duration("mesh.connect-to-grace", \.meshConnectToGrace,
                   help: "Time a chosen ConnectTo peer may be dead or unreachable before it is replaced."),
+        .list("mesh.overlay-prefixes", \.meshOverlayPrefixes, valueName: "prefix",
+              help: "Prefix every record's overlay addresses and subnets must lie in; repeat or comma-separate.",
+              notes: "Required with the registry. A record with an address or subnet outside them, a default route, more "
+                  + "than registry.max-subnets subnets or a subnet overlapping another node's is refused, and no probe "
+                  + "goes to it.",
+              show: { $0.description }, splitCommas: true,
+              item: {
+                  guard let prefix = IPPrefix($0, strict: true) else {
+                      return .failure(.init("expected an IPv4 or IPv6 prefix such as 198.51.100.0/24, host bits clear"))
+                  }
+                  return prefix.isDefault ? .failure(.init("a default route cannot be the overlay")) : .success(prefix)
+              }),
 
         .toggle("registry", \.registryEnabled,
                 help: "Publish this node in etcd and install the peers' host files and ConnectTo lines (needs etcd.endpoints).",
@@ -117,6 +136,17 @@ extension AgentConfiguration {
                   within: .seconds(2)...Duration.seconds(3600)),
         .int("registry.max-record-bytes", \.registryMaxRecordBytes, in: 4096...(1 << 20), valueName: "bytes",
              help: "Largest node record accepted from etcd; bigger ones are rejected."),
+        .int("registry.max-nodes", \.registryMaxNodes, in: 1...65536,
+             help: "Most node records the agent holds; new names beyond it are refused (logged and counted).",
+             notes: "The known mesh keeps working: a flood of new names cannot push out a node already accepted."),
+        .int("registry.max-subnets", \.registryMaxSubnets, in: 0...256, help: "Most tinc subnets one node record may carry."),
+        .path("registry.admin-public-key", \.registryAdminPublicKey,
+              help: "The mesh admin's RSA public key (PEM); with it a name needs an enrollment statement signed by it.",
+              notes: "Without it, trust on first use: the first key seen for a name is pinned. See docs/security.md.",
+              unset: "none, trust on first use"),
+        .path("registry.enrollment-file", \.registryEnrollmentFile,
+              help: "This node's enrollment statement (bgpmesh-agent enroll), published with its record.",
+              unset: "<state.dir>/enrollment.json, if present"),
 
         .choice("repair.mode", \.repairMode, help: "off, dry-run (log and count what it would do) or on."),
         .duration("repair.interval", \.repairInterval, help: "How often mesh health is evaluated and repairs considered."),

@@ -76,6 +76,8 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var etcdTimeout: Duration = .seconds(5)
     /// How often the etcd sampler reads status and the member list.
     public var etcdSamplerInterval: Duration = .seconds(5)
+    /// Send etcd credentials (user and password) over plain http:// endpoints.
+    public var etcdAllowInsecureCredentials = false
 
     /// The mesh's name: the registry prefix is `/bgpmesh/<mesh.name>/`.
     public var meshName = "bgpmesh"
@@ -83,6 +85,8 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var meshConnectTo = 3
     /// How long a chosen ConnectTo peer may be dead or unreachable before it is replaced.
     public var meshConnectToGrace: Duration = .seconds(60)
+    /// The prefixes every record's overlay addresses and subnets must lie in (required with the registry).
+    public var meshOverlayPrefixes: [IPPrefix] = []
     /// Run the registry loop (needs etcd endpoints): publish, watch, write host files and ConnectTo.
     public var registryEnabled = true
     /// Overrides `/bgpmesh/<mesh.name>/`.
@@ -91,6 +95,17 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var registryAliveTTL: Duration = .seconds(5)
     /// Largest registry record accepted; bigger ones are rejected.
     public var registryMaxRecordBytes = 64 << 10
+    /// Most node records the registry holds; new names beyond it are refused.
+    public var registryMaxNodes = 1024
+    /// Most subnets one record may carry.
+    public var registryMaxSubnets = 16
+    /// The mesh admin's RSA public key (PEM file): with it, a name is accepted only with an enrollment statement it signed.
+    public var registryAdminPublicKey: String?
+    /// This node's enrollment statement (from `bgpmesh-agent enroll`), published with its record.
+    public var registryEnrollmentFile: String?
+
+    /// The agent's own state: pinned peer keys, the files it wrote (mode 700).
+    public var stateDir = "/var/lib/bgpmesh"
 
     /// What the repair loop may do: off, dry-run (log and count only) or on.
     public var repairMode: RepairMode = .on
@@ -113,6 +128,11 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var effectiveRegistryPrefix: String {
         guard let p = registryPrefix else { return "/bgpmesh/\(meshName)/" }
         return p.hasSuffix("/") ? p : p + "/"
+    }
+
+    /// This node's enrollment statement file in use.
+    public var effectiveEnrollmentFile: String {
+        registryEnrollmentFile ?? stateDir + "/enrollment.json"
     }
 
     public init() {}

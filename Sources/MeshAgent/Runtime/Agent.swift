@@ -49,6 +49,11 @@ public final class Agent: Sendable {
     public static func validate(_ configuration: AgentConfiguration) throws {
         if let path = configuration.webhookTokenFile { _ = try WebhookToken.load(path: path) }
         if !configuration.etcdEndpoints.isEmpty {
+            if configuration.registryEnabled && configuration.meshOverlayPrefixes.isEmpty {
+                throw ConfigError.inconsistent(
+                    "the registry needs mesh.overlay-prefixes (the prefixes of the tinc overlay, e.g. 198.51.100.0/24): "
+                        + "records with addresses or subnets outside them are refused")
+            }
             let etcd = try etcdConfiguration(configuration)
             let client = try EtcdClient(configuration: etcd)
             client.shutdown()
