@@ -23,9 +23,30 @@ public actor RegistrySync {
         public var grace: Duration
         /// How often the ConnectTo choice is re-evaluated without registry events (grace expiry, tinc reachability).
         public var tick: Duration
+        /// The agent's state directory (`state.dir`): pins and the list of files it wrote. Nil
+        /// keeps both in memory only (tests).
+        public var stateDirectory: String?
+        /// `mesh.overlay-prefixes`: every record's overlay addresses and subnets lie in these.
+        public var overlayPrefixes: [IPPrefix]
+        /// `registry.max-nodes` and `registry.max-subnets`.
+        public var maxNodes: Int
+        public var maxSubnets: Int
+        /// `registry.admin-public-key`, loaded: with it a name needs an enrollment statement.
+        public var adminKey: TincRSAPublicKey?
+        /// This node's enrollment statement file, attached to its record when present.
+        public var enrollmentFile: String?
 
         public init(prefix: String, aliveTTL: Duration = .seconds(5), maxRecordBytes: Int = 64 << 10, tincDirectory: String,
-                    tincInterface: String? = nil, fanout: Int = 3, grace: Duration = .seconds(60), tick: Duration = .seconds(2)) {
+                    tincInterface: String? = nil, fanout: Int = 3, grace: Duration = .seconds(60), tick: Duration = .seconds(2),
+                    stateDirectory: String? = nil,
+                    overlayPrefixes: [IPPrefix] = ["198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"].compactMap { IPPrefix($0) },
+                    maxNodes: Int = 1024, maxSubnets: Int = 16, adminKey: TincRSAPublicKey? = nil, enrollmentFile: String? = nil) {
+            self.stateDirectory = stateDirectory
+            self.overlayPrefixes = overlayPrefixes
+            self.maxNodes = maxNodes
+            self.maxSubnets = maxSubnets
+            self.adminKey = adminKey
+            self.enrollmentFile = enrollmentFile
             self.prefix = prefix
             self.aliveTTL = aliveTTL
             self.maxRecordBytes = maxRecordBytes

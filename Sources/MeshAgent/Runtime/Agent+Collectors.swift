@@ -91,12 +91,23 @@ extension Agent {
     }
 
     static func addRegistry(_ c: AgentConfiguration, etcd: EtcdClient, tinc: TincDaemonClient, dumps: TincDumpState?,
-                            bird: BIRDSampler?, logger: Logger, to parts: inout Parts) -> RegistrySync {
+                            bird: BIRDSampler?, logger: Logger, to parts: inout Parts) -> RegistrySync? {
+        var adminKey: TincRSAPublicKey?
+        if let path = c.registryAdminPublicKey {
+            do {
+                adminKey = try Self.loadAdminKey(path)
+            } catch {
+                logger.error("registry.admin-public-key unusable; the registry is off", metadata: ["error": "\(error)"])
+                return nil
+            }
+        }
         let metrics = RegistryMetrics()
         let settings = RegistrySync.Settings(
             prefix: c.effectiveRegistryPrefix, aliveTTL: c.registryAliveTTL,
             maxRecordBytes: c.registryMaxRecordBytes, tincDirectory: tinc.configuration.directoryPath,
-            tincInterface: c.tincInterface, fanout: c.meshConnectTo, grace: c.meshConnectToGrace)
+            tincInterface: c.tincInterface, fanout: c.meshConnectTo, grace: c.meshConnectToGrace,
+            stateDirectory: c.stateDir, overlayPrefixes: c.meshOverlayPrefixes, maxNodes: c.registryMaxNodes,
+            maxSubnets: c.registryMaxSubnets, adminKey: adminKey, enrollmentFile: c.effectiveEnrollmentFile)
         let maxAge = c.tincMinDumpInterval * 4
         let identity = BGPIdentityMemory()
         let registry = RegistrySync(

@@ -54,9 +54,25 @@ public final class Agent: Sendable {
                     "the registry needs mesh.overlay-prefixes (the prefixes of the tinc overlay, e.g. 198.51.100.0/24): "
                         + "records with addresses or subnets outside them are refused")
             }
+            if let path = configuration.registryAdminPublicKey { _ = try loadAdminKey(path) }
             let etcd = try etcdConfiguration(configuration)
             let client = try EtcdClient(configuration: etcd)
             client.shutdown()
+        }
+    }
+
+    /// The mesh admin's RSA public key (`registry.admin-public-key`): PEM, PKCS#1 or SubjectPublicKeyInfo.
+    static func loadAdminKey(_ path: String) throws -> TincRSAPublicKey {
+        let bytes: [UInt8]
+        do {
+            bytes = try RegularFile.read(path, limit: 64 << 10)
+        } catch {
+            throw ConfigError.inconsistent("cannot read registry.admin-public-key \(path): \(error.reason)")
+        }
+        do {
+            return try TincRSAPublicKey(pemText: String(decoding: bytes, as: UTF8.self))
+        } catch {
+            throw ConfigError.inconsistent("registry.admin-public-key \(path) is not an RSA public key: \(error)")
         }
     }
 
