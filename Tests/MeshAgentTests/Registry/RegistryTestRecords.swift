@@ -13,6 +13,11 @@ enum RegistryTestRecords {
         try TincRSAPublicKey(pemText: try Fixture.text("registry/hosts/\(node)"))
     }
 
+    /// A fixture node's private key (`tincd -K`, Fixtures/registry/keys).
+    static func privateKey(_ node: String) throws -> TincRSAPrivateKey {
+        try TincRSAPrivateKey(pemText: try Fixture.text("registry/keys/\(node)/rsa_key.priv"))
+    }
+
     /// A valid record for `node`, optionally carrying another fixture node's key.
     static func record(_ node: String, key keyNode: String? = nil) throws -> NodeRecord {
         NodeRecord(name: node, underlay: .init(addresses: ["192.0.2.12"], port: 655),
