@@ -60,6 +60,7 @@ extension RegistrySync {
                 }
                 if value != lastPublished || needsPublish {
                     needsPublish = false
+                    if value != lastPublished { checkOwnRecord(local.name, value) }
                     try await publish(local.name, value)
                     lastPublished = value
                 }
@@ -93,6 +94,17 @@ extension RegistrySync {
                 etcdFailed(error)
                 try? await clock.sleep(for: interval)
             }
+        }
+    }
+
+    /// Peers judge this node's record by the mesh's rules; if it breaks one (an overlay address
+    /// outside mesh.overlay-prefixes, too many subnets), say so here, where it can be fixed.
+    private func checkOwnRecord(_ name: TincNodeName, _ value: [UInt8]) {
+        if case .failure(let reason) = RegistryRecordCheck.check(name: name, value: value, rules: view.rules) {
+            metrics.error("local_node")
+            logger.error("this node's record breaks the mesh's rules; every peer will refuse it",
+                         metadata: ["reason": "\(reason.rawValue)", "overlay_prefixes": "\(settings.overlayPrefixes.map(\.description).joined(separator: ","))",
+                                    "max_subnets": "\(settings.maxSubnets)"])
         }
     }
 
