@@ -184,6 +184,11 @@ final class LabTrustTests: XCTestCase {
             }, "\(n.name) did not refuse the record with 256 foreign subnets: \(rejections(lab, n))")
         }
         let packets = try capture.wait()
+        print("*** 10 s capture on every node: " + nodes.map { n in
+            let seen = packets[n] ?? [:]
+            return "\(n.name) \(seen[.init(destination: controlOverlay, kind: "icmp")] ?? 0) probes of the control, "
+                + "\(seen.filter { $0.key.destination != controlOverlay }.values.reduce(0, +)) packets to the refused record"
+        }.joined(separator: "; ") + " ***")
         for n in nodes {
             let seen = packets[n] ?? [:]
             let toForeign = seen.filter { $0.key.destination != controlOverlay }
