@@ -71,7 +71,7 @@ extension RegistrySync {
             if hostFiles.refused(name) {
                 logger.warning("host file not written by the agent; leaving it as it is (conflict)",
                                metadata: ["peer": "\(name)", "file": "\(name.hostFilePath(netDirectory: settings.tincDirectory))",
-                                          "record_sha256": "\(record.key.fingerprintSHA256)"])
+                                          "record_key_sha256": "\(record.key.fingerprintSHA256)"])
             }
             return .conflict
         case .adoptable:
