@@ -65,14 +65,10 @@ public struct PinStore: Sendable, Equatable {
     /// or others may access is refused: whoever can write it can replace the pins, and whoever
     /// can enter it can read them.
     public func save() throws(PinStoreError) {
-        if mkdir(directory, 0o700) != 0, errno != EEXIST {
-            throw .directory(path: directory, reason: Syscall.errorText(errno, call: "mkdir"))
-        }
-        var info = stat()
-        guard stat(directory, &info) == 0 else { throw .directory(path: directory, reason: Syscall.errorText(errno, call: "stat")) }
-        guard info.st_mode & S_IFMT == S_IFDIR else { throw .directory(path: directory, reason: "not a directory") }
-        guard info.st_mode & 0o077 == 0 else {
-            throw .directory(path: directory, reason: "mode \(String(info.st_mode & 0o7777, radix: 8)) lets group or others access it; chmod 700 it")
+        do {
+            try StateDirectory.prepare(directory)
+        } catch {
+            throw .directory(path: directory, reason: error.reason)
         }
         do {
             try TincAtomicFile.write(encoded(), to: path, mode: 0o600)
