@@ -68,12 +68,13 @@ struct HostFileReconciler: Sendable {
             write.append(record)
         }
         if sweepManaged {
-            for name in managed() where view.records[name] == nil && name != me && pendingRemoval[name] == nil {
+            for name in managed() where view.records[name] == nil && name != me && pendingRemoval[name] == nil && !view.isHeld(name) {
                 pendingRemoval[name] = now
             }
             sweepManaged = false
         }
-        pendingRemoval = pendingRemoval.filter { view.records[$0.key] == nil && $0.key != me }
+        // A name whose current value is refused keeps its file as it is (held), however long.
+        pendingRemoval = pendingRemoval.filter { view.records[$0.key] == nil && $0.key != me && !view.isHeld($0.key) }
         var remove: [TincNodeName] = []
         // Only from a registry that holds this node: an empty answer (a wiped or wrong prefix)
         // must not empty hosts/.

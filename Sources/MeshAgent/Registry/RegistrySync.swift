@@ -100,6 +100,14 @@ public actor RegistrySync {
     var lastEtcdError: String?
     /// Reconcile rounds begun (synced or not), for tests that wait for a round to pass.
     var rounds = 0
+    /// The pins are loaded (or there is no state directory); records are judged only then.
+    var pinsLoaded = false
+    var pinStamp: FileStamp?
+    var lastPinError: String?
+    /// Signs this node's record (publish loop).
+    var signer = RecordSigner()
+    var lastSignError: String?
+    var enrollmentWarned = false
 
     public init(settings: Settings, etcd: EtcdClient, reloader: TincReloader?, reachable: @escaping @Sendable () -> Set<String>?,
                 bgp: @escaping @Sendable () -> NodeRecord.BGP, metrics: RegistryMetrics, logger: Logger,
@@ -115,7 +123,10 @@ public actor RegistrySync {
         self.logger = registryLogger
         self.clock = clock
         files = TincConfigDirectory(path: settings.tincDirectory)
-        view = RegistryView(prefix: settings.prefix, maxRecordBytes: settings.maxRecordBytes)
+        view = RegistryView(prefix: settings.prefix,
+                            rules: .init(maxBytes: settings.maxRecordBytes, overlayPrefixes: settings.overlayPrefixes,
+                                         maxSubnets: settings.maxSubnets, maxNodes: settings.maxNodes),
+                            adminKey: settings.adminKey)
         hostFiles = HostFileReconciler(removalHold: settings.removalHold)
     }
 
@@ -151,6 +162,7 @@ public actor RegistrySync {
     private func tickLoop() async {
         while !Task.isCancelled {
             try? await clock.sleep(for: settings.tick)
+            if synced { await refreshPins() }
             await reconcile()
         }
     }

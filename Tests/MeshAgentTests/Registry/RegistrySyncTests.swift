@@ -38,17 +38,24 @@ final class RegistrySyncTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: dir + "/hosts", withIntermediateDirectories: true)
         try "Name = \(name)\nMode = switch\nInterface = none0\n".write(toFile: dir + "/tinc.conf", atomically: true, encoding: .utf8)
         try Fixture.text("registry/hosts/\(name)").write(toFile: dir + "/hosts/\(name)", atomically: true, encoding: .utf8)
+        // The node's tinc private key (it signs the node's record), mode 600 as tincd -K writes it.
+        try Fixture.text("registry/keys/\(name)/rsa_key.priv").write(toFile: dir + "/rsa_key.priv", atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: dir + "/rsa_key.priv")
         return dir
     }
+
+    /// The node's `state.dir` (pins), made by the agent with mode 700.
+    func stateDirectory(_ name: String) -> String { "\(root!)/\(name)-state" }
 
     func start(_ name: String, fanout: Int = 3) throws {
         let client = try EtcdClient(configuration: .init(endpoints: cluster.endpoints, connectTimeout: .milliseconds(300),
                                                          requestTimeout: .seconds(2), watchRetryLimit: 2,
                                                          watchBackoff: .milliseconds(100), watchBackoffMax: .milliseconds(300)))
         let settings = RegistrySync.Settings(prefix: prefix, aliveTTL: .seconds(2), tincDirectory: "\(root!)/\(name)",
-                                             fanout: fanout, grace: .seconds(60), tick: .milliseconds(200))
+                                             fanout: fanout, grace: .seconds(60), tick: .milliseconds(200),
+                                             stateDirectory: stateDirectory(name), overlayPrefixes: RegistryTestRecords.overlayPrefixes)
         var logger = Logger(label: "test")
-        logger.logLevel = .critical
+        logger.logLevel = ProcessInfo.processInfo.environment["BGPMESH_TEST_LOG"] == nil ? .critical : .info
         let sync = RegistrySync(settings: settings, etcd: client, reloader: nil, reachable: { nil },
                                 bgp: { .init(asn: 65000, routerID: nil) }, metrics: RegistryMetrics(), logger: logger, clock: clock.clock)
         running[name] = (sync, Task { await sync.run() }, client)
@@ -309,17 +316,28 @@ final class RegistrySyncTests: XCTestCase {
         try await eventuallyAsync("alive/node1 claimed again") { (try? await client.get(self.prefix + "alive/node1")) != nil }
     }
 
-    func testAKeyChangeIsCounted() async throws {
+    func testAKeyChangeIsRefusedUntilAnOperatorPinsTheNewKey() async throws {
         _ = try makeNode("node1")
         _ = try makeNode("node2")
         try start("node1")
         try start("node2")
         try await eventually("node1 has node2") { hostNames("node1") == ["node1", "node2"] }
+        let before = file("node1", "hosts/node2")
         await stop("node2")
-        // node2 comes back with another key (a re-install): node1 installs it and counts it.
+        // node2 comes back with another key (a re-install): node1 has node2 pinned, so it refuses it.
         try Fixture.text("registry/hosts/node4").replacingOccurrences(of: "192.0.2.14", with: "192.0.2.12")
             .write(toFile: root + "/node2/hosts/node2", atomically: true, encoding: .utf8)
+        try Fixture.text("registry/keys/node4/rsa_key.priv").write(toFile: root + "/node2/rsa_key.priv", atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: root + "/node2/rsa_key.priv")
         try start("node2")
+        try await eventually("node1 refused the new key") { metrics("node1").rejected[.keyNotPinned, default: 0] >= 1 }
+        XCTAssertEqual(file("node1", "hosts/node2"), before, "a refused key changes no file")
+        XCTAssertEqual(metrics("node1").keyChanges, 0)
+        // The operator pins the new key on node1 (what `bgpmesh-agent trust pin` does): the running agent applies it.
+        var store = try PinStore.load(directory: stateDirectory("node1"))
+        XCTAssertNotNil(store["node2"], "node2 was pinned on first use")
+        try store.pin("node2", Pin(fingerprintSHA256: try RegistryTestRecords.key("node4").fingerprintSHA256, pinnedAt: 0, source: .operator))
+        try store.save()
         try await eventually("the new key on node1") {
             (try? TincHostFile(name: "node2", text: file("node1", "hosts/node2") ?? "").publicKey) == (try? RegistryTestRecords.key("node4"))
         }

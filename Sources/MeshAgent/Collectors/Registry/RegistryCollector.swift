@@ -18,7 +18,13 @@ public final class RegistryMetrics: Sendable {
         var revision: Int64 = 0
         var connectTo: [String] = []
         var lastChange: Double?
+        /// Names whose current record is refused, with why (at most `maxRefusedSeries`).
+        var refused: [(String, RegistryRejection)] = []
+        var pins = 0
     }
+
+    /// The most `bgpmesh_registry_refused_node` series: a flood of hostile names stays bounded.
+    static let maxRefusedSeries = 64
 
     let values = Mutex(Values())
 
@@ -29,7 +35,7 @@ public final class RegistryMetrics: Sendable {
     func error(_ kind: String) { values.withLock { $0.errors[kind, default: 0] += 1 } }
 
     /// Error kinds, bounded: the `kind` label of `bgpmesh_registry_errors_total`.
-    static let errorKinds = ["publish", "lease", "watch", "hostfile", "connectto", "signal", "local_node"]
+    static let errorKinds = ["publish", "lease", "watch", "hostfile", "connectto", "signal", "local_node", "pins", "sign"]
 
     var families: [MetricFamily] {
         let v = values.withLock { $0 }
@@ -52,6 +58,11 @@ public final class RegistryMetrics: Sendable {
                      [Metric([], Double(v.signals))]),
             .counter("bgpmesh_registry_errors_total", help: "Registry loop failures by kind.",
                      Self.errorKinds.map { Metric([Label("kind", $0)], Double(v.errors[$0] ?? 0)) }),
+            .gauge("bgpmesh_registry_refused_node",
+                   help: "1 for each node name whose current record is refused, by reason (its host file is left as it is; at most 64).",
+                   v.refused.map { Metric([Label("node", $0.0), Label("reason", $0.1.rawValue)], 1) }),
+            .gauge("bgpmesh_registry_pinned_keys", help: "Node names pinned to a key in the state directory.",
+                   [Metric([], Double(v.pins))]),
             .gauge("bgpmesh_registry_synced", help: "Whether the registry view is current (range done and watch running).",
                    [Metric([], v.synced ? 1 : 0)]),
             .gauge("bgpmesh_registry_published", help: "Whether this node's record and alive key are in place.",
