@@ -6,7 +6,7 @@ import POSIXSupport
 /// `bgpmesh-agent enroll`: the admin signs that a node name may join with one key.
 struct Enroll: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Sign an enrollment statement: NAME may join the mesh with the key of FINGERPRINT.",
+        abstract: "Sign an enrollment statement: the --node name may join the mesh with the key of --fingerprint.",
         discussion: """
         Needed when the agents run with registry.admin-public-key: then a name is accepted only with a \
         statement signed by the matching admin private key. Run this where the admin key is kept (not on the \
