@@ -81,11 +81,13 @@ extension RegistrySync {
         metrics.update { $0.pins = view.pins.count }
         guard let directory = settings.stateDirectory else { return }
         do {
-            // TODO(merge): PinStore.modify (locked) from the trust commands' branch.
-            var store = try PinStore.load(directory: directory)
-            if store[name.rawValue] == nil { try store.pin(name.rawValue, pin) }
-            try store.save()
-            pinStamp = FileStamp.of(directory + "/" + PinStore.fileName)
+            // Under the same lock as `bgpmesh-agent trust`; a pin the file already holds (an
+            // operator's, written meanwhile) wins, and the stamp check reads it back in.
+            try PinStore.modify(directory: directory, timeout: .seconds(2)) { (store: inout PinStore) throws(PinStoreError) in
+                if store[name.rawValue] == nil { try store.pin(name.rawValue, pin) }
+            }
+            // The stamp is not updated here: the next tick reads the file back, and only a pin
+            // that differs from the view's (an operator's) makes it read the registry again.
         } catch {
             // Kept in memory: this run stays pinned; the next start would trust on first use again.
             metrics.error("pins")

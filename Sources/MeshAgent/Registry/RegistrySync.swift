@@ -86,6 +86,8 @@ public actor RegistrySync {
     var synced = false
     var me: TincNodeName?
     var hostFiles: HostFileReconciler
+    /// The host files this agent wrote (state.dir/owned-files.json): only those are its to change.
+    var ownedFiles: OwnedFiles
     var peerHealth = ConnectToPlanner.HealthTracker()
     /// The ConnectTo set last written (nil until the first plan: then the file is read).
     var planned: [TincNodeName]?
@@ -128,6 +130,12 @@ public actor RegistrySync {
                                          maxSubnets: settings.maxSubnets, maxNodes: settings.maxNodes),
                             adminKey: settings.adminKey)
         hostFiles = HostFileReconciler(removalHold: settings.removalHold)
+        ownedFiles = OwnedFiles.load(directory: settings.stateDirectory)
+        if let broken = ownedFiles.broken {
+            metrics.error("owned_files")
+            self.logger.error("ledger of owned files unusable; no host file counts as the agent's until it is repaired or removed",
+                              metadata: ["error": "\(broken)"])
+        }
     }
 
     nonisolated var nodesPrefix: String { settings.prefix + "nodes/" }

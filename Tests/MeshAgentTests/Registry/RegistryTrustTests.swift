@@ -50,8 +50,9 @@ final class RegistryTrustTests: XCTestCase {
         var reconciler = HostFileReconciler(removalHold: .seconds(10))
         reconciler.resynced(view.records.keys)
         let t0 = ContinuousClock.now
-        _ = reconciler.plan(view: view, me: n("node1"), now: t0) { [self.n("node2")] }
-        let plan = reconciler.plan(view: view, me: n("node1"), now: t0 + .seconds(3600)) { [self.n("node2")] }
+        let owned: Set = [n("node2")]
+        _ = reconciler.plan(view: view, me: n("node1"), now: t0, owned: owned, held: Set(view.refused.keys))
+        let plan = reconciler.plan(view: view, me: n("node1"), now: t0 + .seconds(3600), owned: owned, held: Set(view.refused.keys))
         XCTAssertEqual(plan, .init(write: [], remove: []))
     }
 
