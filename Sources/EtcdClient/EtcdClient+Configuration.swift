@@ -51,7 +51,8 @@ extension EtcdClient {
         /// A watch gives up (throws `.unavailable`) after this many reconnects in a row that
         /// did not reach a created watch.
         public var watchRetryLimit: Int
-        /// Pause before the first reconnect of a watch, doubled per failure up to the maximum.
+        /// Pause before the first reconnect of a watch, doubled per failure up to the maximum,
+        /// with jitter (`Backoff`: each pause lies between half its step and the step).
         public var watchBackoff: Duration
         public var watchBackoffMax: Duration
 
@@ -75,7 +76,7 @@ extension EtcdClient {
 
 extension EtcdClient.Configuration {
     /// The endpoints as `scheme://host:port`, or why the configuration cannot work.
-    func validatedEndpoints() throws(EtcdError) -> [String] {
+    public func validatedEndpoints() throws(EtcdError) -> [String] {
         guard !endpoints.isEmpty else { throw .invalidConfiguration("no endpoints") }
         var result: [String] = []
         for raw in endpoints {
