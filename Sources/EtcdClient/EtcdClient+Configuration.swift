@@ -43,7 +43,9 @@ extension EtcdClient {
         /// Total time of one call, failover, token refresh and queueing included. For a
         /// watch: the time to establish each connection (until etcd confirms the watch).
         public var requestTimeout: Duration
-        /// A larger reply fails with `.tooLarge`; also the longest line of a watch stream.
+        /// A larger reply fails with `.tooLarge`; also the longest line of a watch stream. Paged
+        /// reads (`rangeAll`) and watch lines allow at least `EtcdClient.minimumPageBytes`, so
+        /// one value as large as etcd accepts always fits.
         public var maxResponseBytes: Int
         /// Threads for unary calls: that many calls run at once, each thread with its own
         /// connection. Each watch has a thread of its own besides these.

@@ -20,6 +20,10 @@ extension EtcdClient {
     /// with room for a long key and the header. A page of one key always fits.
     public static let minimumPageBytes = 4 << 20
 
+    /// The longest line of a watch stream: as for a page, at least one event with a value as
+    /// large as etcd accepts, whatever `maxResponseBytes` says.
+    var watchLineLimit: Int { max(configuration.maxResponseBytes, Self.minimumPageBytes) }
+
     /// Reads a range in pages of at most `pageSize` keys (etcd's `limit`), every page at the
     /// revision of the first one (or at `revision`), each page continuing after the last key
     /// of the one before. A page whose reply exceeds `maxPageBytes` is asked again with half

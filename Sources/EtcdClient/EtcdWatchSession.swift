@@ -52,7 +52,7 @@ final class EtcdWatchSession: @unchecked Sendable {
         self.options = options
         self.continuation = continuation
         self.nextRevision = options.startRevision
-        self.splitter = EtcdLineSplitter(maxLineBytes: client.configuration.maxResponseBytes)
+        self.splitter = EtcdLineSplitter(maxLineBytes: client.watchLineLimit)
         var logger = client.logger
         logger[metadataKey: "watch_key"] = .string(keys.firstKey)
         self.logger = logger
@@ -140,7 +140,7 @@ final class EtcdWatchSession: @unchecked Sendable {
         httpStatus = 0
         errorBody = []
         stop = nil
-        splitter = EtcdLineSplitter(maxLineBytes: configuration.maxResponseBytes)
+        splitter = EtcdLineSplitter(maxLineBytes: client.watchLineLimit)
 
         var usedToken: String?
         attemptToken = nil

@@ -160,4 +160,23 @@ final class EtcdPagesTests: XCTestCase {
         XCTAssertGreaterThan(log.count("range", success: false), failedBefore, "the first page (256 keys, 58 MB) did not fit")
         XCTAssertGreaterThan(everything.pages, 1)
     }
+
+    /// A watch line holds one event with a value as large as etcd accepts, even when
+    /// maxResponseBytes is smaller: a 1.4 MB record under the watched prefix does not end it.
+    func testAWatchEventWithALargeValueFitsWhateverTheResponseLimit() async throws {
+        let etcd = try await startEtcd()
+        let client = try client(etcd.endpoints, configure: { $0.maxResponseBytes = 64 << 10 })
+        let start = try await client.put("/bgpmesh/p/nodes/a", value: "small")
+        let big = value(1_400_000, seed: 3)
+        try await client.put("/bgpmesh/p/nodes/big", value: big)
+        try await client.put("/bgpmesh/p/nodes/b", value: "after")
+        var seen: [String: [UInt8]] = [:]
+        for try await update in client.watch(.prefix("/bgpmesh/p/nodes/"), options: EtcdWatchOptions(startRevision: start.header.revision)) {
+            guard case .events(let events, _) = update else { continue }
+            for event in events { seen[event.kv.keyString] = event.kv.value }
+            if seen.count == 3 { break }
+        }
+        XCTAssertEqual(seen["/bgpmesh/p/nodes/big"], big)
+        XCTAssertEqual(seen["/bgpmesh/p/nodes/b"].map { String(decoding: $0, as: UTF8.self) }, "after")
+    }
 }
