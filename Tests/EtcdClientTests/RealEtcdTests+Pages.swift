@@ -1,38 +1,9 @@
 @testable import EtcdClient
-import Foundation
 import TestSupport
 import XCTest
 
-/// `rangeAll` / `rangePages` against one real etcd 3.4 member on loopback.
-final class EtcdPagesTests: XCTestCase {
-    private var cluster: EtcdTestCluster?
-    private var clients: [EtcdClient] = []
-
-    override func tearDown() {
-        for client in clients { client.shutdown() }
-        clients = []
-        cluster?.stop()
-        cluster = nil
-        super.tearDown()
-    }
-
-    private func startEtcd() async throws -> EtcdTestCluster {
-        let cluster = try EtcdTestCluster(members: 1)
-        self.cluster = cluster
-        try cluster.start()
-        try await cluster.waitHealthy()
-        return cluster
-    }
-
-    private func client(_ endpoints: [String], observer: EtcdClient.Observer? = nil,
-                        configure: (inout EtcdClient.Configuration) -> Void = { _ in }) throws -> EtcdClient {
-        var configuration = EtcdClient.Configuration(endpoints: endpoints, connectTimeout: .milliseconds(500), requestTimeout: .seconds(10))
-        configure(&configuration)
-        let client = try EtcdClient(configuration: configuration, observer: observer)
-        clients.append(client)
-        return client
-    }
-
+/// `rangeAll` / `rangePages` and large values, against one real etcd 3.4 member on loopback.
+extension RealEtcdTests {
     /// A value of `count` bytes that differs per `seed`, so a page boundary mixing values up shows.
     private func value(_ count: Int, seed: Int) -> [UInt8] {
         (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ seed) }
@@ -127,7 +98,10 @@ final class EtcdPagesTests: XCTestCase {
     func testLargeValuesOutsideTheRangeCostNothingAndInsideItAreReadInSmallerPages() async throws {
         let etcd = try await startEtcd()
         let log = ObserverLog()
-        let small = try client(etcd.endpoints, observer: log.observer) { $0.maxResponseBytes = 64 << 10 }
+        let small = try client(etcd.endpoints, observer: log.observer) {
+            $0.maxResponseBytes = 64 << 10
+            $0.requestTimeout = .seconds(20)
+        }
         let big = value(1_400_000, seed: 7)
         for index in 0..<30 { try await small.put("/bgpmesh/p/junk/j\(index)", value: big) }
         for index in 0..<3 { try await small.put("/bgpmesh/p/nodes/n\(index)", value: "record \(index)") }
@@ -152,7 +126,7 @@ final class EtcdPagesTests: XCTestCase {
 
         // The junk inside the range, with the client's default limit (32 MiB, 23 of these values).
         for index in 0..<30 { try await small.put("/bgpmesh/p/nodes/j\(index)", value: big) }
-        let agentLike = try client(etcd.endpoints, observer: log.observer)
+        let agentLike = try client(etcd.endpoints, observer: log.observer) { $0.requestTimeout = .seconds(20) }
         let failedBefore = log.count("range", success: false)
         let everything = try await agentLike.rangeAll(.prefix("/bgpmesh/p/nodes/"))
         XCTAssertEqual(everything.kvs.count, 34)
