@@ -1,4 +1,5 @@
 import EtcdClient
+import Logging
 import TincControl
 
 /// Watch and view: a paged read of `nodes/` and `alive/` at one revision, then a watch of
@@ -9,6 +10,7 @@ extension RegistrySync {
     static let readPageSize: Int64 = 256
 
     func watchLoop() async {
+        await waitForTrust()
         var backoff = Backoff(base: .milliseconds(500), cap: .seconds(10))
         while !Task.isCancelled {
             do {
@@ -29,7 +31,7 @@ extension RegistrySync {
 
     /// Reads `nodes/` and `alive/` in pages, both at the revision of the first page, and
     /// resyncs the view from them. Returns that revision.
-    private func readRegistry() async throws -> Int64 {
+    func readRegistry() async throws -> Int64 {
         let maxBytes = settings.maxRecordBytes
         var kvs: [EtcdKeyValue] = []
         let nodes = try await etcd.rangePages(.prefix(nodesPrefix), pageSize: Self.readPageSize) { page in
@@ -82,8 +84,8 @@ extension RegistrySync {
         return kept
     }
 
-    private func resync(_ kvs: [EtcdKeyValue], revision: Int64) async {
-        let changes = view.reset(kvs, revision: revision)
+    func resync(_ kvs: [EtcdKeyValue], revision: Int64) async {
+        let changes = view.reset(kvs, revision: revision, now: unixNow)
         hostFiles.resynced(view.records.keys)
         let wasSynced = synced
         synced = true
@@ -95,7 +97,7 @@ extension RegistrySync {
     }
 
     private func applyEvents(_ events: [EtcdEvent], revision: Int64) async {
-        let changes = view.apply(events, revision: revision)
+        let changes = view.apply(events, revision: revision, now: unixNow)
         handle(changes)
         if !changes.isEmpty { await reconcile() }
         metrics.update { $0.revision = view.revision }
@@ -111,8 +113,13 @@ extension RegistrySync {
                 guard seenRejections.insert("\(revision)\u{0}\(key)").inserted else { continue }
                 if seenRejections.count > 4096 { seenRejections.removeAll() }
                 metrics.update { $0.rejected[reason, default: 0] += 1 }
-                logger.warning("registry record rejected; no file changed",
-                               metadata: ["key": "\(TincParseError.excerpt(key))", "reason": "\(reason.rawValue)", "revision": "\(revision)"])
+                var metadata: Logger.Metadata = ["key": "\(TincParseError.excerpt(key))", "reason": "\(reason.rawValue)", "revision": "\(revision)"]
+                let name = RegistryRecordCheck.name(fromKey: key, prefix: nodesPrefix)
+                if let name, let detail = view.refused[name]?.detail { metadata["detail"] = "\(detail)" }
+                if let name, view.records[name] != nil { metadata["kept"] = "the last trusted record" }
+                logger.warning("registry record refused; no file changed", metadata: metadata)
+            case .pinned(let name, let pin):
+                persistPin(name, pin)
             case .removed(let name):
                 if name == me {
                     needsPublish = true
@@ -141,7 +148,9 @@ extension RegistrySync {
             }
         }
         let counts = view.counts
+        let refused = view.refused.sorted { $0.key < $1.key }.prefix(RegistryMetrics.maxRefusedSeries).map { ($0.key.rawValue, $0.value.reason) }
         metrics.update {
+            $0.refused = Array(refused)
             $0.nodesAlive = counts.alive
             $0.nodesDead = counts.dead
             $0.revision = view.revision

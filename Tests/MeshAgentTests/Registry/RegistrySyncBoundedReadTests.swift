@@ -1,6 +1,5 @@
 import EtcdClient
 import Foundation
-import Logging
 @testable import MeshAgent
 import TestSupport
 import TincControl
@@ -31,20 +30,6 @@ extension RegistrySyncTests {
         return try XCTUnwrap(line.flatMap { Double($0.split(separator: " ").last ?? "") }, "no sent-bytes counter in etcd's /metrics")
     }
 
-    /// `start`, with an observer of the agent's etcd calls.
-    func startObserved(_ name: String, calls: CallLog) throws {
-        let client = try EtcdClient(configuration: .init(endpoints: cluster.endpoints, connectTimeout: .milliseconds(300),
-                                                         requestTimeout: .seconds(2), watchRetryLimit: 2,
-                                                         watchBackoff: .milliseconds(100), watchBackoffMax: .milliseconds(300)),
-                                    observer: calls.observer)
-        let settings = RegistrySync.Settings(prefix: prefix, aliveTTL: .seconds(2), tincDirectory: "\(root!)/\(name)", tick: .milliseconds(200))
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        let sync = RegistrySync(settings: settings, etcd: client, reloader: nil, reachable: { nil },
-                                bgp: { .init(asn: 65000, routerID: nil) }, metrics: RegistryMetrics(), logger: logger, clock: clock.clock)
-        running[name] = (sync, Task { await sync.run() }, client)
-    }
-
     func testJunkOutsideNodesAndAliveIsNeverSentToTheAgents() async throws {
         let junk = [UInt8](repeating: UInt8(ascii: "j"), count: 1_400_000)
         let client = try etcd()
@@ -57,7 +42,7 @@ extension RegistrySyncTests {
         let before = try etcdSentBytes()
 
         let calls = CallLog()
-        for name in ["node1", "node2"] { try startObserved(name, calls: calls) }
+        for name in ["node1", "node2"] { try start(name, observer: calls.observer) }
         try await eventually("node1 and node2 have each other") {
             hostNames("node1") == ["node1", "node2"] && hostNames("node2") == ["node1", "node2"]
                 && metrics("node1").synced && metrics("node2").synced
