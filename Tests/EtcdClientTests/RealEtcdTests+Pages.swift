@@ -153,4 +153,18 @@ extension RealEtcdTests {
         XCTAssertEqual(seen["/bgpmesh/p/nodes/big"], big)
         XCTAssertEqual(seen["/bgpmesh/p/nodes/b"].map { String(decoding: $0, as: UTF8.self) }, "after")
     }
+
+    /// What makes a page shrink: the reply limit here, or a gRPC message limit between the
+    /// gateway and etcd (ResourceExhausted), also as the last error of a failover.
+    func testWhatCountsAsAPageTooLarge() {
+        let tooLarge = EtcdError.tooLarge(op: "range", endpoint: "http://192.0.2.1:2379", limit: 4096)
+        let exhausted = EtcdError.server(op: "range", endpoint: "http://192.0.2.1:2379", httpStatus: 429, code: EtcdGRPCCode.resourceExhausted.rawValue,
+                                         message: "grpc: received message larger than max (5000000 vs. 4194304)")
+        let timeout = EtcdError.timeout(op: "range", endpoint: "http://192.0.2.1:2379", after: .seconds(1))
+        XCTAssertTrue(EtcdClient.pageTooLarge(tooLarge))
+        XCTAssertTrue(EtcdClient.pageTooLarge(exhausted))
+        XCTAssertTrue(EtcdClient.pageTooLarge(.unavailable(op: "range", errors: [timeout, exhausted])))
+        XCTAssertFalse(EtcdClient.pageTooLarge(timeout))
+        XCTAssertFalse(EtcdClient.pageTooLarge(.unavailable(op: "range", errors: [tooLarge, timeout])))
+    }
 }
