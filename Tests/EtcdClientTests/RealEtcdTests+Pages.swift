@@ -167,4 +167,28 @@ extension RealEtcdTests {
         XCTAssertFalse(EtcdClient.pageTooLarge(timeout))
         XCTAssertFalse(EtcdClient.pageTooLarge(.unavailable(op: "range", errors: [tooLarge, timeout])))
     }
+
+    /// etcd sends a watch that starts in the past up to 1000 revisions in one reply: a batch
+    /// of large values can exceed the client's limit, which ends the stream with `.tooLarge`
+    /// (the registry then reads again in pages).
+    func testAWatchBatchLargerThanTheLimitEndsTheStream() async throws {
+        let etcd = try await startEtcd()
+        let client = try client(etcd.endpoints, configure: { $0.maxResponseBytes = 4 << 20 })
+        let big = value(1_400_000, seed: 5)
+        let first = try await client.put("/bgpmesh/p/nodes/j0", value: big)
+        for index in 1..<6 { try await client.put("/bgpmesh/p/nodes/j\(index)", value: big) }
+        var delivered = 0
+        do {
+            for try await update in client.watch(.prefix("/bgpmesh/p/nodes/"), options: EtcdWatchOptions(startRevision: first.header.revision)) {
+                if case .events(let events, _) = update { delivered += events.count }
+                if delivered == 6 { break }
+            }
+            XCTFail("six 1.9 MB events in one reply fit a 4 MiB line")
+        } catch {
+            guard case .tooLarge(let op, _, let limit) = error as? EtcdError else { return XCTFail("\(error)") }
+            XCTAssertEqual(op, "watch")
+            XCTAssertEqual(limit, 4 << 20)
+            XCTAssertEqual(delivered, 0)
+        }
+    }
 }

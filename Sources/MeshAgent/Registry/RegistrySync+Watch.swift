@@ -20,6 +20,14 @@ extension RegistrySync {
                     logger.notice("registry watch fell behind a compaction; reading everything again",
                                   metadata: ["compact_revision": "\(compactRevision)"])
                 }
+            } catch EtcdError.tooLarge("watch", _, let limit) {
+                // One reply held more large events than the client takes (etcd sends a watch
+                // that catches up up to 1000 revisions at once). Nothing was lost: the view is
+                // current up to the last event applied, so it stays synced while both are read again.
+                logger.notice("a registry watch reply exceeded the client's limit; reading nodes/ and alive/ again",
+                              metadata: ["limit": "\(limit)"])
+                metrics.error("watch")
+                try? await clock.sleep(for: backoff.next())
             } catch {
                 if Task.isCancelled { break }
                 markUnsynced(error)
