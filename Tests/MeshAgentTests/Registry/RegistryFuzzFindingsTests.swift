@@ -19,4 +19,17 @@ final class RegistryFuzzFindingsTests: XCTestCase {
         let result = RegistryRecordCheck.check(name: RegistryTestRecords.name("node2"), value: record.encoded(), maxBytes: 64 << 10)
         XCTAssertEqual(result.failure, .invalidField)
     }
+
+    /// The record check took an uppercase fingerprint (it compared lowercased), and the trust
+    /// decision, which compares as is, then refused the same record as `key_mismatch`, a reason
+    /// meant for a caller's mistake. The check now wants the key's own lowercase hex.
+    func testAnUppercaseFingerprintIsAFingerprintMismatch() throws {
+        var record = try RegistryTestRecords.record("node2")
+        record.fingerprintSHA256 = record.fingerprintSHA256.uppercased()
+        let result = RegistryRecordCheck.check(name: RegistryTestRecords.name("node2"), value: record.encoded(), maxBytes: 64 << 10)
+        XCTAssertEqual(result.failure, .fingerprintMismatch)
+        let key = try RegistryTestRecords.key("node2")
+        XCTAssertEqual(TrustDecision.decide(record: record, key: key, signature: [], pin: nil, adminKey: nil, enrollment: nil, now: 0),
+                       .reject(.keyMismatch))
+    }
 }
