@@ -70,7 +70,7 @@ func check(_ alert: AlertmanagerPayload.Alert, me: String?, triage: AlertTriage)
     }
     // The dedup key is kept for an hour in a memory of 4096 keys: it must stay small.
     switch triage {
-    case .cancel, .repair: precondition(alert.key.utf8.count <= 2 * 64 + 1, "dedup key longer than its bound")
+    case .cancel, .repair: precondition(alert.key.utf8.count <= 2 * AlertTriage.maxKeyPartBytes + 1, "dedup key longer than its bound")
     case .invalid, .otherNode, .skipped: break
     }
 }

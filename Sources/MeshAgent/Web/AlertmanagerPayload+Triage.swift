@@ -13,6 +13,11 @@ public enum AlertTriage: Sendable, Equatable {
     /// Firing for this node: the request to submit.
     case repair(RepairRequest)
 
+    /// The longest fingerprint and startsAt taken. Alertmanager 0.25 sends 16 hex digits and an
+    /// RFC 3339 time; the pair is the dedup key AlertKeyMemory keeps for an hour (up to 4096 of
+    /// them), so without a bound one sender could pin up to a megabyte (the body limit) per key.
+    public static let maxKeyPartBytes = 64
+
     /// A tinc node name (`[A-Za-z0-9_]+`, tinc 1.0 `check_id`) or a BIRD protocol name, at most
     /// 64 bytes; no path or shell can come through it into a host file path or a birdc command.
     public static func isValidTarget(_ name: String) -> Bool {
@@ -25,6 +30,9 @@ extension AlertmanagerPayload.Alert {
     /// Decides this alert for the node named `me` (nil while tinc.conf's Name is unknown).
     public func triage(me: String?) -> AlertTriage {
         guard !fingerprint.isEmpty, !startsAt.isEmpty else { return .invalid("no fingerprint or startsAt") }
+        guard fingerprint.utf8.count <= AlertTriage.maxKeyPartBytes, startsAt.utf8.count <= AlertTriage.maxKeyPartBytes else {
+            return .invalid("fingerprint or startsAt longer than \(AlertTriage.maxKeyPartBytes) bytes")
+        }
         guard let node = labels["node"], !node.isEmpty else { return .invalid("no node label") }
         if let me, node != me { return .otherNode }
         // Cancelling what was never queued is harmless, so an unknown own name does not stop it.

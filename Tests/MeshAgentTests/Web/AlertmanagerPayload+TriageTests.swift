@@ -37,6 +37,12 @@ final class AlertTriageTests: XCTestCase {
         XCTAssertEqual(triage { $0.fingerprint = "" }, .invalid("no fingerprint or startsAt"))
         XCTAssertEqual(triage { $0.startsAt = "" }, .invalid("no fingerprint or startsAt"))
         XCTAssertEqual(triage { $0.labels["node"] = nil }, .invalid("no node label"))
+        // Found by fuzz-alerts: the dedup key was unbounded (Fuzz/AlertmanagerPayload/regressions).
+        let long = String(repeating: "H", count: AlertTriage.maxKeyPartBytes + 1)
+        XCTAssertEqual(triage { $0.startsAt = long }, .invalid("fingerprint or startsAt longer than 64 bytes"))
+        XCTAssertEqual(triage { $0.fingerprint = long; $0.status = .resolved }, .invalid("fingerprint or startsAt longer than 64 bytes"))
+        let longest = String(repeating: "f", count: AlertTriage.maxKeyPartBytes)
+        XCTAssertEqual(triage { $0.fingerprint = longest }.requestTarget, "node2")
         XCTAssertEqual(triage { $0.labels["alertname"] = "" }, .invalid("no alertname label"))
         for target in ["../node2", "node2/x", "node 2", "", String(repeating: "n", count: 65)] {
             XCTAssertEqual(triage { $0.labels["peer"] = target },
