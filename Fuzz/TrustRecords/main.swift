@@ -32,8 +32,9 @@ public func fuzzTrustRecords(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt 
 // MARK: RegistryRecordCheck and the host file
 
 let nodesPrefix = "/bgpmesh/fuzz/nodes/"
-/// `registry.max-record-bytes`' default.
-let maxRecordBytes = 64 << 10
+/// The defaults of `registry.max-record-bytes` and `registry.max-subnets`, and the lab's overlay prefixes.
+let overlayPrefixes = ["198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"].compactMap { IPPrefix($0) }
+let rules = RegistryRecordCheck.Rules(maxBytes: 64 << 10, overlayPrefixes: overlayPrefixes, maxSubnets: 16)
 
 /// The value as RegistryView gets it from etcd under `nodes/<name>`, the name taken from the
 /// record itself so the fuzzer steers both the key and the value.
@@ -47,10 +48,12 @@ func checkRegistryPath(_ value: [UInt8]) {
     precondition(name.rawValue == recordName, "the key's name changed")
     precondition(!name.rawValue.contains("/") && !name.rawValue.contains("..") && !name.rawValue.isEmpty, "a name that is a path")
     if !value.isEmpty {
-        precondition(RegistryRecordCheck.check(name: name, value: value, maxBytes: value.count - 1) == .failure(.oversized),
+        var small = rules
+        small.maxBytes = value.count - 1
+        precondition(RegistryRecordCheck.check(name: name, value: value, rules: small) == .failure(.oversized),
                      "a value above max-record-bytes was not refused as oversized")
     }
-    guard case let .success(valid) = RegistryRecordCheck.check(name: name, value: value, maxBytes: maxRecordBytes) else { return }
+    guard case let .success(valid) = RegistryRecordCheck.check(name: name, value: value, rules: rules) else { return }
     precondition(valid.name == name && valid.record.name == name.rawValue, "accepted a record for another name")
     precondition(valid.key.fingerprintSHA256 == valid.record.fingerprintSHA256, "accepted a record with another key's fingerprint")
     precondition(valid.key.modulusBits >= 1024, "accepted a short key")
@@ -58,7 +61,13 @@ func checkRegistryPath(_ value: [UInt8]) {
         // Numeric text only: it reaches the probes, the status page and the overlay prefix check.
         precondition(address.utf8.allSatisfy(isAddressByte), "accepted overlay address \(address.debugDescription)")
         let host = IPPrefix(address)
-        precondition(host != nil && host!.length == host!.bytes.count * 8, "an overlay address IPPrefix does not read as a host")
+        precondition(host != nil && host!.length == (host!.family == .ipv4 ? 32 : 128), "an overlay address IPPrefix does not read as a host")
+    }
+    // The overlay rules: every subnet and overlay address within the prefixes, no default route.
+    precondition(valid.subnets.count == valid.record.overlay.subnets.count && valid.subnets.count <= rules.maxSubnets, "too many subnets")
+    precondition(valid.overlayAddresses.count == valid.record.overlay.addresses.count, "an overlay address dropped")
+    for prefix in valid.subnets + valid.overlayAddresses {
+        precondition(!prefix.isDefault && overlayPrefixes.contains { $0.contains(prefix) }, "\(prefix) outside the overlay prefixes")
     }
     checkHostFile(valid)
     checkTrust(valid, value: value)
@@ -116,13 +125,13 @@ func isBase64Byte(_ b: UInt8) -> Bool {
 
 /// After the record check, the signature and the trust decision, as the registry applies them.
 func checkTrust(_ valid: ValidNodeRecord, value: [UInt8]) {
-    guard let signed = try? SignedRecord.decode(value) else { return }
-    precondition(signed.record == valid.record, "the envelope and the record check read different records")
-    let outcome = TrustDecision.decide(record: signed.record, key: valid.key, signature: signed.signature, pin: nil,
-                                       adminKey: nil, enrollment: nil, now: 0)
+    guard let signed = try? SignedRecord.decode(value) else { preconditionFailure("the record check passed an envelope that does not decode") }
+    precondition(signed.record == valid.record && signed.signature == valid.signature, "the envelope and the record check read different records")
+    let outcome = TrustDecision.decide(record: valid.record, key: valid.key, signature: valid.signature, pin: nil,
+                                       adminKey: nil, enrollment: valid.enrollment, now: 0)
     switch outcome {
     case let .accept(newPin):
-        precondition(valid.key.isValidSignature(signed.signature, for: CanonicalRecord.bytes(of: signed.record)), "accepted a bad signature")
+        precondition(valid.key.isValidSignature(valid.signature, for: CanonicalRecord.bytes(of: valid.record)), "accepted a bad signature")
         precondition(newPin?.fingerprintSHA256 == valid.key.fingerprintSHA256 && newPin?.source == .firstUse, "pinned another key")
         precondition(Pin.isFingerprint(newPin!.fingerprintSHA256), "a pin that is not a fingerprint")
     case .reject(.keyMismatch):
@@ -194,10 +203,11 @@ func checkPrefixes(_ texts: [String]) {
             }
             // An address inside p (p's network bits, q's host bits): p contains every longer prefix
             // of it, and every shorter prefix of p contains p.
-            var inside = q.bytes
+            var inside = addressBytes(q)
+            let network = addressBytes(p)
             for bit in 0..<p.length {
                 let mask = UInt8(0x80) >> UInt8(bit % 8)
-                inside[bit / 8] = (inside[bit / 8] & ~mask) | (p.bytes[bit / 8] & mask)
+                inside[bit / 8] = (inside[bit / 8] & ~mask) | (network[bit / 8] & mask)
             }
             let text = addressText(inside)
             for length in p.length...(inside.count * 8) {
@@ -210,6 +220,15 @@ func checkPrefixes(_ texts: [String]) {
             }
         }
     }
+}
+
+/// The network address of `prefix` as 4 or 16 bytes, read back from its description.
+func addressBytes(_ prefix: IPPrefix) -> [UInt8] {
+    let address = String(prefix.description.prefix { $0 != "/" })
+    var raw = [UInt8](repeating: 0, count: prefix.family == .ipv4 ? 4 : 16)
+    let ok = raw.withUnsafeMutableBytes { inet_pton(prefix.family == .ipv4 ? AF_INET : AF_INET6, address, $0.baseAddress) }
+    precondition(ok == 1, "\(prefix) describes no address")
+    return raw
 }
 
 /// inet_ntop of 4 or 16 bytes.

@@ -69,7 +69,8 @@ extension AgentConfiguration {
         .list("collector.probe.target", \.probeTargets, valueName: "name=addr",
               help: "Extra probe target, name=address; repeat for more.",
               notes: "Besides these, the probes target every registry peer's overlay addresses while the registry "
-                  + "knows peers, else BGP neighbors and tinc host routes (`Subnet = a.b.c.d/32`).",
+                  + "knows peers, else BGP neighbors; without a registry, also the first host route per address family of each "
+                  + "tinc host file (`Subnet = a.b.c.d/32`), never every one a file lists.",
               show: { "\($0.peer)=\($0.address)" },
               item: {
                   ProbeTarget(parsing: $0).map { .success($0) }

@@ -3,6 +3,10 @@ import TincControl
 /// Decides which `hosts/<peer>` files the registry writes and removes. Pure: the caller does
 /// the file I/O and passes the time.
 ///
+/// A host file is the agent's only when its ledger (`OwnedFiles`) says the agent wrote it:
+/// the agent writes or removes `hosts/<peer>` only when it does not exist or is in the ledger.
+/// Any other file is the operator's (`claim` says `.conflict`): never written, never removed.
+///
 /// Only records the registry changed are written: a file changed behind the agent's back is
 /// drift, which the repair loop (not the registry) puts right, so that `repair.mode=off`
 /// really leaves it alone. A node whose record is gone loses its host file only once the
@@ -14,8 +18,11 @@ struct HostFileReconciler: Sendable {
     private(set) var dirty: Set<TincNodeName> = []
     /// Nodes whose record is gone, and since when.
     private(set) var pendingRemoval: [TincNodeName: ContinuousClock.Instant] = [:]
-    /// After a full range: managed host files of nodes the registry no longer has are due for removal too.
+    /// After a full range: owned host files of nodes the registry no longer has are due for removal too.
     private(set) var sweepManaged = false
+    /// Names whose file the agent refused to write or remove because it is not the agent's,
+    /// so the refusal is logged once, not every round.
+    private(set) var refusals: Set<TincNodeName> = []
 
     init(removalHold: Duration) {
         self.removalHold = removalHold
@@ -49,18 +56,32 @@ struct HostFileReconciler: Sendable {
         sweepManaged = true
     }
 
-    /// The host file of `name` now holds its record (written or already right).
+    /// The host file of `name` now holds its record (written or already right), or is the
+    /// operator's (a conflict, which the drift check reports): either way this round is done.
     mutating func installed(_ name: TincNodeName) {
         dirty.remove(name)
     }
 
-    /// The round's plan. `managed` lists the host files that carry the agent's marker; it is
-    /// called only for a sweep. Removals leave the pending set when planned (a failed unlink
-    /// is not retried: the file was the agent's and is reported by the drift check).
+    /// The agent wrote or removed the file of `name`: a later refusal is news again.
+    mutating func resolved(_ name: TincNodeName) {
+        refusals.remove(name)
+    }
+
+    /// Records that the file of `name` was left alone because it is not the agent's; true the
+    /// first time (the caller logs it then).
+    mutating func refused(_ name: TincNodeName) -> Bool {
+        refusals.insert(name).inserted
+    }
+
+    /// The round's plan. `owned` is the ledger's names: a sweep after a full read schedules the
+    /// removal of those the registry no longer has (a marker line alone proves nothing). Names
+    /// in `held` are neither written nor removed this round. Removals leave the pending set when
+    /// planned (a failed unlink is not retried: the file was the agent's and is reported by the
+    /// drift check).
     mutating func plan(view: RegistryView, me: TincNodeName, now: ContinuousClock.Instant,
-                       managed: () -> [TincNodeName]) -> Plan {
+                       owned: Set<TincNodeName>, held: Set<TincNodeName> = []) -> Plan {
         var write: [ValidNodeRecord] = []
-        for name in dirty.sorted() {
+        for name in dirty.sorted() where !held.contains(name) {
             guard name != me, let record = view.records[name] else {
                 dirty.remove(name)
                 continue
@@ -68,12 +89,12 @@ struct HostFileReconciler: Sendable {
             write.append(record)
         }
         if sweepManaged {
-            for name in managed() where view.records[name] == nil && name != me && pendingRemoval[name] == nil {
+            for name in owned where view.records[name] == nil && name != me && pendingRemoval[name] == nil {
                 pendingRemoval[name] = now
             }
             sweepManaged = false
         }
-        pendingRemoval = pendingRemoval.filter { view.records[$0.key] == nil && $0.key != me }
+        pendingRemoval = pendingRemoval.filter { view.records[$0.key] == nil && $0.key != me && !held.contains($0.key) }
         var remove: [TincNodeName] = []
         // Only from a registry that holds this node: an empty answer (a wiped or wrong prefix)
         // must not empty hosts/.
@@ -84,5 +105,40 @@ struct HostFileReconciler: Sendable {
             }
         }
         return Plan(write: write, remove: remove.sorted())
+    }
+}
+
+extension HostFileReconciler {
+    /// What is at `hosts/<name>`.
+    enum OnDisk: Sendable, Equatable {
+        case absent
+        case bytes([UInt8])
+        /// Something that is not a readable host file: a FIFO, a directory, a file too large or unreadable.
+        case unreadable
+    }
+
+    /// Whose `hosts/<name>` is, and so what the agent may do with it.
+    enum Claim: Sendable, Equatable {
+        /// Nothing there: the agent may write it.
+        case absent
+        /// In the ledger: the agent's to write (bytes changed behind its back are drift, put
+        /// right) or remove.
+        case owned
+        /// Not in the ledger, but exactly the bytes the agent would write for the current record:
+        /// taken into the ledger (the upgrade rule: same bytes, no harm).
+        case adoptable
+        /// Not in the ledger and not those bytes: the operator's. Never written, never removed.
+        case conflict
+    }
+
+    /// The rule. `expected` is what the agent would write for the name's current valid record
+    /// (nil when there is none, as for a removal).
+    static func claim(_ onDisk: OnDisk, owned: Bool, expected: [UInt8]?) -> Claim {
+        if owned { return .owned }
+        switch onDisk {
+        case .absent: return .absent
+        case .bytes(let bytes) where expected == bytes: return .adoptable
+        case .bytes, .unreadable: return .conflict
+        }
     }
 }

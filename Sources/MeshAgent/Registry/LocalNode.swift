@@ -59,6 +59,14 @@ public enum LocalNode {
         return (name, record)
     }
 
+    /// This node's tinc RSA private key file: tinc.conf's `PrivateKeyFile`, else `rsa_key.priv`
+    /// in the net directory (tinc 1.0's default).
+    public static func privateKeyPath(directory: String) -> String {
+        let configured = (try? TincConfigDirectory(path: directory).serverConfig())?.values("PrivateKeyFile").first
+        guard let configured, !configured.isEmpty else { return directory + "/rsa_key.priv" }
+        return configured.hasPrefix("/") ? configured : directory + "/" + configured
+    }
+
     /// IPv4 and global IPv6 addresses of `interface` (link-local ones are useless to peers).
     public static func interfaceAddresses(_ interface: String) -> [String] {
         var list: UnsafeMutablePointer<ifaddrs>?

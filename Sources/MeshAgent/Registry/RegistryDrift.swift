@@ -1,3 +1,4 @@
+import Glibc
 import TincControl
 
 extension RegistrySync {
@@ -17,12 +18,16 @@ extension RegistrySync {
     /// being written for a registry change are not drift: that write happens in the same turn.
     public func health() -> Health {
         let published = metrics.values.withLock { $0.published }
-        return RegistryDrift.health(view: view, me: me, synced: synced, published: published, planned: planned,
-                                    settings: settings, files: files)
+        let health = RegistryDrift.health(view: view, me: me, synced: synced, published: published, planned: planned,
+                                          settings: settings, files: files, owned: ownedFiles)
+        let conflicts = health.peers.filter { $0.hostFile == .conflict }.count
+        metrics.update { $0.hostFileConflicts = conflicts }
+        return health
     }
 
     /// Repair: writes every host file that differs from its record and/or the planned
-    /// ConnectTo file, then HUP + ALRM. Returns how many files it wrote.
+    /// ConnectTo file, then HUP + ALRM. Returns how many files it wrote. A host file that is not
+    /// the agent's (a conflict) is left as it is, like everywhere else.
     public func repairFiles(hostFiles: Bool, connectTo: Bool) async -> Int {
         guard let me else { return 0 }
         var written = 0
@@ -44,15 +49,10 @@ extension RegistrySync {
 /// changes nothing.
 enum RegistryDrift {
     static func health(view: RegistryView, me: TincNodeName?, synced: Bool, published: Bool, planned: [TincNodeName]?,
-                       settings: RegistrySync.Settings, files: TincConfigDirectory) -> RegistrySync.Health {
+                       settings: RegistrySync.Settings, files: TincConfigDirectory, owned: OwnedFiles) -> RegistrySync.Health {
         var peers: [(name: String, alive: Bool, hostFile: MeshState.HostFileState, overlay: [String])] = []
         for (name, record) in view.records where name != me {
-            let state: MeshState.HostFileState
-            if let bytes = files.hostFileBytes(name) {
-                state = bytes.elementsEqual(record.hostFile.utf8) ? .ok : .mismatch
-            } else {
-                state = .missing
-            }
+            let state = hostFileState(onDisk(files, name), owned: owned.owns(name), expected: Array(record.hostFile.utf8))
             peers.append((name.rawValue, view.alive.contains(name), state, record.record.overlay.addresses))
         }
         var drift = false
@@ -62,5 +62,26 @@ enum RegistryDrift {
         }
         return RegistrySync.Health(node: me?.rawValue, synced: synced, published: published, peers: peers.sorted { $0.name < $1.name },
                                    connectToDrift: drift, connectTo: (planned ?? []).map(\.rawValue))
+    }
+
+    /// A host file against the record's bytes: right, missing, drifted (the agent's file,
+    /// changed behind its back) or a conflict (a file the agent did not write).
+    static func hostFileState(_ onDisk: HostFileReconciler.OnDisk, owned: Bool, expected: [UInt8]) -> MeshState.HostFileState {
+        if case .bytes(let bytes) = onDisk, bytes == expected { return .ok }
+        switch HostFileReconciler.claim(onDisk, owned: owned, expected: expected) {
+        case .absent: return .missing
+        case .owned: return onDisk == .absent ? .missing : .mismatch
+        case .adoptable: return .ok
+        case .conflict: return .conflict
+        }
+    }
+
+    /// What is at `hosts/<name>`: lstat(2) tells a missing file from one that is there but
+    /// cannot be read (a FIFO, a directory, a dangling symlink: all exist, and none is the
+    /// agent's to replace unless the ledger says it wrote that name).
+    static func onDisk(_ files: TincConfigDirectory, _ name: TincNodeName) -> HostFileReconciler.OnDisk {
+        var info = stat()
+        if lstat(name.hostFilePath(netDirectory: files.path), &info) != 0, errno == ENOENT { return .absent }
+        return files.hostFileBytes(name).map { .bytes($0) } ?? .unreadable
     }
 }

@@ -24,6 +24,33 @@ public enum RegistryRejection: String, Sendable, Hashable, CaseIterable, Error {
     case fingerprintMismatch = "fingerprint_mismatch"
     /// An address, port or subnet that could inject configuration or that tinc would refuse.
     case invalidField = "invalid_field"
+    /// More subnets than `registry.max-subnets`.
+    case tooManySubnets = "too_many_subnets"
+    /// A subnet of length 0 (`0.0.0.0/0`, `::/0`): the whole overlay's traffic to one node.
+    case defaultRoute = "default_route"
+    /// A subnet outside `mesh.overlay-prefixes` (or a MAC subnet).
+    case subnetOutsideOverlay = "subnet_outside_overlay"
+    /// An overlay address outside `mesh.overlay-prefixes`: it would become a probe target.
+    case addressOutsideOverlay = "address_outside_overlay"
+    /// A subnet overlapping another node's, or an overlay address another node has: the node
+    /// whose record was created first keeps it.
+    case subnetConflict = "subnet_conflict"
+    /// The record carries no signature.
+    case unsigned
+    /// The signature (or its algorithm) is not a valid RSA/SHA-256 signature by the record's key.
+    case badSignature = "bad_signature"
+    /// The name is pinned to another key (trust on first use, an operator's pin, an enrollment).
+    case keyNotPinned = "key_not_pinned"
+    /// `registry.admin-public-key` is set and the record has no enrollment statement.
+    case notEnrolled = "not_enrolled"
+    /// The enrollment statement is not signed by the admin key.
+    case enrollmentBadSignature = "enrollment_bad_signature"
+    /// The enrollment statement names another node or another key.
+    case enrollmentMismatch = "enrollment_mismatch"
+    /// The enrollment statement has expired.
+    case enrollmentExpired = "enrollment_expired"
+    /// A new name while the registry already holds `registry.max-nodes` records.
+    case tooManyNodes = "too_many_nodes"
 }
 
 /// A record that passed every check, with what the agent derives from it.
@@ -33,6 +60,13 @@ public struct ValidNodeRecord: Sendable, Hashable {
     public let key: TincRSAPublicKey
     /// The `hosts/<name>` file for this record, byte for byte.
     public let hostFile: String
+    /// The record's subnets and overlay addresses, parsed (all within the overlay prefixes).
+    public let subnets: [IPPrefix]
+    public let overlayAddresses: [IPPrefix]
+    /// The signature over `CanonicalRecord.bytes(of: record)` (checked by `TrustDecision`).
+    public let signature: [UInt8]
+    /// The enrollment statement the node published with its record, if any.
+    public let enrollment: EnrollmentStatement?
 }
 
 /// Turns an etcd key and value from the registry into a `ValidNodeRecord` or a rejection,
@@ -48,9 +82,32 @@ public enum RegistryRecordCheck {
         return TincNodeName(String(key.dropFirst(prefix.utf8.count)))
     }
 
-    public static func check(name keyName: TincNodeName, value: [UInt8], maxBytes: Int)
+    /// The limits a record is held to (from the settings).
+    public struct Rules: Sendable {
+        /// `registry.max-record-bytes`.
+        public var maxBytes: Int
+        /// `mesh.overlay-prefixes`: overlay addresses and subnets lie within them.
+        public var overlayPrefixes: [IPPrefix]
+        /// `registry.max-subnets`.
+        public var maxSubnets: Int
+        /// `registry.max-nodes` (a rule of the view: it counts the records held).
+        public var maxNodes: Int
+
+        public init(maxBytes: Int, overlayPrefixes: [IPPrefix], maxSubnets: Int, maxNodes: Int = 1024) {
+            self.maxBytes = maxBytes
+            self.overlayPrefixes = overlayPrefixes
+            self.maxSubnets = maxSubnets
+            self.maxNodes = maxNodes
+        }
+
+        func withinOverlay(_ prefix: IPPrefix) -> Bool { overlayPrefixes.contains { $0.contains(prefix) } }
+    }
+
+    /// Checks one value on its own: shape, size, key, fields, the overlay rules and the
+    /// signature envelope (decoded, not verified: `TrustDecision` verifies it with the pins).
+    public static func check(name keyName: TincNodeName, value: [UInt8], rules: Rules)
         -> Result<ValidNodeRecord, RegistryRejection> {
-        guard value.count <= maxBytes else { return .failure(.oversized) }
+        guard value.count <= rules.maxBytes else { return .failure(.oversized) }
         let record: NodeRecord
         do {
             record = try JSONDecoder().decode(NodeRecord.self, from: Data(value))
@@ -81,6 +138,27 @@ public enum RegistryRecordCheck {
             guard text.utf8.count <= 64, let subnet = try? TincSubnet(parsing: Substring(text)) else { return .failure(.invalidField) }
             subnets.append(subnet)
         }
+        guard subnets.count <= rules.maxSubnets else { return .failure(.tooManySubnets) }
+        var prefixes: [IPPrefix] = []
+        for subnet in subnets {
+            // A MAC subnet (switch mode) has no place in an IP overlay's prefixes.
+            guard subnet.kind != .mac, let length = subnet.prefixLength,
+                  let prefix = IPPrefix("\(subnet.address)/\(length)") else { return .failure(.subnetOutsideOverlay) }
+            guard !prefix.isDefault else { return .failure(.defaultRoute) }
+            guard rules.withinOverlay(prefix) else { return .failure(.subnetOutsideOverlay) }
+            prefixes.append(prefix)
+        }
+        var overlayAddresses: [IPPrefix] = []
+        for text in record.overlay.addresses {
+            guard let address = IPPrefix(text), rules.withinOverlay(address) else { return .failure(.addressOutsideOverlay) }
+            overlayAddresses.append(address)
+        }
+        let envelope: SignedRecord
+        do {
+            envelope = try SignedRecord.decode(value)
+        } catch {
+            return .failure(error == .unsigned ? .unsigned : .badSignature)
+        }
         let body: String
         do {
             body = try TincConfigWriter.hostFile(
@@ -90,7 +168,9 @@ public enum RegistryRecordCheck {
             return .failure(.invalidField)
         }
         let hostFile = hostFileMarker + "\n# nodes/\(keyName.rawValue), key SHA256:\(key.fingerprintSHA256)\n" + body
-        return .success(ValidNodeRecord(name: keyName, record: record, key: key, hostFile: hostFile))
+        return .success(ValidNodeRecord(name: keyName, record: record, key: key, hostFile: hostFile, subnets: prefixes,
+                                        overlayAddresses: overlayAddresses, signature: envelope.signature,
+                                        enrollment: envelope.enrollment))
     }
 
     /// An IPv4 or IPv6 literal or a DNS name: letters, digits, `.`, `-`, `:`; at most 253 bytes.

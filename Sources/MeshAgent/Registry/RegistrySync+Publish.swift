@@ -23,12 +23,35 @@ extension RegistrySync {
                 try? await clock.sleep(for: .seconds(5))
                 continue
             }
+            view.setSelf(local.name, fingerprint: local.record.fingerprintSHA256)
             if me != local.name {
                 me = local.name
                 await reconcile()
             }
+            let value: [UInt8]
             do {
-                let value = local.record.encoded()
+                value = try signer.value(for: local.record, privateKeyPath: LocalNode.privateKeyPath(directory: settings.tincDirectory),
+                                         enrollmentPath: settings.enrollmentFile)
+                if lastSignError != nil { logger.info("this node's record can be signed again") }
+                lastSignError = nil
+            } catch {
+                if lastSignError != error.description {
+                    logger.error("cannot publish this node", metadata: ["error": "\(error)"])
+                    metrics.error("sign")
+                }
+                lastSignError = error.description
+                metrics.update { $0.published = false }
+                try? await clock.sleep(for: .seconds(5))
+                continue
+            }
+            if settings.adminKey != nil, !enrollmentWarned,
+               (try? RecordSigner.readEnrollment(settings.enrollmentFile)) ?? nil == nil {
+                enrollmentWarned = true
+                logger.error("registry.admin-public-key is set but this node has no enrollment statement; every peer refuses its record",
+                             metadata: ["expected": "\(settings.enrollmentFile ?? "registry.enrollment-file")",
+                                        "fix": "on the admin host: bgpmesh-agent enroll --admin-key FILE --node \(local.name) --fingerprint \(local.record.fingerprintSHA256)"])
+            }
+            do {
                 if lease == nil {
                     let granted = try await etcd.leaseGrant(ttl: settings.aliveTTL)
                     lease = granted.id
@@ -37,6 +60,7 @@ extension RegistrySync {
                 }
                 if value != lastPublished || needsPublish {
                     needsPublish = false
+                    if value != lastPublished { checkOwnRecord(local.name, value) }
                     try await publish(local.name, value)
                     lastPublished = value
                 }
@@ -70,6 +94,17 @@ extension RegistrySync {
                 etcdFailed(error)
                 try? await clock.sleep(for: interval)
             }
+        }
+    }
+
+    /// Peers judge this node's record by the mesh's rules; if it breaks one (an overlay address
+    /// outside mesh.overlay-prefixes, too many subnets), say so here, where it can be fixed.
+    private func checkOwnRecord(_ name: TincNodeName, _ value: [UInt8]) {
+        if case .failure(let reason) = RegistryRecordCheck.check(name: name, value: value, rules: view.rules) {
+            metrics.error("local_node")
+            logger.error("this node's record breaks the mesh's rules; every peer will refuse it",
+                         metadata: ["reason": "\(reason.rawValue)", "overlay_prefixes": "\(settings.overlayPrefixes.map(\.description).joined(separator: ","))",
+                                    "max_subnets": "\(settings.maxSubnets)"])
         }
     }
 

@@ -3,25 +3,27 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import Logging
 import TincControl
 
 /// Reconciling files: hosts/ and conf.d/bgpmesh.conf follow the view (decided by
-/// `HostFileReconciler` and `ConnectToPlanner`), then tincd reloads.
+/// `HostFileReconciler` and `ConnectToPlanner`), then tincd reloads. A host file is written or
+/// removed only when it does not exist or the ledger (`OwnedFiles`) says the agent wrote it.
 extension RegistrySync {
     /// Brings hosts/ and conf.d/bgpmesh.conf in line with the view, then reloads tincd if
     /// anything changed (or a previous reload failed).
     func reconcile() async {
         rounds += 1
+        maintainLedger()
         guard synced, let me else { return }
         let now = clock.now()
         var changed = false
-        let plan = hostFiles.plan(view: view, me: me, now: now) {
-            files.hostNames(startingWith: RegistryRecordCheck.hostFileMarker)
-        }
+        let plan = hostFiles.plan(view: view, me: me, now: now, owned: ownedFiles.names, held: Set(view.refused.keys))
         for record in plan.write {
             switch installHostFile(record) {
             case .written: changed = true; hostFiles.installed(record.name)
-            case .unchanged: hostFiles.installed(record.name)
+            // A conflict is the operator's file: reported by the drift check, never retried here.
+            case .unchanged, .conflict: hostFiles.installed(record.name)
             case .failed: break
             }
         }
@@ -57,18 +59,50 @@ extension RegistrySync {
         }
     }
 
-    enum InstallResult { case written, unchanged, failed }
+    enum InstallResult { case written, unchanged, conflict, failed }
 
-    /// Writes hosts/<peer> when its bytes differ.
+    /// Writes hosts/<peer> when its bytes differ and the file is the agent's (or missing).
     func installHostFile(_ record: ValidNodeRecord) -> InstallResult {
-        let existing = files.hostFileBytes(record.name)
-        if let existing, existing.elementsEqual(record.hostFile.utf8) { return .unchanged }
+        let name = record.name
+        let wanted = Array(record.hostFile.utf8)
+        let onDisk = RegistryDrift.onDisk(files, name)
+        switch HostFileReconciler.claim(onDisk, owned: ownedFiles.owns(name), expected: wanted) {
+        case .conflict:
+            if hostFiles.refused(name) {
+                logger.warning("host file not written by the agent; leaving it as it is (conflict)",
+                               metadata: ["peer": "\(name)", "file": "\(name.hostFilePath(netDirectory: settings.tincDirectory))",
+                                          "record_key_sha256": "\(record.key.fingerprintSHA256)"])
+            }
+            return .conflict
+        case .adoptable:
+            guard noteOwned(name, wanted) else { return .failed }
+            hostFiles.resolved(name)
+            logger.notice("host file adopted: it holds exactly what the agent writes for the record", metadata: ["peer": "\(name)"])
+            return .unchanged
+        case .absent, .owned:
+            break
+        }
+        hostFiles.resolved(name)
+        if case .bytes(let existing) = onDisk {
+            // Already right (the ledger follows, for a file put back by hand byte for byte).
+            if existing == wanted {
+                _ = noteOwned(name, wanted)
+                return .unchanged
+            }
+            if let last = ownedFiles.hashes[name], OwnedFiles.hash(existing) != last {
+                logger.notice("host file changed behind the agent's back; putting it right", metadata: ["peer": "\(name)"])
+            }
+        }
+        let existing: [UInt8]? = if case .bytes(let bytes) = onDisk { bytes } else { nil }
         let previousKey = existing.flatMap { try? TincRSAPublicKey(pemText: String(decoding: $0, as: UTF8.self)) }
+        // The ledger first, then the file: see `OwnedFiles.record`. Without the entry saved the
+        // file is not written (the round tries again), so no written file is ever missing from it.
+        guard noteOwned(name, wanted) else { return .failed }
         do {
-            guard try files.writeHostFile(record.name, record.hostFile) == .written else { return .unchanged }
+            guard try files.writeHostFile(name, record.hostFile) == .written else { return .unchanged }
         } catch {
             metrics.error("hostfile")
-            logger.error("cannot write host file", metadata: ["peer": "\(record.name)", "error": "\(error)"])
+            logger.error("cannot write host file", metadata: ["peer": "\(name)", "error": "\(error)"])
             return .failed
         }
         metrics.update { $0.hostfileWrites += 1 }
@@ -82,17 +116,73 @@ extension RegistrySync {
         return .written
     }
 
+    /// Removes hosts/<peer> if the agent wrote it; returns whether a file went.
     private func removeHostFile(_ name: TincNodeName) -> Bool {
+        guard ownedFiles.owns(name) else {
+            if RegistryDrift.onDisk(files, name) != .absent, hostFiles.refused(name) {
+                logger.warning("host file of a decommissioned node was not written by the agent; leaving it as it is",
+                               metadata: ["peer": "\(name)", "file": "\(name.hostFilePath(netDirectory: settings.tincDirectory))"])
+            }
+            return false
+        }
+        hostFiles.resolved(name)
+        // The file first, then the entry: a failure between leaves an entry for a missing file
+        // (the agent may write that name again, which is harmless); the other order could leave
+        // a decommissioned node's key in hosts/ that the agent no longer counts as its own.
+        let removed: Bool
         do {
-            guard try files.removeHostFile(name) else { return false }
+            removed = try files.removeHostFile(name)
         } catch {
             metrics.error("hostfile")
             logger.error("cannot remove host file", metadata: ["peer": "\(name)", "error": "\(error)"])
             return false
         }
+        do {
+            try ownedFiles.forget(name)
+        } catch {
+            ledgerFailed(error, "cannot save the ledger of owned files after a removal; retrying every round")
+        }
+        guard removed else { return false }
         metrics.update { $0.hostfileRemovals += 1 }
         logger.notice("host file removed", metadata: ["peer": "\(name)"])
         return true
+    }
+
+    /// Records in the ledger that the agent writes (or holds) these bytes in hosts/<name>;
+    /// false, logged, when the ledger cannot be saved.
+    private func noteOwned(_ name: TincNodeName, _ bytes: [UInt8]) -> Bool {
+        do {
+            try ownedFiles.record(name, bytes: bytes)
+            return true
+        } catch {
+            ledgerFailed(error, "cannot record the host file in the ledger of owned files; not writing it")
+            return false
+        }
+    }
+
+    private func ledgerFailed(_ error: OwnedFilesError, _ message: Logger.Message) {
+        metrics.error("owned_files")
+        if ownedFiles.isNew(error) { logger.error(message, metadata: ["error": "\(error)"]) }
+    }
+
+    /// Each round: a broken ledger is read again once its file changed (a repaired ledger
+    /// re-plans every record and sweeps again, as a full read does); a removal not saved yet
+    /// is saved.
+    func maintainLedger() {
+        if ownedFiles.reloadIfChanged() {
+            if let broken = ownedFiles.broken {
+                metrics.error("owned_files")
+                logger.error("ledger of owned files still unusable; no host file counts as the agent's", metadata: ["error": "\(broken)"])
+            } else {
+                logger.notice("ledger of owned files usable again", metadata: ["files": "\(ownedFiles.hashes.count)"])
+                hostFiles.resynced(view.records.keys)
+            }
+        }
+        do {
+            try ownedFiles.retrySave()
+        } catch {
+            ledgerFailed(error, "cannot save the ledger of owned files after a removal; retrying every round")
+        }
     }
 
     /// Re-plans the ConnectTo lines and writes conf.d/bgpmesh.conf when the set changes.

@@ -1,10 +1,12 @@
 import EtcdClient
+import Logging
 import TincControl
 
 /// Watch and view: a full range of the prefix, then a watch from the next revision; every
 /// change goes into `RegistryView` and marks what the next reconcile round does.
 extension RegistrySync {
     func watchLoop() async {
+        await waitForTrust()
         var backoff = Duration.milliseconds(500)
         while !Task.isCancelled {
             do {
@@ -34,8 +36,8 @@ extension RegistrySync {
         }
     }
 
-    private func resync(_ kvs: [EtcdKeyValue], revision: Int64) async {
-        let changes = view.reset(kvs, revision: revision)
+    func resync(_ kvs: [EtcdKeyValue], revision: Int64) async {
+        let changes = view.reset(kvs, revision: revision, now: unixNow)
         hostFiles.resynced(view.records.keys)
         let wasSynced = synced
         synced = true
@@ -47,7 +49,7 @@ extension RegistrySync {
     }
 
     private func applyEvents(_ events: [EtcdEvent], revision: Int64) async {
-        let changes = view.apply(events, revision: revision)
+        let changes = view.apply(events, revision: revision, now: unixNow)
         handle(changes)
         if !changes.isEmpty { await reconcile() }
         metrics.update { $0.revision = view.revision }
@@ -63,8 +65,13 @@ extension RegistrySync {
                 guard seenRejections.insert("\(revision)\u{0}\(key)").inserted else { continue }
                 if seenRejections.count > 4096 { seenRejections.removeAll() }
                 metrics.update { $0.rejected[reason, default: 0] += 1 }
-                logger.warning("registry record rejected; no file changed",
-                               metadata: ["key": "\(TincParseError.excerpt(key))", "reason": "\(reason.rawValue)", "revision": "\(revision)"])
+                var metadata: Logger.Metadata = ["key": "\(TincParseError.excerpt(key))", "reason": "\(reason.rawValue)", "revision": "\(revision)"]
+                let name = RegistryRecordCheck.name(fromKey: key, prefix: nodesPrefix)
+                if let name, let detail = view.refused[name]?.detail { metadata["detail"] = "\(detail)" }
+                if let name, view.records[name] != nil { metadata["kept"] = "the last trusted record" }
+                logger.warning("registry record refused; no file changed", metadata: metadata)
+            case .pinned(let name, let pin):
+                persistPin(name, pin)
             case .removed(let name):
                 if name == me {
                     needsPublish = true
@@ -93,7 +100,9 @@ extension RegistrySync {
             }
         }
         let counts = view.counts
+        let refused = view.refused.sorted { $0.key < $1.key }.prefix(RegistryMetrics.maxRefusedSeries).map { ($0.key.rawValue, $0.value.reason) }
         metrics.update {
+            $0.refused = Array(refused)
             $0.nodesAlive = counts.alive
             $0.nodesDead = counts.dead
             $0.revision = view.revision

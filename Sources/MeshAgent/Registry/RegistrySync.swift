@@ -86,6 +86,8 @@ public actor RegistrySync {
     var synced = false
     var me: TincNodeName?
     var hostFiles: HostFileReconciler
+    /// The host files this agent wrote (state.dir/owned-files.json): only those are its to change.
+    var ownedFiles: OwnedFiles
     var peerHealth = ConnectToPlanner.HealthTracker()
     /// The ConnectTo set last written (nil until the first plan: then the file is read).
     var planned: [TincNodeName]?
@@ -100,6 +102,14 @@ public actor RegistrySync {
     var lastEtcdError: String?
     /// Reconcile rounds begun (synced or not), for tests that wait for a round to pass.
     var rounds = 0
+    /// The pins are loaded (or there is no state directory); records are judged only then.
+    var pinsLoaded = false
+    var pinStamp: FileStamp?
+    var lastPinError: String?
+    /// Signs this node's record (publish loop).
+    var signer = RecordSigner()
+    var lastSignError: String?
+    var enrollmentWarned = false
 
     public init(settings: Settings, etcd: EtcdClient, reloader: TincReloader?, reachable: @escaping @Sendable () -> Set<String>?,
                 bgp: @escaping @Sendable () -> NodeRecord.BGP, metrics: RegistryMetrics, logger: Logger,
@@ -115,8 +125,17 @@ public actor RegistrySync {
         self.logger = registryLogger
         self.clock = clock
         files = TincConfigDirectory(path: settings.tincDirectory)
-        view = RegistryView(prefix: settings.prefix, maxRecordBytes: settings.maxRecordBytes)
+        view = RegistryView(prefix: settings.prefix,
+                            rules: .init(maxBytes: settings.maxRecordBytes, overlayPrefixes: settings.overlayPrefixes,
+                                         maxSubnets: settings.maxSubnets, maxNodes: settings.maxNodes),
+                            adminKey: settings.adminKey)
         hostFiles = HostFileReconciler(removalHold: settings.removalHold)
+        ownedFiles = OwnedFiles.load(directory: settings.stateDirectory)
+        if let broken = ownedFiles.broken {
+            metrics.error("owned_files")
+            self.logger.error("ledger of owned files unusable; no host file counts as the agent's until it is repaired or removed",
+                              metadata: ["error": "\(broken)"])
+        }
     }
 
     nonisolated var nodesPrefix: String { settings.prefix + "nodes/" }
@@ -151,6 +170,7 @@ public actor RegistrySync {
     private func tickLoop() async {
         while !Task.isCancelled {
             try? await clock.sleep(for: settings.tick)
+            if synced { await refreshPins() }
             await reconcile()
         }
     }

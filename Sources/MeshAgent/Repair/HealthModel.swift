@@ -7,6 +7,7 @@ public struct HealthProblem: Sendable, Hashable, Comparable {
         case registryStale = "registry_stale"
         case hostKeyMissing = "host_key_missing"
         case hostKeyMismatch = "host_key_mismatch"
+        case hostFileConflict = "host_file_conflict"
         case connectToDrift = "connectto_drift"
         case peerUnreachable = "peer_unreachable"
         case peerProbeLoss = "peer_probe_loss"
@@ -58,6 +59,9 @@ public enum HealthModel {
             switch peer.hostFile {
             case .missing: problems.append(.init(.hostKeyMissing, peer: peer.name, "hosts/\(peer.name) is missing"))
             case .mismatch: problems.append(.init(.hostKeyMismatch, peer: peer.name, "hosts/\(peer.name) differs from the registry's record"))
+            case .conflict:
+                problems.append(.init(.hostFileConflict, peer: peer.name,
+                                      "hosts/\(peer.name) was not written by the agent and differs from the registry's record; left as it is"))
             case .ok: break
             }
             if peer.alive, peer.tincReachable == false, state.tincdRunning != false {

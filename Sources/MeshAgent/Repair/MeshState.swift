@@ -16,7 +16,7 @@ public struct MeshState: Sendable, Equatable {
         public var probeUp: Bool?
         public var probeLoss: Double?
         public var probeRTT: Double?
-        /// hosts/<peer> is missing or differs from the registry's record.
+        /// hosts/<peer> is missing, differs from the registry's record, or is not the agent's.
         public var hostFile: HostFileState
 
         public init(name: String, alive: Bool, tincReachable: Bool? = nil, unreachableFor: Double? = nil, metaConnection: Bool? = nil,
@@ -33,7 +33,9 @@ public struct MeshState: Sendable, Equatable {
         }
     }
 
-    public enum HostFileState: String, Sendable, Equatable { case ok, missing, mismatch }
+    /// `mismatch`: the agent wrote it and it was changed behind its back (drift, repaired).
+    /// `conflict`: it exists but the agent did not write it (the operator's, never touched).
+    public enum HostFileState: String, Sendable, Equatable { case ok, missing, mismatch, conflict }
 
     public struct Session: Sendable, Equatable {
         /// BIRD's protocol name.

@@ -151,10 +151,11 @@ public struct RepairPolicy: Sendable {
         if state.tincdRunning == false {
             want(.restartTincd)
         } else {
-            if state.peers.contains(where: { $0.hostFile != .ok }) { want(.reinstallHostKeys) }
+            // A conflict is the operator's file: nothing to reinstall.
+            if state.peers.contains(where: { $0.hostFile == .missing || $0.hostFile == .mismatch }) { want(.reinstallHostKeys) }
             if state.connectToDrift { want(.rewriteConnectTo) }
             let unreachable = state.peers.contains { peer in
-                peer.alive && peer.hostFile == .ok && peer.tincReachable == false
+                peer.alive && (peer.hostFile == .ok || peer.hostFile == .conflict) && peer.tincReachable == false
                     && (immediate || (peer.unreachableFor ?? 0) >= settings.peerGrace.seconds)
             }
             if unreachable {

@@ -97,6 +97,23 @@ public struct EnrollmentStatement: Sendable, Hashable {
     }
 }
 
+/// As a JSON object inside a signed node record's envelope (the same fields as `encoded()`).
+extension EnrollmentStatement: Codable {
+    public init(from decoder: any Decoder) throws {
+        let fields = try Fields(from: decoder)
+        guard let text = fields.signature, let signature = Data(base64Encoded: text) else {
+            throw EnrollmentError.malformed("no base64 signature")
+        }
+        self.init(name: fields.name, fingerprintSHA256: fields.fingerprintSHA256, expiresAt: fields.expiresAt, signature: Array(signature))
+        try checkFields()
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try Fields(name: name, fingerprintSHA256: fingerprintSHA256, expiresAt: expiresAt,
+                   signature: Data(signature).base64EncodedString()).encode(to: encoder)
+    }
+}
+
 /// Why an enrollment statement could not be made or read.
 public enum EnrollmentError: Error, Sendable, Equatable, CustomStringConvertible {
     case malformed(String)

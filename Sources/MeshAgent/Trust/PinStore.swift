@@ -65,19 +65,21 @@ public struct PinStore: Sendable, Equatable {
     /// or others may access is refused: whoever can write it can replace the pins, and whoever
     /// can enter it can read them.
     public func save() throws(PinStoreError) {
-        if mkdir(directory, 0o700) != 0, errno != EEXIST {
-            throw .directory(path: directory, reason: Syscall.errorText(errno, call: "mkdir"))
-        }
-        var info = stat()
-        guard stat(directory, &info) == 0 else { throw .directory(path: directory, reason: Syscall.errorText(errno, call: "stat")) }
-        guard info.st_mode & S_IFMT == S_IFDIR else { throw .directory(path: directory, reason: "not a directory") }
-        guard info.st_mode & 0o077 == 0 else {
-            throw .directory(path: directory, reason: "mode \(String(info.st_mode & 0o7777, radix: 8)) lets group or others access it; chmod 700 it")
-        }
+        try Self.prepareDirectory(directory)
         do {
             try TincAtomicFile.write(encoded(), to: path, mode: 0o600)
         } catch {
             throw .write(error)
+        }
+    }
+
+    /// Creates `directory` with mode 0700 when it is missing; refuses one that is not a
+    /// directory or that group or others may access (`StateDirectory.prepare`).
+    static func prepareDirectory(_ directory: String) throws(PinStoreError) {
+        do {
+            try StateDirectory.prepare(directory)
+        } catch {
+            throw .directory(path: directory, reason: error.reason)
         }
     }
 
@@ -116,6 +118,10 @@ public enum PinStoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidEntry(path: String, reason: String)
     case directory(path: String, reason: String)
     case write(TincFileError)
+    /// The lock file (`PinStore.lockFileName`) could not be opened or locked.
+    case lock(path: String, reason: String)
+    /// Another process held the lock for longer than the timeout.
+    case lockTimeout(path: String, waited: Duration)
 
     public var description: String {
         switch self {
@@ -124,6 +130,10 @@ public enum PinStoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidEntry(let path, let reason): "pin store \(path): \(reason)"
         case .directory(let path, let reason): "state directory \(path): \(reason)"
         case .write(let error): "pin store: \(error)"
+        case .lock(let path, let reason): "pin store lock \(path): \(reason)"
+        case .lockTimeout(let path, let waited):
+            "pin store lock \(path) is still held by another process after \(DurationSyntax.format(waited)) "
+                + "(a running agent saving a pin, or another `bgpmesh-agent trust` command); try again"
         }
     }
 }

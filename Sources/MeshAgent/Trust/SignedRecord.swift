@@ -17,15 +17,20 @@ public struct SignedRecord: Sendable, Hashable {
 
     public var record: NodeRecord
     public var signature: [UInt8]
+    /// The admin's enrollment statement for this node (`registry.enrollment-file`); it carries
+    /// its own signature, so the node's signature does not cover it.
+    public var enrollment: EnrollmentStatement?
 
-    public init(record: NodeRecord, signature: [UInt8]) {
+    public init(record: NodeRecord, signature: [UInt8], enrollment: EnrollmentStatement? = nil) {
         self.record = record
         self.signature = signature
+        self.enrollment = enrollment
     }
 
     /// Signs `record` with the node's own private key.
-    public static func sign(_ record: NodeRecord, with key: TincRSAPrivateKey) throws(TincKeyError) -> SignedRecord {
-        SignedRecord(record: record, signature: try key.signature(for: CanonicalRecord.bytes(of: record)))
+    public static func sign(_ record: NodeRecord, with key: TincRSAPrivateKey,
+                            enrollment: EnrollmentStatement? = nil) throws(TincKeyError) -> SignedRecord {
+        SignedRecord(record: record, signature: try key.signature(for: CanonicalRecord.bytes(of: record)), enrollment: enrollment)
     }
 
     /// The value to put: compact JSON, sorted keys.
@@ -72,6 +77,7 @@ extension SignedRecord: Codable {
     enum CodingKeys: String, CodingKey {
         case signature
         case signatureAlgorithm = "signature_algorithm"
+        case enrollment
     }
 
     public init(from decoder: any Decoder) throws {
@@ -82,6 +88,7 @@ extension SignedRecord: Codable {
         guard algorithm == Self.algorithm else { throw SignedRecordError.unsupportedAlgorithm(algorithm) }
         guard let bytes = Data(base64Encoded: text) else { throw SignedRecordError.badBase64 }
         signature = Array(bytes)
+        enrollment = try container.decodeIfPresent(EnrollmentStatement.self, forKey: .enrollment)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -89,5 +96,6 @@ extension SignedRecord: Codable {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(Data(signature).base64EncodedString(), forKey: .signature)
         try container.encode(Self.algorithm, forKey: .signatureAlgorithm)
+        try container.encodeIfPresent(enrollment, forKey: .enrollment)
     }
 }

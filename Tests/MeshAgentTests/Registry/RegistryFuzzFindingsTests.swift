@@ -16,7 +16,7 @@ final class RegistryFuzzFindingsTests: XCTestCase {
 
         var record = try RegistryTestRecords.record("node2")
         record.overlay.addresses = ["198.51.100.2\u{0} ConnectTo = evil"]
-        let result = RegistryRecordCheck.check(name: RegistryTestRecords.name("node2"), value: record.encoded(), maxBytes: 64 << 10)
+        let result = RegistryRecordCheck.check(name: RegistryTestRecords.name("node2"), value: try RegistryTestRecords.signed(record), rules: RegistryTestRecords.rules)
         XCTAssertEqual(result.failure, .invalidField)
     }
 
@@ -26,7 +26,7 @@ final class RegistryFuzzFindingsTests: XCTestCase {
     func testAnUppercaseFingerprintIsAFingerprintMismatch() throws {
         var record = try RegistryTestRecords.record("node2")
         record.fingerprintSHA256 = record.fingerprintSHA256.uppercased()
-        let result = RegistryRecordCheck.check(name: RegistryTestRecords.name("node2"), value: record.encoded(), maxBytes: 64 << 10)
+        let result = RegistryRecordCheck.check(name: RegistryTestRecords.name("node2"), value: try RegistryTestRecords.signed(record), rules: RegistryTestRecords.rules)
         XCTAssertEqual(result.failure, .fingerprintMismatch)
         let key = try RegistryTestRecords.key("node2")
         XCTAssertEqual(TrustDecision.decide(record: record, key: key, signature: [], pin: nil, adminKey: nil, enrollment: nil, now: 0),

@@ -6,12 +6,12 @@ import XCTest
 /// Registry records against the checks, with real keys written by `tincd -K` (Fixtures/registry).
 final class RegistryRecordCheckTests: XCTestCase {
     func check(_ name: String, _ value: [UInt8]) -> Result<ValidNodeRecord, RegistryRejection> {
-        RegistryRecordCheck.check(name: TincNodeName(name)!, value: value, maxBytes: 64 << 10)
+        RegistryRecordCheck.check(name: TincNodeName(name)!, value: value, rules: RegistryTestRecords.rules)
     }
 
     func testValidRecordBecomesAHostFileThatTincReads() throws {
         let record = try RegistryTestRecords.record("node2")
-        let valid = try check("node2", record.encoded()).get()
+        let valid = try check("node2", try RegistryTestRecords.signed(record)).get()
         XCTAssertTrue(valid.hostFile.hasPrefix(RegistryRecordCheck.hostFileMarker + "\n"))
         let parsed = try TincHostFile(name: "node2", text: valid.hostFile)
         XCTAssertEqual(parsed.addresses, [TincHostAddress(host: "192.0.2.12")])
@@ -79,10 +79,47 @@ final class RegistryRecordCheckTests: XCTestCase {
         XCTAssertEqual(check("node2", record.encoded()).failure, .invalidField)
     }
 
+    /// Subnets and overlay addresses are held to mesh.overlay-prefixes and registry.max-subnets,
+    /// before the signature is looked at (a signed record is refused the same way).
+    func testSubnetsAndOverlayAddressesStayInTheOverlay() throws {
+        func signedCheck(_ edit: (inout NodeRecord) -> Void) throws -> RegistryRejection? {
+            var record = try RegistryTestRecords.record("node2")
+            edit(&record)
+            return check("node2", try RegistryTestRecords.signed(record)).failure
+        }
+        XCTAssertNil(try signedCheck { _ in })
+        XCTAssertNil(try signedCheck { $0.overlay.subnets = ["203.0.113.0/24", "2001:db8:ff:2::/64"] })
+        XCTAssertEqual(try signedCheck { $0.overlay.subnets = (0..<17).map { "203.0.113.\($0)/32" } }, .tooManySubnets)
+        XCTAssertEqual(try signedCheck { $0.overlay.subnets = (0..<256).map { "192.0.2.\($0)/32" } }, .tooManySubnets)
+        XCTAssertEqual(try signedCheck { $0.overlay.subnets = ["0.0.0.0/0"] }, .defaultRoute)
+        XCTAssertEqual(try signedCheck { $0.overlay.subnets = ["::/0"] }, .defaultRoute)
+        XCTAssertEqual(try signedCheck { $0.overlay.subnets = ["192.0.2.7/32"] }, .subnetOutsideOverlay)
+        XCTAssertEqual(try signedCheck { $0.overlay.subnets = ["203.0.0.0/16"] }, .subnetOutsideOverlay, "wider than the overlay")
+        XCTAssertEqual(try signedCheck { $0.overlay.subnets = ["2001:db9::/64"] }, .subnetOutsideOverlay)
+        XCTAssertEqual(try signedCheck { $0.overlay.subnets = ["ce:08:4f:5a:91:67"] }, .subnetOutsideOverlay, "a MAC subnet")
+        XCTAssertEqual(try signedCheck { $0.overlay.addresses = ["192.0.2.50"] }, .addressOutsideOverlay)
+        XCTAssertEqual(try signedCheck { $0.overlay.addresses = ["198.51.100.2", "2001:db9::1"] }, .addressOutsideOverlay)
+        var rules = RegistryTestRecords.rules
+        rules.maxSubnets = 0
+        XCTAssertEqual(RegistryRecordCheck.check(name: TincNodeName("node2")!, value: try RegistryTestRecords.signed(RegistryTestRecords.record("node2")),
+                                                 rules: rules).failure, .tooManySubnets)
+    }
+
+    func testTheSignatureEnvelopeIsRequired() throws {
+        let record = try RegistryTestRecords.record("node2")
+        XCTAssertEqual(check("node2", record.encoded()).failure, .unsigned, "a plain record (an older agent's) is not trusted")
+        var text = String(decoding: try RegistryTestRecords.signed(record), as: UTF8.self)
+        text = text.replacingOccurrences(of: SignedRecord.algorithm, with: "rsa-md5")
+        XCTAssertEqual(check("node2", Array(text.utf8)).failure, .badSignature)
+        // The envelope decodes; whether the signature verifies is TrustDecision's (RegistryViewTests).
+        let valid = try check("node2", try RegistryTestRecords.signed(record, by: "node3")).get()
+        XCTAssertFalse(try RegistryTestRecords.key("node2").isValidSignature(valid.signature, for: CanonicalRecord.bytes(of: record)))
+    }
+
     func testExtraTextAroundTheKeyNeverReachesTheHostFile() throws {
         var record = try RegistryTestRecords.record("node2")
         record.publicKey = "ConnectTo = evil\n" + record.publicKey + "Subnet = 0.0.0.0/0\n"
-        let valid = try check("node2", record.encoded()).get()
+        let valid = try check("node2", try RegistryTestRecords.signed(record, by: "node2")).get()
         XCTAssertFalse(valid.hostFile.contains("evil"))
         XCTAssertFalse(valid.hostFile.contains("0.0.0.0/0"))
     }

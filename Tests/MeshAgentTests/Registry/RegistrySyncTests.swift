@@ -38,6 +38,9 @@ final class RegistrySyncTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: dir + "/hosts", withIntermediateDirectories: true)
         try "Name = \(name)\nMode = switch\nInterface = none0\n".write(toFile: dir + "/tinc.conf", atomically: true, encoding: .utf8)
         try Fixture.text("registry/hosts/\(name)").write(toFile: dir + "/hosts/\(name)", atomically: true, encoding: .utf8)
+        // The node's tinc private key (it signs the node's record), mode 600 as tincd -K writes it.
+        try Fixture.text("registry/keys/\(name)/rsa_key.priv").write(toFile: dir + "/rsa_key.priv", atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: dir + "/rsa_key.priv")
         return dir
     }
 
@@ -46,13 +49,19 @@ final class RegistrySyncTests: XCTestCase {
                                                          requestTimeout: .seconds(2), watchRetryLimit: 2,
                                                          watchBackoff: .milliseconds(100), watchBackoffMax: .milliseconds(300)))
         let settings = RegistrySync.Settings(prefix: prefix, aliveTTL: .seconds(2), tincDirectory: "\(root!)/\(name)",
-                                             fanout: fanout, grace: .seconds(60), tick: .milliseconds(200))
+                                             fanout: fanout, grace: .seconds(60), tick: .milliseconds(200),
+                                             stateDirectory: stateDirectory(name), overlayPrefixes: RegistryTestRecords.overlayPrefixes)
         var logger = Logger(label: "test")
-        logger.logLevel = .critical
+        logger.logLevel = ProcessInfo.processInfo.environment["BGPMESH_TEST_LOG"] == nil ? .critical : .info
         let sync = RegistrySync(settings: settings, etcd: client, reloader: nil, reachable: { nil },
                                 bgp: { .init(asn: 65000, routerID: nil) }, metrics: RegistryMetrics(), logger: logger, clock: clock.clock)
         running[name] = (sync, Task { await sync.run() }, client)
     }
+
+    /// The node's state directory (pins, its ledger of owned files), outside its tinc directory.
+    func stateDirectory(_ name: String) -> String { "\(root!)/state-\(name)" }
+
+    func ledgerPath(_ name: String) -> String { stateDirectory(name) + "/" + OwnedFiles.fileName }
 
     func stop(_ name: String) async {
         guard let entry = running.removeValue(forKey: name) else { return }
@@ -173,7 +182,8 @@ final class RegistrySyncTests: XCTestCase {
     }
 
     /// FIFOs in hosts/, where a peer's file goes and under a name the registry does not know:
-    /// a plain open(2) of either would block the registry's actor for good.
+    /// a plain open(2) of either would block the registry's actor for good. Neither was written
+    /// by the agent, so both stay: node2's is a conflict.
     func testFIFOsInHostsDoNotHangTheRegistry() async throws {
         for name in ["node1", "node2"] { _ = try makeNode(name) }
         let hosts = "\(root!)/node1/hosts"
@@ -181,29 +191,30 @@ final class RegistrySyncTests: XCTestCase {
         XCTAssertEqual(mkfifo(hosts + "/node9", 0o644), 0)
         // Second names outside hosts/, to release a reader should one block.
         for fifo in ["node2", "node9"] { XCTAssertEqual(link(hosts + "/" + fifo, "\(root!)/node1/fifo-" + fifo), 0) }
-        func isRegularFile(_ path: String) -> Bool {
+        func isFIFO(_ path: String) -> Bool {
             var status = stat()
-            return stat(path, &status) == 0 && status.st_mode & S_IFMT == S_IFREG
+            return stat(path, &status) == 0 && status.st_mode & S_IFMT == S_IFIFO
         }
         for name in ["node1", "node2"] { try start(name) }
-        try await eventually("node1 replaced the FIFO with node2's host file") {
-            isRegularFile(hosts + "/node2") && metrics("node1").synced
+        let sync = running["node1"]!.sync
+        try await eventuallyAsync("node1 has node2's record and has tried its host file") {
+            let known = await sync.view.records[TincNodeName("node2")!] != nil
+            let clean = await sync.hostFiles.dirty.isEmpty
+            return known && clean
         }
-        guard isRegularFile(hosts + "/node2") else {
-            // Take the FIFOs out of hosts/, then release a reader blocked in open(2) on one, so
-            // the actor and tearDown can finish.
-            for fifo in ["node2", "node9"] {
-                unlink(hosts + "/" + fifo)
-                let writer = open("\(root!)/node1/fifo-" + fifo, O_WRONLY | O_NONBLOCK)
-                if writer >= 0 { close(writer) }
-            }
+        try await roundsPass("node1")
+        let health = await sync.health()
+        guard isFIFO(hosts + "/node2") else {
+            XCTFail("the agent replaced a FIFO it did not write")
             return
         }
-        let host = try TincHostFile(name: "node2", text: XCTUnwrap(file("node1", "hosts/node2")))
-        XCTAssertEqual(host.publicKey, try RegistryTestRecords.key("node2"))
-        let health = await running["node1"]!.sync.health()
         XCTAssertEqual(health.peers.map(\.name), ["node2"])
-        XCTAssertEqual(health.peers.map(\.hostFile), [.ok])
+        XCTAssertEqual(health.peers.map(\.hostFile), [.conflict])
+        XCTAssertEqual(metrics("node1").hostFileConflicts, 1)
+        let repaired = await sync.repairFiles(hostFiles: true, connectTo: false)
+        XCTAssertEqual(repaired, 0, "a repair leaves the operator's FIFO alone too")
+        XCTAssertTrue(isFIFO(hosts + "/node2"))
+        XCTAssertEqual(metrics("node1").hostfileWrites, 0)
         XCTAssertEqual(hostNames("node1"), ["node1", "node2", "node9"], "the unknown FIFO is not the agent's to remove")
     }
 
@@ -309,20 +320,166 @@ final class RegistrySyncTests: XCTestCase {
         try await eventuallyAsync("alive/node1 claimed again") { (try? await client.get(self.prefix + "alive/node1")) != nil }
     }
 
-    func testAKeyChangeIsCounted() async throws {
+    func testAKeyChangeIsRefusedUntilAnOperatorPinsTheNewKey() async throws {
         _ = try makeNode("node1")
         _ = try makeNode("node2")
         try start("node1")
         try start("node2")
         try await eventually("node1 has node2") { hostNames("node1") == ["node1", "node2"] }
+        let before = file("node1", "hosts/node2")
         await stop("node2")
-        // node2 comes back with another key (a re-install): node1 installs it and counts it.
+        // node2 comes back with another key (a re-install): node1 has node2 pinned, so it refuses it.
         try Fixture.text("registry/hosts/node4").replacingOccurrences(of: "192.0.2.14", with: "192.0.2.12")
             .write(toFile: root + "/node2/hosts/node2", atomically: true, encoding: .utf8)
+        try Fixture.text("registry/keys/node4/rsa_key.priv").write(toFile: root + "/node2/rsa_key.priv", atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: root + "/node2/rsa_key.priv")
         try start("node2")
+        try await eventually("node1 refused the new key") { metrics("node1").rejected[.keyNotPinned, default: 0] >= 1 }
+        XCTAssertEqual(file("node1", "hosts/node2"), before, "a refused key changes no file")
+        XCTAssertEqual(metrics("node1").keyChanges, 0)
+        // The operator pins the new key on node1 (what `bgpmesh-agent trust pin` does): the running agent applies it.
+        var store = try PinStore.load(directory: stateDirectory("node1"))
+        XCTAssertNotNil(store["node2"], "node2 was pinned on first use")
+        try store.pin("node2", Pin(fingerprintSHA256: try RegistryTestRecords.key("node4").fingerprintSHA256, pinnedAt: 0, source: .operator))
+        try store.save()
         try await eventually("the new key on node1") {
             (try? TincHostFile(name: "node2", text: file("node1", "hosts/node2") ?? "").publicKey) == (try? RegistryTestRecords.key("node4"))
         }
         XCTAssertEqual(metrics("node1").keyChanges, 1)
+    }
+
+    // MARK: files the agent did not write (issue 13)
+
+    /// An operator's hand-made hosts/node2 (here node2's own host file, as one would copy it
+    /// over) survives node2's record, a repair, the deletion of the record and a restart's sweep.
+    func testAHandMadeHostFileSurvivesARecordAndItsDeletion() async throws {
+        for name in ["node1", "node2"] { _ = try makeNode(name) }
+        let handMade = try Fixture.text("registry/hosts/node2") + "# put here by the operator\n"
+        try handMade.write(toFile: root + "/node1/hosts/node2", atomically: true, encoding: .utf8)
+        for name in ["node1", "node2"] { try start(name) }
+        let sync = running["node1"]!.sync
+        let node2 = TincNodeName("node2")!
+        try await eventuallyAsync("node1 has node2's record and has tried its host file") {
+            let known = await sync.view.records[node2] != nil
+            let clean = await sync.hostFiles.dirty.isEmpty
+            return known && clean
+        }
+        try await roundsPass("node1")
+        XCTAssertEqual(file("node1", "hosts/node2"), handMade)
+        let states = await sync.health().peers.map(\.hostFile)
+        XCTAssertEqual(states, [.conflict])
+        XCTAssertEqual(metrics("node1").hostFileConflicts, 1)
+        let repaired = await sync.repairFiles(hostFiles: true, connectTo: false)
+        XCTAssertEqual(repaired, 0)
+        XCTAssertEqual(file("node1", "hosts/node2"), handMade, "a repair does not overwrite it")
+        XCTAssertEqual(metrics("node1").hostfileWrites, 0)
+        let owned = await sync.ownedFiles.owns(node2)
+        XCTAssertFalse(owned)
+
+        // node2 is decommissioned: its record goes, and stays gone past the hold.
+        await stop("node2")
+        let client = try etcd()
+        defer { client.shutdown() }
+        _ = try await client.delete(.key(prefix + "nodes/node2"))
+        try await eventuallyAsync("node1 saw node2's record go") { await sync.hostFiles.pendingRemoval[node2] != nil }
+        clock.advance(by: sync.settings.removalHold)
+        try await eventuallyAsync("node1 planned node2's removal") { await sync.hostFiles.pendingRemoval.isEmpty }
+        try await roundsPass("node1")
+        XCTAssertEqual(file("node1", "hosts/node2"), handMade, "removed although the agent never wrote it")
+        XCTAssertEqual(metrics("node1").hostfileRemovals, 0)
+
+        // A restart reads everything again: the sweep goes by the ledger, which holds neither
+        // node2 nor node7, whose file carries the agent's marker line (which proves nothing).
+        await stop("node1")
+        let forged = RegistryRecordCheck.hostFileMarker + "\n" + (try Fixture.text("registry/hosts/node4"))
+        try forged.write(toFile: root + "/node1/hosts/node7", atomically: true, encoding: .utf8)
+        try start("node1")
+        let again = running["node1"]!.sync
+        try await eventually("node1 in sync again") { metrics("node1").synced && metrics("node1").published }
+        try await roundsPass("node1")
+        let pending = await again.hostFiles.pendingRemoval
+        XCTAssertEqual(pending, [:])
+        clock.advance(by: sync.settings.removalHold * 2)
+        try await roundsPass("node1")
+        XCTAssertEqual(file("node1", "hosts/node2"), handMade)
+        XCTAssertEqual(file("node1", "hosts/node7"), forged)
+        XCTAssertEqual(hostNames("node1"), ["node1", "node2", "node7"])
+    }
+
+    /// The ledger is kept across restarts: a host file the agent wrote and that was garbled behind
+    /// its back is drift, put right by a repair and by a full read after a restart. A file with
+    /// exactly the agent's bytes and no ledger entry (an upgrade) is adopted without a write.
+    func testTheAgentsOwnHostFilesStayItsOwnAcrossRestartsAndAreAdoptedOnUpgrade() async throws {
+        for name in ["node1", "node2"] { _ = try makeNode(name) }
+        for name in ["node1", "node2"] { try start(name) }
+        try await eventually("node1 wrote node2's host file") { hostNames("node1") == ["node1", "node2"] && metrics("node1").hostfileWrites == 1 }
+        let written = try XCTUnwrap(file("node1", "hosts/node2"))
+        let ledger = try String(contentsOfFile: ledgerPath("node1"), encoding: .utf8)
+        XCTAssertEqual(ledger, "{\"files\":{\"node2\":{\"sha256\":\"\(TincHash.sha256Hex(Array(written.utf8))!)\"}},\"version\":1}")
+        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: ledgerPath("node1"))[.posixPermissions] as? Int, 0o600)
+        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: stateDirectory("node1"))[.posixPermissions] as? Int, 0o700)
+
+        // Garbled behind the agent's back: drift, which a repair puts right.
+        try "garbage\n".write(toFile: root + "/node1/hosts/node2", atomically: true, encoding: .utf8)
+        let sync = running["node1"]!.sync
+        let states = await sync.health().peers.map(\.hostFile)
+        XCTAssertEqual(states, [.mismatch])
+        let repaired = await sync.repairFiles(hostFiles: true, connectTo: false)
+        XCTAssertEqual(repaired, 1)
+        XCTAssertEqual(file("node1", "hosts/node2"), written)
+
+        // Garbled while the agent is down: the ledger on disk still says it is the agent's.
+        await stop("node1")
+        try "garbage\n".write(toFile: root + "/node1/hosts/node2", atomically: true, encoding: .utf8)
+        try start("node1")
+        try await eventually("node1 put its own file right after the restart") { file("node1", "hosts/node2") == written }
+
+        // An upgrade from a version without the ledger: the same bytes are adopted, not rewritten.
+        await stop("node1")
+        try FileManager.default.removeItem(atPath: ledgerPath("node1"))
+        let before = mtime("node1", "hosts/node2")
+        try start("node1")
+        try await eventually("node1 adopted node2's host file") {
+            (try? String(contentsOfFile: ledgerPath("node1"), encoding: .utf8)) == ledger
+        }
+        try await roundsPass("node1")
+        XCTAssertEqual(metrics("node1").hostfileWrites, 0)
+        XCTAssertEqual(mtime("node1", "hosts/node2"), before)
+        let states2 = await running["node1"]!.sync.health().peers.map(\.hostFile)
+        XCTAssertEqual(states2, [.ok])
+    }
+
+    /// A damaged ledger makes the agent own nothing it cannot prove: its garbled file is a
+    /// conflict and stays as it is, until the ledger is repaired; then it is the agent's again.
+    func testADamagedLedgerOwnsNothingUntilRepaired() async throws {
+        for name in ["node1", "node2"] { _ = try makeNode(name) }
+        for name in ["node1", "node2"] { try start(name) }
+        try await eventually("node1 wrote node2's host file") { hostNames("node1") == ["node1", "node2"] && metrics("node1").hostfileWrites == 1 }
+        let written = try XCTUnwrap(file("node1", "hosts/node2"))
+        let ledger = try Data(contentsOf: URL(fileURLWithPath: ledgerPath("node1")))
+        await stop("node1")
+        try "garbage\n".write(toFile: root + "/node1/hosts/node2", atomically: true, encoding: .utf8)
+        try Data("{\"files\":".utf8).write(to: URL(fileURLWithPath: ledgerPath("node1")))
+
+        try start("node1")
+        let sync = running["node1"]!.sync
+        try await eventually("node1 in sync") { metrics("node1").synced && metrics("node1").published }
+        try await roundsPass("node1", 3)
+        XCTAssertEqual(file("node1", "hosts/node2"), "garbage\n")
+        let broken = await sync.ownedFiles.broken
+        XCTAssertNotNil(broken)
+        XCTAssertGreaterThanOrEqual(metrics("node1").errors["owned_files"] ?? 0, 1)
+        let states = await sync.health().peers.map(\.hostFile)
+        XCTAssertEqual(states, [.conflict])
+        let repaired = await sync.repairFiles(hostFiles: true, connectTo: false)
+        XCTAssertEqual(repaired, 0)
+        XCTAssertEqual(file("node1", "hosts/node2"), "garbage\n")
+        XCTAssertEqual(try String(contentsOfFile: ledgerPath("node1"), encoding: .utf8), "{\"files\":", "the damaged ledger is kept as it is")
+
+        // The operator puts the ledger back: the agent reads it again and owns its file again.
+        try ledger.write(to: URL(fileURLWithPath: ledgerPath("node1")))
+        try await eventually("node1 put its own file right once the ledger was repaired") { file("node1", "hosts/node2") == written }
+        let repairedLedger = await sync.ownedFiles.broken
+        XCTAssertNil(repairedLedger)
     }
 }

@@ -22,7 +22,8 @@ final class AgentLibrariesTests: XCTestCase {
 
     func testLibcurlIsLoadedWhenEtcdIsConfigured() throws {
         // Nothing listens there; the client is made (and libcurl loaded) at start all the same.
-        let agent = try AgentProcess(["run", "--web.listen-address", "127.0.0.1:0", "--etcd.endpoints", "http://127.0.0.1:23998"]
+        let agent = try AgentProcess(["run", "--web.listen-address", "127.0.0.1:0", "--etcd.endpoints", "http://127.0.0.1:23998",
+                                      "--mesh.overlay-prefixes", "198.51.100.0/24"]
                                      + AgentProcess.hermetic)
         let maps = try maps(of: agent)
         XCTAssertTrue(maps.contains("libcurl.so.4"), maps)

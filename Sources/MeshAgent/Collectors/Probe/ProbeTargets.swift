@@ -2,8 +2,11 @@ import TincControl
 
 /// Where the probe targets come from: the configured ones, plus every registry peer's overlay
 /// addresses while the registry runs (so a new node is probed within one probe interval of its
-/// record appearing). Without registry peers: every BGP neighbor BIRD has (in this mesh, a
-/// peer's overlay address) and host routes in tinc's host files (`Subnet = a.b.c.d/32`).
+/// record appearing; those addresses lie in `mesh.overlay-prefixes`, one per node). Without
+/// registry peers: every BGP neighbor BIRD has (in this mesh, a peer's overlay address). Only
+/// without a registry at all: the first host route per address family in each tinc host file
+/// (`Subnet = a.b.c.d/32`), never every /32 a file lists, so a host file with hundreds of
+/// subnets cannot turn the probes into a flood.
 enum ProbeTargets {
     static func gather(configured: [ProbeTarget], registry: [(name: String, overlay: [String])]? = nil,
                        bird: BIRDSnapshot?, tinc: TincDumpState?) -> [ProbeTarget] {
@@ -19,11 +22,14 @@ enum ProbeTargets {
                 targets.insert(ProbeTarget(peer: p.name, address: address))
             }
         }
+        guard registry == nil else { return sorted(targets) }
         let (myself, hosts) = tinc?.state.withLock { ($0.config?.name, $0.hosts) } ?? (nil, [])
         for (name, file) in hosts where name != myself {
-            for subnet in file?.subnets ?? [] {
-                let host = (subnet.kind == .ipv4 && subnet.prefixLength ?? 32 == 32) || (subnet.kind == .ipv6 && subnet.prefixLength ?? 128 == 128)
-                if host, ProbeAddress(subnet.address) != nil { targets.insert(ProbeTarget(peer: name, address: subnet.address)) }
+            for kind in [TincSubnet.Kind.ipv4, .ipv6] {
+                let full = kind == .ipv4 ? 32 : 128
+                if let subnet = file?.subnets.first(where: { $0.kind == kind && ($0.prefixLength ?? full) == full && ProbeAddress($0.address) != nil }) {
+                    targets.insert(ProbeTarget(peer: name, address: subnet.address))
+                }
             }
         }
         return sorted(targets)

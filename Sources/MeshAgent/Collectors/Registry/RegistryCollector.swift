@@ -18,7 +18,15 @@ public final class RegistryMetrics: Sendable {
         var revision: Int64 = 0
         var connectTo: [String] = []
         var lastChange: Double?
+        /// Names whose current record is refused, with why (at most `maxRefusedSeries`).
+        var refused: [(String, RegistryRejection)] = []
+        var pins = 0
+        /// Peers whose host file exists but was not written by the agent (set by the drift check).
+        var hostFileConflicts = 0
     }
+
+    /// The most `bgpmesh_registry_refused_node` series: a flood of hostile names stays bounded.
+    static let maxRefusedSeries = 64
 
     let values = Mutex(Values())
 
@@ -29,7 +37,7 @@ public final class RegistryMetrics: Sendable {
     func error(_ kind: String) { values.withLock { $0.errors[kind, default: 0] += 1 } }
 
     /// Error kinds, bounded: the `kind` label of `bgpmesh_registry_errors_total`.
-    static let errorKinds = ["publish", "lease", "watch", "hostfile", "connectto", "signal", "local_node"]
+    static let errorKinds = ["publish", "lease", "watch", "hostfile", "connectto", "signal", "local_node", "pins", "sign", "owned_files"]
 
     var families: [MetricFamily] {
         let v = values.withLock { $0 }
@@ -44,6 +52,9 @@ public final class RegistryMetrics: Sendable {
                      [Metric([], Double(v.hostfileWrites))]),
             .counter("bgpmesh_hostfile_removals_total", help: "tinc host files removed because their node's record was deleted.",
                      [Metric([], Double(v.hostfileRemovals))]),
+            .gauge("bgpmesh_registry_host_file_conflicts",
+                   help: "Peers with a registry record whose hosts/ file the agent did not write and leaves alone (the operator's).",
+                   [Metric([], Double(v.hostFileConflicts))]),
             .counter("bgpmesh_connectto_changes_total", help: "Rewrites of conf.d/bgpmesh.conf with a different ConnectTo set.",
                      [Metric([], Double(v.connectToChanges))]),
             .gauge("bgpmesh_connectto_peers", help: "Peers in this node's managed ConnectTo lines.",
@@ -52,6 +63,11 @@ public final class RegistryMetrics: Sendable {
                      [Metric([], Double(v.signals))]),
             .counter("bgpmesh_registry_errors_total", help: "Registry loop failures by kind.",
                      Self.errorKinds.map { Metric([Label("kind", $0)], Double(v.errors[$0] ?? 0)) }),
+            .gauge("bgpmesh_registry_refused_node",
+                   help: "1 for each node name whose current record is refused, by reason (its host file is left as it is; at most 64).",
+                   v.refused.map { Metric([Label("node", $0.0), Label("reason", $0.1.rawValue)], 1) }),
+            .gauge("bgpmesh_registry_pinned_keys", help: "Node names pinned to a key in the state directory.",
+                   [Metric([], Double(v.pins))]),
             .gauge("bgpmesh_registry_synced", help: "Whether the registry view is current (range done and watch running).",
                    [Metric([], v.synced ? 1 : 0)]),
             .gauge("bgpmesh_registry_published", help: "Whether this node's record and alive key are in place.",

@@ -2,6 +2,7 @@ import Exposition
 import Foundation
 import Logging
 import TestSupport
+import TincControl
 import XCTest
 @testable import MeshAgent
 
@@ -87,5 +88,19 @@ final class ProbeTests: XCTestCase {
         // A registry that knows no peer yet (not synced) leaves BIRD's neighbors as targets.
         let fallback = ProbeTargets.gather(configured: [], registry: [], bird: snapshot, tinc: nil)
         XCTAssertTrue(fallback.contains(ProbeTarget(peer: "peer_b", address: "192.0.2.202")))
+    }
+
+    /// A host file with hundreds of host routes (hand-made, or from an older agent) gives one
+    /// probe target per address family, and none at all while the registry runs.
+    func testAHostFileFullOfSubnetsIsNotAProbeFlood() throws {
+        let state = TincDumpState()
+        let text = "Address = 192.0.2.9\n" + (1...200).map { "Subnet = 203.0.113.\($0)/32\n" }.joined()
+            + "Subnet = 2001:db8:ff::1/128\nSubnet = 2001:db8:ff::2/128\n"
+        let file = try TincHostFile(name: "node9", text: text)
+        state.state.withLock { $0.hosts = [(name: "node9", file: file)] }
+        XCTAssertEqual(ProbeTargets.gather(configured: [], registry: nil, bird: nil, tinc: state),
+                       [ProbeTarget(peer: "node9", address: "2001:db8:ff::1"), ProbeTarget(peer: "node9", address: "203.0.113.1")])
+        XCTAssertEqual(ProbeTargets.gather(configured: [], registry: [], bird: nil, tinc: state), [],
+                       "with the registry on, only records' overlay addresses (and BIRD's neighbors) are probed")
     }
 }
