@@ -5,7 +5,7 @@ SWIFT ?= swift
 # 5 MiB less resident memory than loading the runtime as shared libraries.
 RELEASE := -c release --static-swift-stdlib
 
-.PHONY: all deps revision build test bench bench-http bench-lab bench-bird bench-tinc bench-keys fuzz fuzz-http fuzz-bird fuzz-tinc fuzz-trust demo demo-down clean help
+.PHONY: all deps revision build test bench bench-http bench-lab bench-bird bench-tinc bench-keys fuzz fuzz-http fuzz-bird fuzz-tinc fuzz-trust fuzz-alerts demo demo-down clean help
 
 all: build
 
@@ -15,7 +15,12 @@ help:
 	@echo "make test        every test this machine can run (static checks, unit, end-to-end, lab integration)"
 	@echo "make build       release build of bgpmesh-agent"
 	@echo "make bench       every benchmark (bench-http, bench-bird, bench-tinc, bench-lab, bench-keys)"
-	@echo "make fuzz        fuzz the HTTP, BIRD, tinc and trust parsers, FUZZ_SECONDS each (default 60)"
+	@echo "make fuzz        every fuzzer below, FUZZ_SECONDS each (default 60); a crash fails it"
+	@echo "make fuzz-http   the HTTP request parser"
+	@echo "make fuzz-bird   the BIRD reply framer and parsers"
+	@echo "make fuzz-tinc   the tinc log, dump, config and host file parsers"
+	@echo "make fuzz-trust  a nodes/ value: record check, host file, signature, trust decision; IPPrefix"
+	@echo "make fuzz-alerts the Alertmanager webhook payload and its mapping to repairs"
 
 # Debian packages the build, the tests and the demo need (idempotent).
 deps:
@@ -56,7 +61,7 @@ bench-lab: build
 bench-keys: build
 	bash lab/bench-keys.sh
 
-fuzz: fuzz-http fuzz-bird fuzz-tinc fuzz-trust
+fuzz: fuzz-http fuzz-bird fuzz-tinc fuzz-trust fuzz-alerts
 
 fuzz-http:
 	bash scripts/fuzz-http.sh
@@ -69,6 +74,9 @@ fuzz-tinc:
 
 fuzz-trust:
 	bash scripts/fuzz-trust.sh
+
+fuzz-alerts:
+	bash scripts/fuzz-alerts.sh
 
 # The lab needs root (network namespaces); demo.sh installs packages and builds.
 demo: revision

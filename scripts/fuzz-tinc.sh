@@ -12,20 +12,14 @@ OUT=.build-fuzz-tinc
 mkdir -p "$OUT/corpus"
 
 # The parsers with what they need; the daemon clients need swift-log and Dispatch.
-source scripts/fuzz-sources.sh
+source scripts/fuzz-sources.sh  # the script runs from the repository root
 copy_tinc_sources
-SOURCES=("${TINC_SOURCES[@]}")
-echo "fuzz-tinc: compiling ${#SOURCES[@]} sources with -sanitize=fuzzer,address"
-# The key parser calls libcrypto through the COpenSSL shim (libcrypto.so.3 loaded with dlopen).
-CLANG=${CLANG:-$(dirname "$SWIFTC")/clang}
-"$CLANG" -O1 -g -c Sources/COpenSSL/copenssl.c -I Sources/COpenSSL/include -o "$OUT/copenssl.o"
-"$SWIFTC" -sanitize=fuzzer,address -parse-as-library -O -g -module-name TincFuzz \
-    -I Sources/COpenSSL/include "$OUT/copenssl.o" -ldl -use-ld=lld "${SOURCES[@]}" Fuzz/TincParsers/main.swift -o "$OUT/fuzz-tinc"
+build_fuzzer fuzz-tinc TincFuzz Fuzz/TincParsers/main.swift openssl
 
 # Seeds: the captured logs, the synthetic 1.1 transcripts, tinc.conf and host files. The
 # 436 KB generated 64-node dump stays out; inputs are capped at 16 KB (-max_len), which holds
 # every captured log, so the fuzzer spends its time on many inputs instead of a few huge ones.
 find Tests/TincControlTests/Fixtures -type f ! -name '*generated*' -size -64k -exec cp {} "$OUT/corpus/" \;
 
-source scripts/fuzz-run.sh  # the script runs from the repository root
+source scripts/fuzz-run.sh
 run_fuzzer fuzz-tinc "$OUT/fuzz-tinc" 16384

@@ -43,7 +43,9 @@ extension EtcdClient {
         /// Total time of one call, failover, token refresh and queueing included. For a
         /// watch: the time to establish each connection (until etcd confirms the watch).
         public var requestTimeout: Duration
-        /// A larger reply fails with `.tooLarge`; also the longest line of a watch stream.
+        /// A larger reply fails with `.tooLarge`; also the longest line of a watch stream. Paged
+        /// reads (`rangeAll`) and watch lines allow at least `EtcdClient.minimumPageBytes`, so
+        /// one value as large as etcd accepts always fits.
         public var maxResponseBytes: Int
         /// Threads for unary calls: that many calls run at once, each thread with its own
         /// connection. Each watch has a thread of its own besides these.
@@ -51,7 +53,8 @@ extension EtcdClient {
         /// A watch gives up (throws `.unavailable`) after this many reconnects in a row that
         /// did not reach a created watch.
         public var watchRetryLimit: Int
-        /// Pause before the first reconnect of a watch, doubled per failure up to the maximum.
+        /// Pause before the first reconnect of a watch, doubled per failure up to the maximum,
+        /// with jitter (`Backoff`: each pause lies between half its step and the step).
         public var watchBackoff: Duration
         public var watchBackoffMax: Duration
 
@@ -75,7 +78,7 @@ extension EtcdClient {
 
 extension EtcdClient.Configuration {
     /// The endpoints as `scheme://host:port`, or why the configuration cannot work.
-    func validatedEndpoints() throws(EtcdError) -> [String] {
+    public func validatedEndpoints() throws(EtcdError) -> [String] {
         guard !endpoints.isEmpty else { throw .invalidConfiguration("no endpoints") }
         var result: [String] = []
         for raw in endpoints {

@@ -95,15 +95,18 @@ public final class EtcdClient: Sendable {
         }
     }
 
-    /// Runs one call on a worker thread and reports it to the observer.
+    /// Runs one call on a worker thread and reports it to the observer. `responseLimit`
+    /// replaces `maxResponseBytes` for this call.
     func call<T: Sendable>(_ op: EtcdOperation, path: String, body: [UInt8]?, endpoint: String? = nil, acceptStatus: Set<Int> = [],
+                           responseLimit: Int? = nil,
                            decode: @escaping @Sendable (Reply) throws(EtcdError) -> T) async throws(EtcdError) -> T {
         let start = ContinuousClock.now
         let deadline = start + configuration.requestTimeout
         let result: Result<T, EtcdError> = await withCheckedContinuation { continuation in
             pool.submit(CurlWorkerPool.Job(
                 run: { easy in
-                    let outcome = self.exchange(op, path: path, body: body, endpoint: endpoint, acceptStatus: acceptStatus, easy: easy, deadline: deadline)
+                    let outcome = self.exchange(op, path: path, body: body, endpoint: endpoint, acceptStatus: acceptStatus,
+                                                responseLimit: responseLimit, easy: easy, deadline: deadline)
                     switch outcome {
                     case .success(let reply):
                         do throws(EtcdError) {
@@ -130,7 +133,8 @@ public final class EtcdClient: Sendable {
     /// One call: the preferred endpoint first, then the others, until one answers or the
     /// deadline passes. Mutations move on only when the request surely did not reach etcd.
     func exchange(_ op: EtcdOperation, path: String, body: [UInt8]?, endpoint fixed: String?, acceptStatus: Set<Int>,
-                  easy: CurlEasy, deadline: ContinuousClock.Instant) -> Result<Reply, EtcdError> {
+                  responseLimit: Int? = nil, easy: CurlEasy, deadline: ContinuousClock.Instant) -> Result<Reply, EtcdError> {
+        let limit = responseLimit ?? configuration.maxResponseBytes
         let first = preferred.load(ordering: .relaxed)
         let candidates = fixed.map { [$0] } ?? (0..<endpoints.count).map { endpoints[(first + $0) % endpoints.count] }
         var errors: [EtcdError] = []
@@ -161,7 +165,7 @@ public final class EtcdClient: Sendable {
             let request = CurlRequest(url: endpoint + path, body: body, headers: headers,
                                       connectTimeout: min(configuration.connectTimeout, remaining),
                                       totalTimeout: remaining, tls: configuration.tls)
-            let sink = CurlSink(limit: configuration.maxResponseBytes)
+            let sink = CurlSink(limit: limit)
             if let failure = easy.prepare(request, sink: sink) {
                 return .failure(.transport(op: op.rawValue, endpoint: endpoint, curlCode: failure.code, message: failure.message))
             }
@@ -169,7 +173,7 @@ public final class EtcdClient: Sendable {
             switch easy.finish(easy.perform()) {
             case .failure(let failure):
                 if sink.overflowed {
-                    return .failure(.tooLarge(op: op.rawValue, endpoint: endpoint, limit: configuration.maxResponseBytes))
+                    return .failure(.tooLarge(op: op.rawValue, endpoint: endpoint, limit: limit))
                 }
                 let error: EtcdError = failure.isTimeout
                     ? .timeout(op: op.rawValue, endpoint: endpoint, after: attemptStart.duration(to: .now))

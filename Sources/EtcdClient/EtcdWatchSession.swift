@@ -52,7 +52,7 @@ final class EtcdWatchSession: @unchecked Sendable {
         self.options = options
         self.continuation = continuation
         self.nextRevision = options.startRevision
-        self.splitter = EtcdLineSplitter(maxLineBytes: client.configuration.maxResponseBytes)
+        self.splitter = EtcdLineSplitter(maxLineBytes: client.watchLineLimit)
         var logger = client.logger
         logger[metadataKey: "watch_key"] = .string(keys.firstKey)
         self.logger = logger
@@ -88,6 +88,7 @@ final class EtcdWatchSession: @unchecked Sendable {
 
         var endpointIndex = client.endpoints.firstIndex(of: client.currentEndpoint) ?? 0
         var failures: [EtcdError] = []
+        var backoff = Backoff(base: configuration.watchBackoff, cap: configuration.watchBackoffMax)
         while !isCancelled {
             endpoint = client.endpoints[endpointIndex % client.endpoints.count]
             switch attempt(easy: easy, multi: handle) {
@@ -104,7 +105,10 @@ final class EtcdWatchSession: @unchecked Sendable {
                 continuation.finish(throwing: error)
                 return
             case .failed(let error, let newToken):
-                if created { failures.removeAll() }
+                if created {
+                    failures.removeAll()
+                    backoff.reset()
+                }
                 failures.append(error)
                 if failures.count >= configuration.watchRetryLimit {
                     continuation.finish(throwing: failures.count == 1 ? error : EtcdError.unavailable(op: EtcdOperation.watch.rawValue, errors: failures))
@@ -114,10 +118,7 @@ final class EtcdWatchSession: @unchecked Sendable {
                              metadata: ["endpoint": .string(endpoint), "error": .string(error.description), "resume_revision": .stringConvertible(nextRevision)])
                 if newToken && failures.count == 1 { continue }  // same endpoint, at once
                 endpointIndex += 1
-                var pause = configuration.watchBackoff
-                for _ in 1..<failures.count where pause < configuration.watchBackoffMax { pause *= 2 }
-                pause = min(pause, configuration.watchBackoffMax)
-                _ = wakeup.wait(timeout: .now() + .milliseconds(CurlEasy.milliseconds(pause)))
+                _ = wakeup.wait(timeout: .now() + .milliseconds(CurlEasy.milliseconds(backoff.next())))
             }
         }
         finishCancelled()
@@ -139,7 +140,7 @@ final class EtcdWatchSession: @unchecked Sendable {
         httpStatus = 0
         errorBody = []
         stop = nil
-        splitter = EtcdLineSplitter(maxLineBytes: configuration.maxResponseBytes)
+        splitter = EtcdLineSplitter(maxLineBytes: client.watchLineLimit)
 
         var usedToken: String?
         attemptToken = nil

@@ -346,8 +346,13 @@ struct WireRangeRequest: Encodable {
 
     init(_ keys: EtcdKeyRange, _ options: EtcdRangeOptions) {
         let wire = keys.wire
-        key = EtcdWire.base64(wire.key)
-        range_end = wire.rangeEnd.map(EtcdWire.base64)
+        self.init(key: wire.key, rangeEnd: wire.rangeEnd, options)
+    }
+
+    /// Raw key bytes: a page of a range continues after a key that need not be UTF-8.
+    init(key: [UInt8], rangeEnd: [UInt8]?, _ options: EtcdRangeOptions) {
+        self.key = EtcdWire.base64(key)
+        range_end = rangeEnd.map(EtcdWire.base64)
         limit = options.limit > 0 ? String(options.limit) : nil
         revision = options.revision > 0 ? String(options.revision) : nil
         keys_only = options.keysOnly ? true : nil

@@ -16,7 +16,7 @@ final class RealEtcdTests: XCTestCase {
         super.tearDown()
     }
 
-    private func startEtcd(_ extra: [String] = []) async throws -> EtcdTestCluster {
+    func startEtcd(_ extra: [String] = []) async throws -> EtcdTestCluster {
         let cluster = try EtcdTestCluster(members: 1, extraArguments: extra)
         self.cluster = cluster
         try cluster.start()
@@ -24,7 +24,7 @@ final class RealEtcdTests: XCTestCase {
         return cluster
     }
 
-    private func client(_ endpoints: [String], observer: EtcdClient.Observer? = nil, configure: (inout EtcdClient.Configuration) -> Void = { _ in }) throws -> EtcdClient {
+    func client(_ endpoints: [String], observer: EtcdClient.Observer? = nil, configure: (inout EtcdClient.Configuration) -> Void = { _ in }) throws -> EtcdClient {
         var configuration = EtcdClient.Configuration(endpoints: endpoints, connectTimeout: .milliseconds(500), requestTimeout: .seconds(3))
         configure(&configuration)
         let client = try EtcdClient(configuration: configuration, observer: observer)

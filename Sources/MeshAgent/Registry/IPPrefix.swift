@@ -16,7 +16,8 @@ public struct IPPrefix: Sendable, Hashable, CustomStringConvertible {
     /// Parses `address/length` or a bare address (a host prefix). With `strict`, host bits set
     /// below the length (`198.51.100.1/24`) are refused instead of cleared.
     public init?(_ text: String, strict: Bool = false) {
-        guard text.utf8.count <= 64 else { return nil }
+        // inet_pton reads up to a NUL: "198.51.100.1\0junk" would pass and keep its junk.
+        guard text.utf8.count <= 64, !text.utf8.contains(0) else { return nil }
         let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
         let addressText = String(parts[0])
         var raw: [UInt8]

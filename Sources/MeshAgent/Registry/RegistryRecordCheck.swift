@@ -125,7 +125,8 @@ public enum RegistryRecordCheck {
         // A record may hold anything after the key block; only the key itself is used, and the
         // host file gets the key re-encoded, never the record's text.
         guard key.modulusBits >= 1024 else { return .failure(.invalidKey) }
-        guard record.fingerprintSHA256.lowercased() == key.fingerprintSHA256 else { return .failure(.fingerprintMismatch) }
+        // Exactly the lowercase hex the key gives: TrustDecision and the pins compare it as is.
+        guard record.fingerprintSHA256 == key.fingerprintSHA256 else { return .failure(.fingerprintMismatch) }
         guard (1...65535).contains(record.underlay.port),
               !record.underlay.addresses.isEmpty, record.underlay.addresses.count <= 16,
               record.underlay.addresses.allSatisfy(isSafeHost),

@@ -6,6 +6,7 @@ import TincControl
 extension RegistrySync {
     func publishLoop() async {
         var lastPublished: [UInt8] = []
+        var failures = Backoff(base: max(settings.aliveTTL / 3, .milliseconds(500)), cap: .seconds(10))
         while !Task.isCancelled {
             let interval = max(settings.aliveTTL / 3, .milliseconds(500))
             let local: (name: TincNodeName, record: NodeRecord)
@@ -70,6 +71,7 @@ extension RegistrySync {
                 }
                 metrics.update { $0.published = true }
                 etcdRecovered()
+                failures.reset()
                 try? await clock.sleep(for: interval)
                 if let id = lease { _ = try await etcd.leaseKeepAlive(id) }
             } catch EtcdError.leaseNotFound(let id) {
@@ -92,7 +94,7 @@ extension RegistrySync {
                 metrics.update { $0.published = false }
                 metrics.error("publish")
                 etcdFailed(error)
-                try? await clock.sleep(for: interval)
+                try? await clock.sleep(for: failures.next())
             }
         }
     }

@@ -98,8 +98,7 @@ extension RegistrySync {
     /// Reads the registry again (the pins changed) and applies it like a resync.
     func reread() async {
         do {
-            let range = try await etcd.range(.prefix(settings.prefix))
-            await resync(range.kvs, revision: range.header.revision)
+            _ = try await readRegistry()
         } catch {
             logger.warning("could not read the registry again after a pin change; the next full read applies it",
                            metadata: ["error": "\(error)"])

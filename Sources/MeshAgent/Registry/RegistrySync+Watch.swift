@@ -2,38 +2,94 @@ import EtcdClient
 import Logging
 import TincControl
 
-/// Watch and view: a full range of the prefix, then a watch from the next revision; every
-/// change goes into `RegistryView` and marks what the next reconcile round does.
+/// Watch and view: a paged read of `nodes/` and `alive/` at one revision, then a watch of
+/// each from the next revision; every change goes into `RegistryView` and marks what the next
+/// reconcile round does. Nothing else under the prefix is read, so junk there costs nothing.
 extension RegistrySync {
+    /// Keys per range page; a page too large for a reply is asked again with fewer keys.
+    static let readPageSize: Int64 = 256
+
     func watchLoop() async {
         await waitForTrust()
-        var backoff = Duration.milliseconds(500)
+        var backoff = Backoff(base: .milliseconds(500), cap: .seconds(10))
         while !Task.isCancelled {
             do {
-                let range = try await etcd.range(.prefix(settings.prefix))
-                await resync(range.kvs, revision: range.header.revision)
-                backoff = .milliseconds(500)
-                let stream = etcd.watch(.prefix(settings.prefix), options: EtcdWatchOptions(startRevision: range.header.revision + 1))
-                watching: for try await update in stream {
-                    switch update {
-                    case .created, .progress:
-                        continue
-                    case .events(let events, let revision):
-                        await applyEvents(events, revision: revision)
-                    case .compacted(let compactRevision):
-                        logger.notice("registry watch fell behind a compaction; reading everything again",
-                                      metadata: ["compact_revision": "\(compactRevision)"])
-                        break watching
-                    }
+                let revision = try await readRegistry()
+                backoff.reset()
+                if let compactRevision = try await follow(from: revision + 1) {
+                    logger.notice("registry watch fell behind a compaction; reading everything again",
+                                  metadata: ["compact_revision": "\(compactRevision)"])
                 }
+            } catch EtcdError.tooLarge("watch", _, let limit) {
+                // One reply held more large events than the client takes (etcd sends a watch
+                // that catches up up to 1000 revisions at once). Nothing was lost: the view is
+                // current up to the last event applied, so it stays synced while both are read again.
+                logger.notice("a registry watch reply exceeded the client's limit; reading nodes/ and alive/ again",
+                              metadata: ["limit": "\(limit)"])
+                metrics.error("watch")
+                try? await clock.sleep(for: backoff.next())
             } catch {
                 if Task.isCancelled { break }
                 markUnsynced(error)
                 metrics.error("watch")
-                try? await clock.sleep(for: backoff)
-                backoff = min(backoff * 2, .seconds(10))
+                try? await clock.sleep(for: backoff.next())
             }
         }
+    }
+
+    /// Reads `nodes/` and `alive/` in pages, both at the revision of the first page, and
+    /// resyncs the view from them. Returns that revision.
+    func readRegistry() async throws -> Int64 {
+        let maxBytes = settings.maxRecordBytes
+        var kvs: [EtcdKeyValue] = []
+        let nodes = try await etcd.rangePages(.prefix(nodesPrefix), pageSize: Self.readPageSize) { page in
+            kvs += page.map { Self.bounded($0, maxBytes: maxBytes) }
+        }
+        _ = try await etcd.rangePages(.prefix(alivePrefix), pageSize: Self.readPageSize, revision: nodes.revision) { page in
+            kvs += page.map { Self.bounded($0, maxBytes: maxBytes) }
+        }
+        await resync(kvs, revision: nodes.revision)
+        return nodes.revision
+    }
+
+    /// Watches `nodes/` and `alive/` from `revision` on two streams until one of them is lost
+    /// (throws) or falls behind a compaction (returns the compacted revision; nil when a
+    /// stream simply ended). Each key's events come in order on its stream; the two
+    /// sub-prefixes are independent in the view, so each batch is applied as it arrives.
+    private func follow(from revision: Int64) async throws -> Int64? {
+        let options = EtcdWatchOptions(startRevision: revision)
+        let streams = [etcd.watch(.prefix(nodesPrefix), options: options), etcd.watch(.prefix(alivePrefix), options: options)]
+        let maxBytes = settings.maxRecordBytes
+        return try await withThrowingTaskGroup(of: Int64?.self) { group in
+            for stream in streams {
+                group.addTask {
+                    for try await update in stream {
+                        switch update {
+                        case .created, .progress:
+                            continue
+                        case .events(let events, let revision):
+                            let bounded = events.map { EtcdEvent(kind: $0.kind, kv: Self.bounded($0.kv, maxBytes: maxBytes), prevKV: $0.prevKV) }
+                            await self.applyEvents(bounded, revision: revision)
+                        case .compacted(let compactRevision):
+                            return compactRevision
+                        }
+                    }
+                    return nil
+                }
+            }
+            // The first stream to end (compaction, or the task was cancelled) ends both.
+            defer { group.cancelAll() }
+            return try await group.next() ?? nil
+        }
+    }
+
+    /// A value longer than any acceptable record keeps only `maxBytes + 1` bytes: it is refused
+    /// as oversized either way, and junk under `nodes/` never stays in memory whole.
+    static func bounded(_ kv: EtcdKeyValue, maxBytes: Int) -> EtcdKeyValue {
+        guard kv.value.count > maxBytes else { return kv }
+        var kept = kv
+        kept.value = Array(kv.value.prefix(maxBytes + 1))
+        return kept
     }
 
     func resync(_ kvs: [EtcdKeyValue], revision: Int64) async {

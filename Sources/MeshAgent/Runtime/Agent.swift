@@ -76,14 +76,28 @@ public final class Agent: Sendable {
         }
     }
 
-    /// The etcd client's settings; the password comes from its file.
+    /// The etcd client's settings; the password comes from its file, which neither group nor
+    /// others may access, and goes only to https:// endpoints unless
+    /// `etcd.allow-insecure-credentials` says otherwise.
     static func etcdConfiguration(_ c: AgentConfiguration) throws -> EtcdClient.Configuration {
+        let tls = (c.etcdCAFile ?? c.etcdCertFile ?? c.etcdKeyFile) == nil ? nil
+            : EtcdClient.TLS(caFile: c.etcdCAFile, certFile: c.etcdCertFile, keyFile: c.etcdKeyFile)
+        var configuration = EtcdClient.Configuration(endpoints: c.etcdEndpoints)
+        configuration.tls = tls
         var credentials: EtcdClient.Credentials?
         if let user = c.etcdUsername {
             guard let file = c.etcdPasswordFile else { throw ConfigError.inconsistent("etcd.username needs etcd.password-file") }
+            if !c.etcdAllowInsecureCredentials, let plain = try configuration.validatedEndpoints().first(where: { $0.hasPrefix("http://") }) {
+                throw ConfigError.inconsistent(
+                    "etcd.username is set but etcd endpoint \(plain) is plain http://: the password would cross the network in clear text; "
+                        + "use https:// endpoints (etcd.ca-file), or set etcd.allow-insecure-credentials to accept that")
+            }
             let bytes: [UInt8]
             do {
-                bytes = try RegularFile.read(file, limit: 16 << 20)
+                bytes = try RegularFile.read(file, limit: 16 << 20, forbiddenModeBits: 0o077)
+            } catch .insecureMode(_, let mode) {
+                throw ConfigError.inconsistent(
+                    "etcd.password-file \(file): mode \(String(mode, radix: 8)) lets group or others access the password; chmod 600 it")
             } catch {
                 throw ConfigError.inconsistent("cannot read etcd.password-file \(file): \(error.reason)")
             }
@@ -93,10 +107,6 @@ public final class Agent: Sendable {
             let password = text.trimmingNewlines()
             credentials = EtcdClient.Credentials(username: user, password: password)
         }
-        let tls = (c.etcdCAFile ?? c.etcdCertFile ?? c.etcdKeyFile) == nil ? nil
-            : EtcdClient.TLS(caFile: c.etcdCAFile, certFile: c.etcdCertFile, keyFile: c.etcdKeyFile)
-        var configuration = EtcdClient.Configuration(endpoints: c.etcdEndpoints)
-        configuration.tls = tls
         configuration.credentials = credentials
         configuration.requestTimeout = c.etcdTimeout
         return configuration

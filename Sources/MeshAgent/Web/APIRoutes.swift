@@ -97,32 +97,23 @@ struct RepairAPI: Sendable {
             outcome.reason = reason
             return outcome
         }
-        guard !alert.fingerprint.isEmpty, !alert.startsAt.isEmpty else { return verdict(.invalid, "no fingerprint or startsAt") }
-        guard let node = alert.labels["node"], !node.isEmpty else { return verdict(.invalid, "no node label") }
-        if let me, node != me { return verdict(.otherNode) }
-        let key = alert.key
-
-        if alert.status == .resolved {
-            // Cancelling what was never queued is harmless, so an unknown own name does not stop it.
+        switch alert.triage(me: me) {
+        case let .invalid(reason): return verdict(.invalid, reason)
+        case .otherNode: return verdict(.otherNode)
+        case let .skipped(reason): return verdict(.skipped, reason)
+        case let .cancel(key):
             guard memory.insert("resolved " + key) else { return verdict(.duplicate) }
             await service.cancel(alertKey: key)
             return verdict(.cancelled)
-        }
-
-        guard me != nil else { return verdict(.skipped, "this node's name is not known yet (tinc.conf Name)") }
-        guard let alertname = alert.labels["alertname"], !alertname.isEmpty else { return verdict(.invalid, "no alertname label") }
-        let target = alert.labels["peer"] ?? alert.labels["session"] ?? alert.labels["name"]
-        if let target, !Self.isValidTarget(target) {
-            return verdict(.invalid, "target \"\(target)\" is not a tinc node or BIRD protocol name")
-        }
-        guard memory.insert("firing " + key) else { return verdict(.duplicate) }
-        let request = RepairRequest(trigger: .webhook, kind: alertname, target: target, alertKey: key, labels: alert.labels)
-        switch await service.submit(request) {
-        case let .queued(id):
-            outcome.id = id
-            return verdict(.queued)
-        case let .skipped(reason):
-            return verdict(.skipped, reason)
+        case let .repair(request):
+            guard memory.insert("firing " + alert.key) else { return verdict(.duplicate) }
+            switch await service.submit(request) {
+            case let .queued(id):
+                outcome.id = id
+                return verdict(.queued)
+            case let .skipped(reason):
+                return verdict(.skipped, reason)
+            }
         }
     }
 
@@ -212,12 +203,7 @@ struct RepairAPI: Sendable {
         return .success((action, target))
     }
 
-    /// A tinc node name (`[A-Za-z0-9_]+`, tinc 1.0 `check_id`) or a BIRD protocol name; no path
-    /// or shell can come through it into a host file path or a birdc command.
-    static func isValidTarget(_ name: String) -> Bool {
-        !name.isEmpty && name.utf8.count <= 64
-            && name.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x5F }
-    }
+    static func isValidTarget(_ name: String) -> Bool { AlertTriage.isValidTarget(name) }
 
     // MARK: GET /api/v1/status
 

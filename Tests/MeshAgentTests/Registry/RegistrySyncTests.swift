@@ -44,10 +44,11 @@ final class RegistrySyncTests: XCTestCase {
         return dir
     }
 
-    func start(_ name: String, fanout: Int = 3) throws {
+    func start(_ name: String, fanout: Int = 3, observer: EtcdClient.Observer? = nil) throws {
         let client = try EtcdClient(configuration: .init(endpoints: cluster.endpoints, connectTimeout: .milliseconds(300),
                                                          requestTimeout: .seconds(2), watchRetryLimit: 2,
-                                                         watchBackoff: .milliseconds(100), watchBackoffMax: .milliseconds(300)))
+                                                         watchBackoff: .milliseconds(100), watchBackoffMax: .milliseconds(300)),
+                                    observer: observer)
         let settings = RegistrySync.Settings(prefix: prefix, aliveTTL: .seconds(2), tincDirectory: "\(root!)/\(name)",
                                              fanout: fanout, grace: .seconds(60), tick: .milliseconds(200),
                                              stateDirectory: stateDirectory(name), overlayPrefixes: RegistryTestRecords.overlayPrefixes)

@@ -206,7 +206,7 @@ final class AgentCommandLineTests: XCTestCase {
     func testUnreadableEtcdPasswordFileIsRefusedAtStart() throws {
         let r = try AgentProcess.run(["run", "--web.listen-address", "127.0.0.1:0", "--etcd.endpoints", "http://127.0.0.1:23999",
                                       "--etcd.username", "agent", "--etcd.password-file", "/nonexistent/etcd.pw",
-                                      "--mesh.overlay-prefixes", "198.51.100.0/24"])
+                                      "--etcd.allow-insecure-credentials", "--mesh.overlay-prefixes", "198.51.100.0/24"])
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.stderr.hasPrefix("bgpmesh-agent: error: invalid configuration: cannot read etcd.password-file /nonexistent/etcd.pw: "), r.stderr)
         XCTAssertEqual(r.stderr.split(separator: "\n").count, 1)

@@ -7,6 +7,8 @@ struct ProbeAddress: Sendable, Hashable {
     let bytes: [UInt8]
 
     init?(_ text: String, port: UInt16 = 0) {
+        // inet_pton reads up to a NUL; the text also goes to the status page as the peer's address.
+        guard !text.utf8.contains(0) else { return nil }
         if text.contains(":") {
             var a = sockaddr_in6()
             a.sin6_family = sa_family_t(AF_INET6)
