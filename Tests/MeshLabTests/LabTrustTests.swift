@@ -28,8 +28,10 @@ final class LabTrustTests: XCTestCase {
         let node2 = lab.node(2), node3 = lab.node(3)
         let files = hostFiles(nodes)
         let before = counts(lab, nodes, "bgpmesh_registry_rejected_records_total{reason=\"key_not_pinned\"}")
-        let bgp = BGPWatch(lab, nodes)
+        let bgp = Watch.bgp(lab, nodes)
 
+        let refusal = "pinned SHA256:\(try fingerprint(node2)), offered SHA256:\(try fingerprint(node3))"
+        let logged = logLines(lab.node(1), containing: refusal)
         let impostor = try impostorRecord(lab, for: node2, keyOf: node3)
         try put(lab, "nodes/node2", impostor)
         // node2's own agent puts its real record back at once; every other agent must have seen
@@ -40,6 +42,8 @@ final class LabTrustTests: XCTestCase {
         }
         // An observation window: a file written or a session dropped late would show in it.
         Thread.sleep(forTimeInterval: 2)
+        XCTAssertEqual(logLines(lab.node(1), containing: refusal), logged + 1,
+                       "node1 did not log the refusal once, with both fingerprints (\(refusal))")
         XCTAssertEqual(changed(files, hostFiles(nodes)), [], "the impostor record changed host files")
         let drops = bgp.stop()
         XCTAssertEqual(drops, [], "BGP sessions left Established while the impostor record was in etcd")
@@ -59,7 +63,7 @@ final class LabTrustTests: XCTestCase {
         let files = hostFiles(nodes)
         let others = nodes.filter { $0 != node2 }
         let before = counts(lab, others, "bgpmesh_registry_rejected_records_total{reason=\"key_not_pinned\"}")
-        let bgp = BGPWatch(lab, nodes)
+        let bgp = Watch.bgp(lab, nodes)
 
         let impostor = try impostorRecord(lab, for: node2, keyOf: node3)
         try put(lab, "nodes/node2", impostor)
@@ -104,7 +108,7 @@ final class LabTrustTests: XCTestCase {
             try? FileManager.default.removeItem(atPath: junkFile)
         }
         let before = counts(lab, nodes, "bgpmesh_registry_rejected_records_total{reason=\"oversized\"}")
-        let synced = MetricWatch(lab, nodes, "bgpmesh_registry_synced", expected: 1)
+        let synced = Watch.metric(lab, nodes, "bgpmesh_registry_synced", expected: 1)
 
         let start = Date()
         for i in 0..<30 {
@@ -344,6 +348,11 @@ final class LabTrustTests: XCTestCase {
         return out
     }
 
+    /// How many lines of a node's agent log contain `text`.
+    func logLines(_ n: NodeSpec, containing text: String) -> Int {
+        ((try? String(contentsOfFile: n.log(.agent), encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.contains(text) }.count
+    }
+
     /// The paths that differ, appeared or went.
     func changed(_ a: [String: Data], _ b: [String: Data]) -> [String] {
         Set(a.keys).union(b.keys).filter { a[$0] != b[$0] }.sorted()
@@ -395,36 +404,26 @@ struct FreshKeys {
     }
 }
 
-/// Polls BIRD on every node (the lab's oracle, not the agent) until stopped, and collects every
-/// BGP protocol seen in another state than Established.
-final class BGPWatch: @unchecked Sendable {
+/// Runs a check on its own thread every `interval` until stopped, and collects every problem
+/// it reports: what a window of "nothing happened" is checked with.
+final class Watch: @unchecked Sendable {
     private let lock = NSLock()
     private var seen: [String] = []
     private var running = true
     private let done = DispatchSemaphore(value: 0)
 
-    init(_ lab: Lab, _ nodes: [NodeSpec]) {
+    init(interval: Double, _ check: @escaping @Sendable () -> [String]) {
         Thread.detachNewThread { [self] in
             while lock.withLock({ running }) {
-                for n in nodes {
-                    let r = try? Command.run(["birdc", "-s", n.birdSocket, "show", "protocols"], timeout: 5)
-                    var problems: [String] = []
-                    if let r, r.succeeded {
-                        let bgp = BirdReplies.protocols(r.stdout).filter { $0.proto == "BGP" }
-                        if bgp.isEmpty { problems.append("\(n.name): no BGP protocol") }
-                        problems += bgp.filter { !$0.established }.map { "\(n.name): \($0.name) \($0.state) \($0.info)" }
-                    } else {
-                        problems.append("\(n.name): birdc failed")
-                    }
-                    lock.withLock { seen += problems }
-                }
-                Thread.sleep(forTimeInterval: 0.25)
+                let problems = check()
+                lock.withLock { seen += problems }
+                Thread.sleep(forTimeInterval: interval)
             }
             done.signal()
         }
     }
 
-    /// Stops polling; the distinct problems seen.
+    /// Stops the checks; the distinct problems seen.
     func stop() -> [String] {
         lock.withLock { running = false }
         done.wait()
@@ -432,31 +431,30 @@ final class BGPWatch: @unchecked Sendable {
     }
 }
 
-/// Polls one metric of every agent until stopped, and collects every reading that differs
-/// from `expected` (or a scrape that failed).
-final class MetricWatch: @unchecked Sendable {
-    private let lock = NSLock()
-    private var seen: [String] = []
-    private var running = true
-    private let done = DispatchSemaphore(value: 0)
-
-    init(_ lab: Lab, _ nodes: [NodeSpec], _ series: String, expected: Double) {
-        Thread.detachNewThread { [self] in
-            while lock.withLock({ running }) {
-                for n in nodes {
-                    let value = LabHarness.agentMetrics(lab, n)?[series]
-                    if value != expected { lock.withLock { seen.append("\(n.name): \(series) = \(value.map { "\($0)" } ?? "no answer")") } }
+extension Watch {
+    /// Every BGP protocol that BIRD (the lab's oracle, not the agent) shows in another state
+    /// than Established, on every node.
+    static func bgp(_ lab: Lab, _ nodes: [NodeSpec]) -> Watch {
+        Watch(interval: 0.25) {
+            nodes.flatMap { n -> [String] in
+                guard let r = try? Command.run(["birdc", "-s", n.birdSocket, "show", "protocols"], timeout: 5), r.succeeded else {
+                    return ["\(n.name): birdc failed"]
                 }
-                Thread.sleep(forTimeInterval: 0.5)
+                let bgp = BirdReplies.protocols(r.stdout).filter { $0.proto == "BGP" }
+                if bgp.isEmpty { return ["\(n.name): no BGP protocol"] }
+                return bgp.filter { !$0.established }.map { "\(n.name): \($0.name) \($0.state) \($0.info)" }
             }
-            done.signal()
         }
     }
 
-    func stop() -> [String] {
-        lock.withLock { running = false }
-        done.wait()
-        return lock.withLock { Array(Set(seen)).sorted() }
+    /// Every reading of one agent metric that differs from `expected` (or a scrape that failed).
+    static func metric(_ lab: Lab, _ nodes: [NodeSpec], _ series: String, expected: Double) -> Watch {
+        Watch(interval: 0.5) {
+            nodes.compactMap { n in
+                let value = LabHarness.agentMetrics(lab, n)?[series]
+                return value == expected ? nil : "\(n.name): \(series) = \(value.map { "\($0)" } ?? "no answer")"
+            }
+        }
     }
 }
 
