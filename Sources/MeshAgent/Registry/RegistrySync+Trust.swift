@@ -5,6 +5,7 @@ import Foundation
 #endif
 import EtcdClient
 import Glibc
+import Logging
 import POSIXSupport
 import TincControl
 
@@ -73,18 +74,27 @@ extension RegistrySync {
         return true
     }
 
-    /// Saves a new pin (first use or enrollment) next to the others. A pin the file already
-    /// holds for the name (an operator's, written meanwhile) wins: the file is read again.
-    func persistPin(_ name: TincNodeName, _ pin: Pin) {
-        logger.notice(pin.source == .enrollment ? "pinned the enrolled key of a new node" : "pinned the key of a new node (trust on first use)",
-                      metadata: ["peer": "\(name)", "sha256": "\(pin.fingerprintSHA256)"])
+    /// Saves a new pin (first use or enrollment) next to the others, or a pin moved by a
+    /// rotation chain (`replacing` the fingerprint it moved from). A pin the file holds for the
+    /// name that the view did not start from (an operator's, written meanwhile) wins: the file
+    /// is read again.
+    func persistPin(_ name: TincNodeName, _ pin: Pin, replacing old: String? = nil) {
+        let message: Logger.Message = switch pin.source {
+        case .rotation: "moved the pin of a node that rotated its key (signed rotation statements)"
+        case .enrollment: "pinned the enrolled key of a new node"
+        default: "pinned the key of a new node (trust on first use)"
+        }
+        var metadata: Logger.Metadata = ["peer": "\(name)", "sha256": "\(pin.fingerprintSHA256)"]
+        if let old { metadata["previous_sha256"] = "\(old)" }
+        logger.notice(message, metadata: metadata)
         metrics.update { $0.pins = view.pins.count }
         guard let directory = settings.stateDirectory else { return }
         do {
             // Under the same lock as `bgpmesh-agent trust`; a pin the file already holds (an
             // operator's, written meanwhile) wins, and the stamp check reads it back in.
             try PinStore.modify(directory: directory, timeout: .seconds(2)) { (store: inout PinStore) throws(PinStoreError) in
-                if store[name.rawValue] == nil { try store.pin(name.rawValue, pin) }
+                let held = store[name.rawValue]?.fingerprintSHA256
+                if held == nil || (old != nil && held == old) { try store.pin(name.rawValue, pin) }
             }
             // The stamp is not updated here: the next tick reads the file back, and only a pin
             // that differs from the view's (an operator's) makes it read the registry again.
