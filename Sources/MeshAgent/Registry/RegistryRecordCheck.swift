@@ -136,7 +136,9 @@ public enum RegistryRecordCheck {
               !record.underlay.addresses.isEmpty, record.underlay.addresses.count <= 16,
               record.underlay.addresses.allSatisfy(isSafeHost),
               record.overlay.addresses.count <= 16, record.overlay.addresses.allSatisfy(isNumericAddress),
-              record.overlay.subnets.count <= 256
+              record.overlay.subnets.count <= 256,
+              record.keyAcks.count <= rules.maxNodes,
+              record.keyAcks.allSatisfy({ TincNodeName.isValid($0.key) && Pin.isFingerprint($0.value) })
         else { return .failure(.invalidField) }
         var subnets: [TincSubnet] = []
         for text in record.overlay.subnets {

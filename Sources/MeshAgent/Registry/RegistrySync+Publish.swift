@@ -9,7 +9,7 @@ extension RegistrySync {
         var failures = Backoff(base: max(settings.aliveTTL / 3, .milliseconds(500)), cap: .seconds(10))
         while !Task.isCancelled {
             let interval = max(settings.aliveTTL / 3, .milliseconds(500))
-            let local: (name: TincNodeName, record: NodeRecord)
+            var local: (name: TincNodeName, record: NodeRecord)
             do {
                 local = try LocalNode.record(directory: settings.tincDirectory, interface: settings.tincInterface, bgp: bgp())
                 if lastLocalError != nil { logger.info("this node's record can be built again") }
@@ -29,6 +29,7 @@ extension RegistrySync {
                 me = local.name
                 await reconcile()
             }
+            local.record.keyAcks = currentKeyAcks()
             let value: [UInt8]
             do {
                 value = try signer.value(for: local.record, privateKeyPath: LocalNode.privateKeyPath(directory: settings.tincDirectory),

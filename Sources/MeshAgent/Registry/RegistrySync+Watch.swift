@@ -130,6 +130,7 @@ extension RegistrySync {
                 persistPin(name, pin)
             case .repinned(let name, let pin, let old):
                 persistPin(name, pin, replacing: old)
+                if name != me { hostFiles.rotated(name) }
             case .removed(let name):
                 if name == me {
                     needsPublish = true
