@@ -129,7 +129,7 @@ extension RegistrySync {
 /// enrollment statement when it has one. Signing happens only when the record or the
 /// statement changed.
 struct RecordSigner {
-    private var last: (record: [UInt8], enrollment: [UInt8]?, value: [UInt8])?
+    private var last: (record: [UInt8], enrollment: [UInt8]?, rotations: [RotationStatement], value: [UInt8])?
     private var key: TincRSAPrivateKey?
 
     /// Why this node's record cannot be signed.
@@ -150,12 +150,16 @@ struct RecordSigner {
         }
     }
 
-    /// The value to put under `nodes/<name>`.
-    mutating func value(for record: NodeRecord, privateKeyPath: String, enrollmentPath: String?) throws(Failure) -> [UInt8] {
+    /// The value to put under `nodes/<name>`. `rotating` (a key rotation in progress) signs
+    /// instead of the key file; `rotations` goes into the envelope.
+    mutating func value(for record: NodeRecord, privateKeyPath: String, enrollmentPath: String?,
+                        key rotating: TincRSAPrivateKey? = nil, rotations: [RotationStatement] = []) throws(Failure) -> [UInt8] {
         let bytes = record.encoded()
         let statementBytes = try Self.readEnrollment(enrollmentPath)
-        if let last, last.record == bytes, last.enrollment == statementBytes { return last.value }
-        if key?.publicKey.fingerprintSHA256 != record.fingerprintSHA256 {
+        if let last, last.record == bytes, last.enrollment == statementBytes, last.rotations == rotations { return last.value }
+        if let rotating, rotating.publicKey.fingerprintSHA256 == record.fingerprintSHA256 {
+            key = rotating
+        } else if key?.publicKey.fingerprintSHA256 != record.fingerprintSHA256 {
             do {
                 key = try TincRSAPrivateKey(contentsOfFile: privateKeyPath)
             } catch {
@@ -173,19 +177,25 @@ struct RecordSigner {
             } catch {
                 throw .enrollment(path: enrollmentPath, error.description)
             }
-            guard statement?.name == record.name, statement?.fingerprintSHA256 == record.fingerprintSHA256 else {
+            // The enrolled key, or a key this node's rotations lead to from it.
+            let rotatedFromEnrolled = statement.map {
+                if case .success = RotationStatement.follow(rotations, name: record.name, from: $0.fingerprintSHA256,
+                                                            to: record.fingerprintSHA256) { return !rotations.isEmpty }
+                return false
+            } ?? false
+            guard statement?.name == record.name, statement?.fingerprintSHA256 == record.fingerprintSHA256 || rotatedFromEnrolled else {
                 throw .enrollment(path: enrollmentPath, "it enrolls \(statement?.name ?? "?") with SHA256:\(statement?.fingerprintSHA256 ?? "?"), "
                                   + "not this node (\(record.name), SHA256:\(record.fingerprintSHA256))")
             }
         }
         let signed: SignedRecord
         do {
-            signed = try SignedRecord.sign(record, with: key, enrollment: statement)
+            signed = try SignedRecord.sign(record, with: key, enrollment: statement, rotations: rotations)
         } catch {
             throw .signing(error)
         }
         let value = signed.encoded()
-        last = (bytes, statementBytes, value)
+        last = (bytes, statementBytes, rotations, value)
         return value
     }
 

@@ -116,6 +116,13 @@ public actor RegistrySync {
     /// The key each peer's host file holds since this agent wrote it (or found it right): what
     /// this node acknowledges to a rotating peer (`keyAcks`).
     var installedKeys: [TincNodeName: String] = [:]
+    /// During a key rotation: the key the record carries and is signed with (`setRotation`).
+    var rotationKey: TincRSAPrivateKey?
+    /// The rotation statements every record carries (`RotationState.chain`).
+    var rotationChain: [RotationStatement] = []
+    var publishedFingerprint: String?
+    /// Cuts the publish loop's wait short (a rotation wants its record out now).
+    let publishWake = WakeSignal()
 
     public init(settings: Settings, etcd: EtcdClient, reloader: TincReloader?, reachable: @escaping @Sendable () -> Set<String>?,
                 bgp: @escaping @Sendable () -> NodeRecord.BGP, metrics: RegistryMetrics, logger: Logger,
