@@ -118,6 +118,15 @@ extension RegistrySyncTests {
         }
     }
 
+    /// Runs `rotation`, starts one, waits for its end and stops the loop; the final status.
+    func rotateToEnd(_ rotation: KeyRotation) async throws -> KeyRotation.Status {
+        let task = Task { await rotation.run() }
+        defer { task.cancel() }
+        let id = try await rotation.start()
+        try await eventuallyAsync("the rotation ends", seconds: 30) { await rotation.status().lastID == id }
+        return await rotation.status()
+    }
+
     func runUntilIdle(_ rotation: KeyRotation, what: String) async throws -> Task<Void, Never> {
         let task = Task { await rotation.run() }
         try await eventuallyAsync(what, seconds: 30) {
@@ -184,11 +193,7 @@ extension RegistrySyncTests {
         let oldFingerprint = try XCTUnwrap(privateKeyFingerprint("node2"))
         let hostBefore = file("node2", "hosts/node2")
         let rotation = rotation("node2", restart: dir, daemon: daemon(dir))
-        let task = Task { await rotation.run() }
-        defer { task.cancel() }
-        let id = try await rotation.start()
-        try await eventuallyAsync("the rotation ends", seconds: 30) { await rotation.status().lastID == id }
-        let status = await rotation.status()
+        let status = try await rotateToEnd(rotation)
         XCTAssertEqual(status.lastResult, "rolled_back")
         XCTAssertTrue(status.lastError?.contains("the restart command failed") ?? false, status.lastError ?? "")
         XCTAssertEqual(restartCalls(dir), 2, "the failed restart, then the restart with the old key")
@@ -211,11 +216,7 @@ extension RegistrySyncTests {
         let oldFingerprint = try XCTUnwrap(privateKeyFingerprint("node2"))
         // The restart command succeeds, but no new tincd appears (its pid stays 100).
         let rotation = rotation("node2", restart: dir, daemon: daemon(dir, block: .verify), verifyTimeout: .seconds(1))
-        let task = Task { await rotation.run() }
-        defer { task.cancel() }
-        let id = try await rotation.start()
-        try await eventuallyAsync("the rotation ends", seconds: 30) { await rotation.status().lastID == id }
-        let status = await rotation.status()
+        let status = try await rotateToEnd(rotation)
         XCTAssertEqual(status.lastResult, "rolled_back")
         XCTAssertTrue(status.lastError?.contains("did not come back") ?? false, status.lastError ?? "")
         XCTAssertEqual(restartCalls(dir), 2)
