@@ -12,6 +12,9 @@ final class RotationPiecesTests: XCTestCase {
         XCTAssertEqual(OwnHostFile.replacingKey(in: "Address = 192.0.2.12\n", with: new), "Address = 192.0.2.12\n\n" + new)
         let spki = "Port = 655\n-----BEGIN PUBLIC KEY-----\nZZZZ\n-----END PUBLIC KEY-----\n"
         XCTAssertEqual(OwnHostFile.replacingKey(in: spki, with: new), "Port = 655\n" + new)
+        // `tincd -K` keeps the previous key above the current one as OLD PUBLIC KEY: it stays.
+        let retired = "-----BEGIN OLD PUBLIC KEY-----\nYYYY\n-----END OLD PUBLIC KEY-----\n"
+        XCTAssertEqual(OwnHostFile.replacingKey(in: "Port = 655\n" + retired + old, with: new), "Port = 655\n" + retired + new)
     }
 
     func testTheStatusMemberGoesIntoTheDocument() {
