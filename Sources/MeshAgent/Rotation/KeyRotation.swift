@@ -175,6 +175,11 @@ public actor KeyRotation {
         guard old.publicKey.fingerprintSHA256 == published else {
             throw .key("the private key \(privateKeyPath) (SHA256:\(old.publicKey.fingerprintSHA256)) is not the published one (SHA256:\(published))")
         }
+        do {
+            try StateDirectory.prepare(settings.stateDirectory)
+        } catch {
+            throw .state(path: settings.stateDirectory, reason: error.reason)
+        }
         let bits = settings.bits == 0 ? old.publicKey.modulusBits : settings.bits
         let new: TincRSAPrivateKey
         do {
