@@ -183,7 +183,7 @@ extension RegistrySyncTests {
         XCTAssertEqual(stat(stateDirectory("node2") + "/" + RotationState.fileName, &info), 0)
         XCTAssertEqual(info.st_mode & 0o777, 0o600)
         let families = rotation.metrics.families.map(\.name)
-        XCTAssertEqual(families, ["bgpmesh_key_age_seconds", "bgpmesh_key_rotations_total", "bgpmesh_key_rotation_phase"])
+        XCTAssertEqual(families, ["bgpmesh_key_age_seconds", "bgpmesh_key_rotation_phase", "bgpmesh_key_rotations_total"])
     }
 
     func testATincdThatRefusesTheNewKeyGetsTheOldOneBack() async throws {

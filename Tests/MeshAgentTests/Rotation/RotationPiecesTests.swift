@@ -1,5 +1,7 @@
+import Exposition
 import Foundation
 @testable import MeshAgent
+import TestSupport
 import XCTest
 
 /// The pure pieces of the rotation: the own host file's key swap, the status member, the state file.
@@ -24,6 +26,21 @@ final class RotationPiecesTests: XCTestCase {
                        + "\"phase\":\"published\",\"started\":\"2026-01-01T00:00:00Z\"}}\n")
         XCTAssertNoThrow(try JSONSerialization.jsonObject(with: Data(out.utf8)))
         XCTAssertEqual(String(decoding: RepairAPI.adding("k", status.phase, to: Array("{}".utf8)), as: UTF8.self), "{\"k\":\"published\"}")
+    }
+
+    func testTheMetricsAreWhatPromtoolAccepts() throws {
+        let metrics = RotationMetrics(now: { 1_000_000 })
+        metrics.update {
+            $0.phase = .published
+            $0.keySince = 999_000
+            $0.results[.rolledBack] = 2
+        }
+        let text = String(decoding: ExpositionEncoder.encode(metrics.families, format: .text004), as: UTF8.self)
+        XCTAssertTrue(text.contains("bgpmesh_key_age_seconds 1000\n"), text)
+        XCTAssertTrue(text.contains("bgpmesh_key_rotation_phase{phase=\"published\"} 1\n"), text)
+        XCTAssertTrue(text.contains("bgpmesh_key_rotation_phase{phase=\"idle\"} 0\n"), text)
+        XCTAssertTrue(text.contains("bgpmesh_key_rotations_total{result=\"rolled_back\"} 2\n"), text)
+        XCTAssertEqual(try Promtool.check(ExpositionEncoder.encode(metrics.families, format: .text004)).output, "")
     }
 
     func testAStateFileThatIsNotJSONStopsRotationsWithItsPath() throws {
