@@ -19,7 +19,11 @@ final class LabConvergenceAndFaultTests: XCTestCase {
             Self.agents = !agentArgs.contains("--no-agents")
             Self.stateDir = dir
             let start = Date()
-            let up = try LabHarness.lab(["up", "--nodes", "3", "--keys", "manual"] + agentArgs, stateDir: dir, timeout: 180)
+            // Repair off: these tests show each fault's effect, and the lab gives every agent a
+            // tincd restart command, so with repair on a killed tincd would be back within a second
+            // (LabRepairTests covers that).
+            let repairOff = Self.agents ? ["--agent-arg=--repair.mode", "--agent-arg=off"] : []
+            let up = try LabHarness.lab(["up", "--nodes", "3", "--keys", "manual"] + agentArgs + repairOff, stateDir: dir, timeout: 180)
             guard up.succeeded else {
                 Self.setupError = "bgpmesh-lab up failed: \(up.stderr)"
                 throw LabHarnessError(Self.setupError!)

@@ -162,6 +162,8 @@ final class TemplatesTests: XCTestCase {
         XCTAssertTrue(args.contains("--etcd=http://192.0.2.1:12379,http://192.0.2.2:12379,http://192.0.2.3:12379"))
         let dumpInterval = args.firstIndex(of: "--collector.tinc.min-dump-interval").map { args[$0 + 1] }
         XCTAssertEqual(dumpInterval, "1s")
+        let restart = args.firstIndex(of: "--repair.tincd-restart-command").map { args[$0 + 1] }
+        XCTAssertEqual(restart, "\(dir)/node2/run/restart-tincd")
     }
 
     func testForwardRuleParsing() throws {
