@@ -202,3 +202,35 @@ final class LabRotationTests: XCTestCase {
               + "\(watch.polls) polls of every BGP session: none left Established ***")
     }
 }
+
+/// The `key_rotation` object of the agent's status, as `bgpmesh-lab rotate-key --wait` reads it.
+final class RotationStatusTests: XCTestCase {
+    func testParseAndFinish() throws {
+        let running = try XCTUnwrap(RotationStatus.parse(statusJSON: #"""
+            {"node":"node2","key_rotation":{"id":"r-7","phase":"published","started":1765000000,
+             "peers_acked":1,"peers_expected":2,"last_result":null,"last_error":null}}
+            """#))
+        XCTAssertEqual(running.phase, "published")
+        XCTAssertEqual(running.peersAcked, 1)
+        XCTAssertEqual(running.peersExpected, 2)
+        XCTAssertNil(running.finished(id: "r-7"))
+        XCTAssertEqual(running.line(node: "node2"), "node2: published, 1/2 peers acked (rotation r-7)")
+
+        let done = try XCTUnwrap(RotationStatus.parse(statusJSON: #"{"key_rotation":{"id":"r-7","phase":"done","last_result":"ok"}}"#))
+        XCTAssertEqual(done.finished(id: "r-7"), true)
+        // An older rotation's result says nothing about the one asked for.
+        XCTAssertNil(done.finished(id: "r-8"))
+
+        let failed = try XCTUnwrap(RotationStatus.parse(statusJSON: #"""
+            {"key_rotation":{"id":"r-8","phase":"idle","peers":{"acked":2,"expected":2},"last_result":"rolled_back",
+             "last_error":"tincd did not come up with the new key"}}
+            """#))
+        XCTAssertEqual(failed.finished(id: "r-8"), false)
+        XCTAssertEqual(failed.peersExpected, 2)
+        XCTAssertTrue(failed.line(node: "node2").contains("error: tincd did not come up"))
+        XCTAssertEqual(RotationStatus.parse(statusJSON: #"{"key_rotation":{"id":"r-9","phase":"failed"}}"#)?.finished(id: "r-9"), false)
+
+        XCTAssertNil(RotationStatus.parse(statusJSON: #"{"node":"node2"}"#), "an agent without rotation support")
+        XCTAssertNil(RotationStatus.parse(statusJSON: "not json"))
+    }
+}
