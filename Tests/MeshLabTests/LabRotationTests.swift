@@ -201,6 +201,223 @@ final class LabRotationTests: XCTestCase {
         print("*** tincd restart on node2 (pid \(oldPid) -> \(newPid)): tinc0 index \(index) kept, addresses kept, "
               + "\(watch.polls) polls of every BGP session: none left Established ***")
     }
+
+    // MARK: - Key rotation (issue 14's acceptance)
+
+    /// The public key block of a tinc host file (the usable one: `BEGIN RSA PUBLIC KEY`).
+    static func publicKey(_ path: String) -> String? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+              let b = text.range(of: "-----BEGIN RSA PUBLIC KEY-----"),
+              let e = text.range(of: "-----END RSA PUBLIC KEY-----", range: b.upperBound..<text.endIndex) else { return nil }
+        return String(text[b.lowerBound..<e.upperBound])
+    }
+
+    /// The node's private key file as tincd finds it: tinc.conf's `PrivateKeyFile`, else rsa_key.priv.
+    static func privateKeyFile(_ n: NodeSpec) -> String {
+        let conf = (try? String(contentsOfFile: n.tincConf, encoding: .utf8)) ?? ""
+        for line in conf.split(separator: "\n") {
+            let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            if parts.count == 2, parts[0].lowercased() == "privatekeyfile" {
+                return parts[1].hasPrefix("/") ? parts[1] : "\(n.tincDir)/\(parts[1])"
+            }
+        }
+        return "\(n.tincDir)/rsa_key.priv"
+    }
+
+    /// Every node's `hosts/<of>` key, by node name (nil where the file has none).
+    static func hostKeys(of target: NodeSpec, on nodes: [NodeSpec]) -> [String: String?] {
+        Dictionary(uniqueKeysWithValues: nodes.map { ($0.name, publicKey("\($0.tincHostsDir)/\(target.name)")) })
+    }
+
+    /// The lab's own loss measurement: `ping -i 0.2` from every other node to `target`'s overlay
+    /// address while a rotation runs; seconds lost per source node.
+    final class Pings {
+        let runs: [(String, Background)]
+        init(to target: NodeSpec, from nodes: [NodeSpec]) throws {
+            runs = try nodes.filter { $0.index != target.index }.map { n in
+                (n.name, try Background(namespace: n.namespace, ["ping", "-n", "-q", "-i", "0.2", "-W", "1", "-w", "600", target.overlay4],
+                                        timeout: 700))
+            }
+        }
+        /// Stops the pings (SIGINT: ping prints its summary) and returns the lost seconds per node.
+        func stop() -> [String: Double] {
+            // SIGINT to ping only (the child of the `sh -c` whose pid the pidfile holds), so its
+            // shell lives on to write the status file.
+            for (_, b) in runs {
+                if let pid = Command.readPid("\(b.base).pid") { _ = try? Command.run(["pkill", "-INT", "-P", String(pid)], timeout: 5) }
+            }
+            var out: [String: Double] = [:]
+            for (name, b) in runs {
+                _ = LabHarness.eventually(5, interval: 0.1) { b.done }
+                // "25 packets transmitted, 24 received, 4% packet loss, time 4805ms"
+                let t = b.text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "," })
+                if let tx = t.firstIndex(of: "transmitted").flatMap({ $0 >= 2 ? Int(t[$0 - 2]) : nil }),
+                   let rx = t.firstIndex(of: "received").flatMap({ $0 >= 1 ? Int(t[$0 - 1]) : nil }) {
+                    out[name] = Double(tx - rx) * 0.2
+                }
+            }
+            return out
+        }
+    }
+
+    /// Lost probe seconds to `target` as its peers' agents report them: bgpmesh_peer_loss_ratio
+    /// over the 60 s window at one probe a second (the agents' defaults), per peer.
+    static func agentProbeLoss(_ lab: Lab, to target: NodeSpec, from nodes: [NodeSpec]) -> [String: Double] {
+        var out: [String: Double] = [:]
+        for n in nodes where n.index != target.index {
+            guard let m = LabHarness.agentMetrics(lab, n) else { continue }
+            let ratios = m.filter { $0.key.hasPrefix("bgpmesh_peer_loss_ratio{") && $0.key.contains("peer=\"\(target.name)") }.values
+            if let worst = ratios.max() { out[n.name] = worst * 60 }
+        }
+        return out
+    }
+
+    /// Starts tincd as `victim` with `privateKey` (its old key) from the monitoring namespace
+    /// (192.0.2.250: no real node's address), connecting to `target` only, with no interface
+    /// (`DeviceType = dummy`). Returns its log after `seconds`: whether it reached `target` over TCP
+    /// and whether tinc activated the connection.
+    func impostor(as victim: NodeSpec, privateKey: String, to target: NodeSpec, seconds: Double) throws
+        -> (connected: Bool, activated: Bool, log: String) {
+        let dir = "\(try XCTUnwrap(self.dir))/impostor-\(victim.name)"
+        try? FileManager.default.removeItem(atPath: dir)
+        try FileManager.default.createDirectory(atPath: "\(dir)/hosts", withIntermediateDirectories: true)
+        try """
+            Name = \(victim.name)
+            Mode = switch
+            DeviceType = dummy
+            AddressFamily = ipv4
+            Port = 6655
+            ConnectTo = \(target.name)
+            PingInterval = 1
+            PingTimeout = 1
+
+            """.write(toFile: "\(dir)/tinc.conf", atomically: true, encoding: .utf8)
+        try String(contentsOfFile: "\(target.tincHostsDir)/\(target.name)", encoding: .utf8)
+            .write(toFile: "\(dir)/hosts/\(target.name)", atomically: true, encoding: .utf8)
+        try "Port = 6655\n".write(toFile: "\(dir)/hosts/\(victim.name)", atomically: true, encoding: .utf8)
+        try privateKey.write(toFile: "\(dir)/rsa_key.priv", atomically: true, encoding: .utf8)
+        chmod("\(dir)/rsa_key.priv", 0o600)
+        let log = "\(dir)/tincd.log"
+        let run = try Background(namespace: LabNames.monitoringNamespace,
+                                 ["tincd", "-n", "impostor", "-c", dir, "-D", "-d3", "--logfile=\(log)", "--pidfile=\(dir)/tincd.pid"],
+                                 timeout: seconds + 10)
+        let text = { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+        let activated = LabHarness.eventually(seconds, interval: 0.2) { text().contains("activated") }
+        if let pid = Command.readPid("\(run.base).pid") { kill(-pid, SIGTERM) }
+        _ = LabHarness.eventually(5, interval: 0.1) { run.done }
+        let t = text()
+        return (t.contains("Connected to \(target.name)"), activated, t)
+    }
+
+    struct RotationRun {
+        var status: Int32
+        var output: String
+        var seconds: Double
+        var watch: SessionWatch
+        var pingLoss: [String: Double]
+    }
+
+    /// `bgpmesh-lab rotate-key NODE --wait` while the lab pings the node and watches every BGP
+    /// session.
+    func rotate(_ dir: String, _ target: NodeSpec, _ nodes: [NodeSpec], timeout: Double = 150) throws -> RotationRun {
+        let pings = try Pings(to: target, from: nodes)
+        let start = Date()
+        let run = try Background(namespace: nil, [LabHarness.labBinary, "rotate-key", target.name, "--wait",
+                                                  "--timeout", String(Int(timeout)), "--state-dir", dir], timeout: timeout + 30)
+        let watch = Self.watchSessions(nodes, settle: 5, until: { run.done })
+        let seconds = Date().timeIntervalSince(start)
+        return RotationRun(status: run.status ?? -1, output: run.text, seconds: seconds, watch: watch, pingLoss: pings.stop())
+    }
+
+    /// What every clean rotation of `target` must show: done; every other node's hosts/<target>
+    /// holds the node's new key; the old key no longer gets a tinc connection; no BGP session on
+    /// any node left Established (BIRD) nor flapped (agents); loss to the node reported.
+    func checkCleanRotation(_ dir: String, _ lab: Lab, _ target: NodeSpec, _ nodes: [NodeSpec], label: String) throws {
+        let oldKey = try XCTUnwrap(Self.publicKey("\(target.tincHostsDir)/\(target.name)"))
+        let oldPrivate = try String(contentsOfFile: Self.privateKeyFile(target), encoding: .utf8)
+        let flapsBefore = try XCTUnwrap(Self.agentFlaps(lab, nodes), "an agent does not answer /metrics")
+
+        let r = try rotate(dir, target, nodes)
+        XCTAssertEqual(r.status, 0, "\(label): rotate-key --wait: \(r.output)")
+        let newKey = try XCTUnwrap(Self.publicKey("\(target.tincHostsDir)/\(target.name)"), "\(label): no key in the node's own host file")
+        XCTAssertNotEqual(newKey, oldKey, "\(label): the node's own host file still holds the old key")
+        // Peers install the new host file on the rotation's ack, before the node restarts; wait a
+        // registry tick at most for a straggler.
+        let installed = LabHarness.eventually(15) { Self.hostKeys(of: target, on: nodes).allSatisfy { $0.value == newKey } }
+        XCTAssertTrue(installed, "\(label): hosts/\(target.name) without the new key on: "
+                      + Self.hostKeys(of: target, on: nodes).filter { $0.value != newKey }.keys.sorted().joined(separator: ","))
+
+        XCTAssertTrue(r.watch.leftEstablished.isEmpty, "\(label): sessions left Established: \(r.watch.leftEstablished)")
+        XCTAssertEqual(r.watch.sinceChanged, [], "\(label): sessions whose BIRD state changed during the rotation")
+        XCTAssertEqual(Self.agentFlaps(lab, nodes), flapsBefore, "\(label): the agents counted BGP session flaps")
+
+        let peer = try XCTUnwrap(nodes.first { $0.index != target.index })
+        let old = try impostor(as: target, privateKey: oldPrivate, to: peer, seconds: 8)
+        XCTAssertTrue(old.connected, "\(label): the old-key tincd did not even reach \(peer.name): \(old.log.suffix(800))")
+        XCTAssertFalse(old.activated, "\(label): a tincd with \(target.name)'s OLD key got a connection to \(peer.name)")
+        // The control: the same impostor with the NEW key is let in (it stops at once, and the real
+        // node takes its connection back), so the refusal above is the key's doing.
+        let newPrivate = try String(contentsOfFile: Self.privateKeyFile(target), encoding: .utf8)
+        XCTAssertNotEqual(newPrivate, oldPrivate, "\(label): the private key was not replaced")
+        let control = try impostor(as: target, privateKey: newPrivate, to: peer, seconds: 8)
+        XCTAssertTrue(control.activated, "\(label): control: a tincd with the NEW key got no connection either: \(control.log.suffix(800))")
+        XCTAssertTrue(LabHarness.eventually(60) { (try? LabHarness.status(stateDir: dir).converged) == true },
+                      "\(label): not converged after the rotation (and the old-key attempt)")
+
+        let agentLoss = Self.agentProbeLoss(lab, to: target, from: nodes)
+        func fmt(_ d: [String: Double]) -> String { d.keys.sorted().map { String(format: "%@ %.1f s", $0, d[$0]!) }.joined(separator: ", ") }
+        print("*** \(label): rotation of \(target.name) in \(nodes.count) nodes took \(String(format: "%.1f", r.seconds)) s; "
+              + "BGP sessions left Established: \(r.watch.leftEstablished.count) (\(r.watch.polls) polls), agent flaps 0; "
+              + "probe loss to \(target.name), lab ping: \(fmt(r.pingLoss)); agents (loss ratio x 60 s): \(fmt(agentLoss)) ***")
+    }
+
+    /// Rotations in a 3-node lab, one after another: a clean one; one with a peer's agent killed
+    /// during it (after its restart that peer has the new key and the mesh converges); one whose
+    /// new key tincd "refuses" (the node's restart script fails once, see
+    /// `NodeSpec.tincdRestartFailOnce`), which must end with the old key working everywhere.
+    func testRotationsIn3NodeLab() throws {
+        // A short ack timeout, so the rotation with a dead peer agent does not wait long.
+        let (dir, lab, nodes) = try up(nodes: 3, extra: ["--keys.rotation-ack-timeout", "20s"])
+        let n2 = nodes[1], n3 = nodes[2]
+        try checkCleanRotation(dir, lab, n2, nodes, label: "3 nodes")
+
+        // A peer's agent killed during the rotation.
+        let keyBefore = try XCTUnwrap(Self.publicKey("\(n2.tincHostsDir)/\(n2.name)"))
+        let state = try LabState.load(stateDir: dir)
+        let id = try lab.rotateKey(n2, state: state)
+        try LabHarness.labOK(["fault", "kill-agent", "node3"], stateDir: dir)
+        let end = try lab.waitRotation(n2, id: id, timeout: 150) { print("  \($0.line(node: n2.name))") }
+        XCTAssertEqual(end.finished(id: id), true, "rotation with node3's agent dead: \(end.line(node: n2.name))")
+        let newKey = try XCTUnwrap(Self.publicKey("\(n2.tincHostsDir)/\(n2.name)"))
+        XCTAssertNotEqual(newKey, keyBefore)
+        try LabHarness.labOK(["fault", "restart-agent", "node3"], stateDir: dir)
+        XCTAssertTrue(LabHarness.eventually(60) { Self.publicKey("\(n3.tincHostsDir)/\(n2.name)") == newKey },
+                      "node3's hosts/node2 does not hold node2's new key after its agent came back")
+        XCTAssertTrue(LabHarness.eventually(90) { (try? LabHarness.status(stateDir: dir).converged) == true },
+                      "not converged after node3's agent came back")
+
+        // Rollback: the restart with the new key fails once.
+        let goodKey = newKey
+        XCTAssertTrue(FileManager.default.createFile(atPath: n2.tincdRestartFailOnce, contents: nil))
+        let r = try rotate(dir, n2, nodes)
+        XCTAssertNotEqual(r.status, 0, "a rotation whose restart failed reported success: \(r.output)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: n2.tincdRestartFailOnce), "the failing restart never ran")
+        let status = lab.rotationStatus(n2)
+        XCTAssertEqual(status?.finished(id: status?.id), false, "status after the failed rotation: \(String(describing: status))")
+        XCTAssertTrue(LabHarness.eventually(30) { Self.hostKeys(of: n2, on: nodes).allSatisfy { $0.value == goodKey } },
+                      "after the rollback hosts/node2 is not the old key everywhere: \(Self.hostKeys(of: n2, on: nodes))")
+        XCTAssertNotNil(lab.pid(.tincd, n2), "no tincd on node2 after the rollback")
+        XCTAssertTrue(LabHarness.eventually(90) { (try? LabHarness.status(stateDir: dir).converged) == true },
+                      "not converged after the rollback")
+        print("*** rollback: \(status?.line(node: n2.name) ?? "?"); sessions that left Established during it: "
+              + "\(r.watch.leftEstablished) ***")
+    }
+
+    /// The clean rotation of node2 in an 8-node lab.
+    func testRotationIn8NodeLab() throws {
+        let (dir, lab, nodes) = try up(nodes: 8)
+        try checkCleanRotation(dir, lab, nodes[1], nodes, label: "8 nodes")
+    }
 }
 
 /// The `key_rotation` object of the agent's status, as `bgpmesh-lab rotate-key --wait` reads it.
