@@ -29,12 +29,17 @@ static struct {
     __typeof__(EVP_DigestVerifyInit) *EVP_DigestVerifyInit;
     __typeof__(EVP_MD_CTX_free) *EVP_MD_CTX_free;
     __typeof__(EVP_MD_CTX_new) *EVP_MD_CTX_new;
+    __typeof__(EVP_PKEY_CTX_free) *EVP_PKEY_CTX_free;
+    __typeof__(EVP_PKEY_CTX_new_from_name) *EVP_PKEY_CTX_new_from_name;
+    __typeof__(EVP_PKEY_CTX_set_rsa_keygen_bits) *EVP_PKEY_CTX_set_rsa_keygen_bits;
     __typeof__(EVP_PKEY_CTX_set_rsa_padding) *EVP_PKEY_CTX_set_rsa_padding;
     __typeof__(EVP_PKEY_free) *EVP_PKEY_free;
+    __typeof__(EVP_PKEY_generate) *EVP_PKEY_generate;
     __typeof__(EVP_PKEY_get_base_id) *EVP_PKEY_get_base_id;
     __typeof__(EVP_PKEY_get_bits) *EVP_PKEY_get_bits;
     __typeof__(EVP_PKEY_get_bn_param) *EVP_PKEY_get_bn_param;
     __typeof__(EVP_PKEY_get_size) *EVP_PKEY_get_size;
+    __typeof__(EVP_PKEY_keygen_init) *EVP_PKEY_keygen_init;
     __typeof__(EVP_sha256) *EVP_sha256;
     __typeof__(PEM_read_bio) *PEM_read_bio;
     __typeof__(PEM_write_bio) *PEM_write_bio;
@@ -43,6 +48,7 @@ static struct {
     __typeof__(d2i_PrivateKey) *d2i_PrivateKey;
     __typeof__(d2i_PublicKey) *d2i_PublicKey;
     __typeof__(i2d_PUBKEY) *i2d_PUBKEY;
+    __typeof__(i2d_PrivateKey) *i2d_PrivateKey;
     __typeof__(i2d_PublicKey) *i2d_PublicKey;
 } crypto;
 
@@ -91,12 +97,17 @@ static void load(void) {
     RESOLVE(EVP_DigestVerifyInit);
     RESOLVE(EVP_MD_CTX_free);
     RESOLVE(EVP_MD_CTX_new);
+    RESOLVE(EVP_PKEY_CTX_free);
+    RESOLVE(EVP_PKEY_CTX_new_from_name);
+    RESOLVE(EVP_PKEY_CTX_set_rsa_keygen_bits);
     RESOLVE(EVP_PKEY_CTX_set_rsa_padding);
     RESOLVE(EVP_PKEY_free);
+    RESOLVE(EVP_PKEY_generate);
     RESOLVE(EVP_PKEY_get_base_id);
     RESOLVE(EVP_PKEY_get_bits);
     RESOLVE(EVP_PKEY_get_bn_param);
     RESOLVE(EVP_PKEY_get_size);
+    RESOLVE(EVP_PKEY_keygen_init);
     RESOLVE(EVP_sha256);
     RESOLVE(PEM_read_bio);
     RESOLVE(PEM_write_bio);
@@ -105,6 +116,7 @@ static void load(void) {
     RESOLVE(d2i_PrivateKey);
     RESOLVE(d2i_PublicKey);
     RESOLVE(i2d_PUBKEY);
+    RESOLVE(i2d_PrivateKey);
     RESOLVE(i2d_PublicKey);
 #undef RESOLVE
     load_error = NULL;
@@ -261,4 +273,28 @@ int bgpmesh_i2d_PUBKEY(const EVP_PKEY *a, unsigned char **pp) {
 
 int bgpmesh_i2d_PublicKey(const EVP_PKEY *a, unsigned char **pp) {
     return bgpmesh_crypto_load() ? 0 : crypto.i2d_PublicKey(a, pp);
+}
+
+void bgpmesh_EVP_PKEY_CTX_free(EVP_PKEY_CTX *ctx) {
+    if (!bgpmesh_crypto_load()) crypto.EVP_PKEY_CTX_free(ctx);
+}
+
+EVP_PKEY_CTX *bgpmesh_EVP_PKEY_CTX_new_from_name(OSSL_LIB_CTX *libctx, const char *name, const char *propquery) {
+    return bgpmesh_crypto_load() ? NULL : crypto.EVP_PKEY_CTX_new_from_name(libctx, name, propquery);
+}
+
+int bgpmesh_EVP_PKEY_CTX_set_rsa_keygen_bits(EVP_PKEY_CTX *ctx, int bits) {
+    return bgpmesh_crypto_load() ? 0 : crypto.EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, bits);
+}
+
+int bgpmesh_EVP_PKEY_generate(EVP_PKEY_CTX *ctx, EVP_PKEY **ppkey) {
+    return bgpmesh_crypto_load() ? 0 : crypto.EVP_PKEY_generate(ctx, ppkey);
+}
+
+int bgpmesh_EVP_PKEY_keygen_init(EVP_PKEY_CTX *ctx) {
+    return bgpmesh_crypto_load() ? 0 : crypto.EVP_PKEY_keygen_init(ctx);
+}
+
+int bgpmesh_i2d_PrivateKey(const EVP_PKEY *a, unsigned char **pp) {
+    return bgpmesh_crypto_load() ? 0 : crypto.i2d_PrivateKey(a, pp);
 }

@@ -54,6 +54,12 @@ final class EVPKey: @unchecked Sendable {
         Self.encode { bgpmesh_i2d_PublicKey(pointer, $0) }
     }
 
+    /// The RSA private key as PKCS#1 `RSAPrivateKey` DER (`i2d_PrivateKey` writes an RSA key in
+    /// its type-specific form); the caller wipes it.
+    var pkcs1PrivateDER: [UInt8]? {
+        Self.encode { bgpmesh_i2d_PrivateKey(pointer, $0) }
+    }
+
     /// The public key as X.509 `SubjectPublicKeyInfo` DER.
     var subjectPublicKeyInfoDER: [UInt8]? {
         Self.encode { bgpmesh_i2d_PUBKEY(pointer, $0) }

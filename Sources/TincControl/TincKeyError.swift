@@ -6,6 +6,10 @@ public enum TincKeyError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidPrivateKey(reason: String)
     /// libcrypto refused to sign.
     case signingFailed(reason: String)
+    /// A key file could not be written.
+    case unwritable(path: String, reason: String)
+    /// A new key could not be made (bad size, libcrypto failed).
+    case generationFailed(reason: String)
 
     public var description: String {
         switch self {
@@ -17,6 +21,10 @@ public enum TincKeyError: Error, Sendable, Equatable, CustomStringConvertible {
             "invalid RSA private key: \(reason)"
         case .signingFailed(let reason):
             "RSA signing failed: \(reason)"
+        case .unwritable(let path, let reason):
+            "cannot write the private key \(path): \(reason)"
+        case .generationFailed(let reason):
+            "RSA key generation failed: \(reason)"
         }
     }
 }

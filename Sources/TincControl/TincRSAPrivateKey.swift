@@ -7,7 +7,7 @@ public struct TincRSAPrivateKey: Sendable {
     /// Largest key file read: a 16384-bit PKCS#1 key in PEM is about 12 KiB.
     public static let maxFileBytes = 64 << 10
 
-    private let key: EVPKey
+    let key: EVPKey
     /// The matching public key (what the node's host file carries).
     public let publicKey: TincRSAPublicKey
 
@@ -39,6 +39,17 @@ public struct TincRSAPrivateKey: Sendable {
             throw .invalidPrivateKey(reason: "\(error)")
         }
         key = parsed
+    }
+
+    /// Wraps a key libcrypto made (`generate(bits:)`).
+    init(generated key: EVPKey) throws(TincKeyError) {
+        guard let der = key.pkcs1PublicDER else { throw .generationFailed(reason: OpenSSLError.drain("no public part")) }
+        do {
+            publicKey = try TincRSAPublicKey(key, expectedPKCS1: der)
+        } catch {
+            throw .generationFailed(reason: "\(error)")
+        }
+        self.key = key
     }
 
     /// The RSASSA-PKCS1-v1_5 signature with SHA-256 (RFC 8017 §8.2) of `message`, as long as the modulus.

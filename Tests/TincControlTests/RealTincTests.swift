@@ -34,7 +34,10 @@ final class RealTincTests: XCTestCase {
         try Spawn.run(arguments, output: directory + "/spawn.out", wait: wait)
     }
 
-    func testTwoRealDaemonsOnLoopback() async throws {
+    /// Writes two nets t1 and t2 on loopback (t1 connects to t2), each with a key pair, and starts
+    /// both daemons. t1's key is `t1Key` when given (written by the agent's own code), otherwise
+    /// `tincd -K1024`'s. Returns t2's port.
+    private func startTwoDaemons(t1Key: TincRSAPrivateKey? = nil) throws -> Int {
         let port1 = Int.random(in: 30000...40000)
         let port2 = port1 + 1
         let nets = [("t1", port1, "198.51.100.201"), ("t2", port2, "198.51.100.202")]
@@ -50,8 +53,14 @@ final class RealTincTests: XCTestCase {
             \(name == "t1" ? "ConnectTo = t2" : "")
 
             """.write(toFile: net + "/tinc.conf", atomically: true, encoding: .utf8)
-            try "Address = 127.0.0.1\nPort = \(port)\nSubnet = \(subnet)/32\n".write(toFile: net + "/hosts/" + name, atomically: true, encoding: .utf8)
-            _ = try spawn([Self.tincd, "-n", name, "-c", net, "-K1024"], wait: true)
+            let host = "Address = 127.0.0.1\nPort = \(port)\nSubnet = \(subnet)/32\n"
+            if name == "t1", let t1Key {
+                try t1Key.write(toFile: net + "/rsa_key.priv")
+                try (host + "\n" + t1Key.publicKey.pem).write(toFile: net + "/hosts/" + name, atomically: true, encoding: .utf8)
+            } else {
+                try host.write(toFile: net + "/hosts/" + name, atomically: true, encoding: .utf8)
+                _ = try spawn([Self.tincd, "-n", name, "-c", net, "-K1024"], wait: true)
+            }
         }
         for (name, _, _) in nets {
             let other = name == "t1" ? "t2" : "t1"
@@ -61,19 +70,44 @@ final class RealTincTests: XCTestCase {
             let net = directory + "/" + name
             pids.append(try spawn([Self.tincd, "-n", name, "-c", net, "-D", "--logfile=\(net)/tinc.log", "--pidfile=\(net)/tinc.pid"], wait: false))
         }
-        let configuration = TincDaemonClient.Configuration(
-            net: "t1", directory: directory + "/t1", pidfile: directory + "/t1/tinc.pid", minimumDumpInterval: .zero,
-            signalSpacing: .milliseconds(500))
-        let client = TincDaemonClient(configuration: configuration, logger: Logger(label: "test"))
-        var snapshot: TincSnapshot?
+        return port2
+    }
+
+    /// Waits until t1 has an active connection to t2 (both sides authenticated with their keys).
+    private func waitForActiveConnection(_ client: TincDaemonClient) async throws -> TincSnapshot? {
         for _ in 0..<20 {
             if let current = try? await client.snapshot(), current.dump.node("t2")?.isReachable == true,
                current.dump.connections.contains(where: { $0.name == "t2" && $0.status.contains(.active) }) {
-                snapshot = current
-                break
+                return current
             }
             try await Task.sleep(for: .milliseconds(300))
         }
+        return nil
+    }
+
+    private func client(_ net: String) -> TincDaemonClient {
+        let configuration = TincDaemonClient.Configuration(
+            net: net, directory: directory + "/" + net, pidfile: directory + "/\(net)/tinc.pid", minimumDumpInterval: .zero,
+            signalSpacing: .milliseconds(500))
+        return TincDaemonClient(configuration: configuration, logger: Logger(label: "test"))
+    }
+
+    /// A key made by `TincRSAPrivateKey.generate` and written by `write(toFile:)`: tincd 1.0.36
+    /// reads it at start, and its peer authenticates it with the public key in the host file.
+    func testGeneratedKeyIsReadByRealTincd() async throws {
+        let key = try TincRSAPrivateKey.generate(bits: 1024)
+        _ = try startTwoDaemons(t1Key: key)
+        let snapshot = try await waitForActiveConnection(client("t1"))
+        let log1 = (try? String(contentsOfFile: directory + "/t1/tinc.log", encoding: .utf8)) ?? ""
+        let log2 = (try? String(contentsOfFile: directory + "/t2/tinc.log", encoding: .utf8)) ?? ""
+        XCTAssertNotNil(snapshot, "t1 (generated key) never got an active connection to t2; t1 log:\n\(log1.suffix(2000))\nt2 log:\n\(log2.suffix(2000))")
+        XCTAssertTrue(log1.contains("Ready"), log1)
+    }
+
+    func testTwoRealDaemonsOnLoopback() async throws {
+        let port2 = try startTwoDaemons()
+        let client = client("t1")
+        let snapshot = try await waitForActiveConnection(client)
         let log = (try? String(contentsOfFile: directory + "/t1/tinc.log", encoding: .utf8)) ?? ""
         let dump = try XCTUnwrap(snapshot?.dump, "t1 never saw t2 reachable; log:\n\(log.suffix(3000))")
         XCTAssertEqual(dump.pid, pids[0])

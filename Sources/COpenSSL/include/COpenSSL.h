@@ -55,5 +55,11 @@ EVP_PKEY *bgpmesh_d2i_PrivateKey(int type, EVP_PKEY **a, const unsigned char **p
 EVP_PKEY *bgpmesh_d2i_PublicKey(int type, EVP_PKEY **a, const unsigned char **pp, long length);
 int bgpmesh_i2d_PUBKEY(const EVP_PKEY *a, unsigned char **pp);
 int bgpmesh_i2d_PublicKey(const EVP_PKEY *a, unsigned char **pp);
+void bgpmesh_EVP_PKEY_CTX_free(EVP_PKEY_CTX *ctx);
+EVP_PKEY_CTX *bgpmesh_EVP_PKEY_CTX_new_from_name(OSSL_LIB_CTX *libctx, const char *name, const char *propquery);
+int bgpmesh_EVP_PKEY_CTX_set_rsa_keygen_bits(EVP_PKEY_CTX *ctx, int bits);
+int bgpmesh_EVP_PKEY_generate(EVP_PKEY_CTX *ctx, EVP_PKEY **ppkey);
+int bgpmesh_EVP_PKEY_keygen_init(EVP_PKEY_CTX *ctx);
+int bgpmesh_i2d_PrivateKey(const EVP_PKEY *a, unsigned char **pp);
 
 #endif

@@ -165,6 +165,15 @@ extension AgentConfiguration {
               unset: "none, a dead tincd is only reported") {
             $0.isEmpty || $0.contains("\0") ? "expected a command" : nil
         },
+
+        .duration("keys.rotate-interval", \.keysRotateInterval,
+                  help: "Rotate this node's tinc key when it is this old (0: only on request, POST /api/v1/keys/rotate).",
+                  notes: "Needs repair.tincd-restart-command; see docs/rotation.md.", allowZero: true),
+        .int("keys.bits", \.keysBits, in: 0...16384, valueName: "bits",
+             help: "Size of a new tinc RSA key (0: the size of the key it replaces; otherwise at least 1024)."),
+        .duration("keys.rotation-ack-timeout", \.keysRotationAckTimeout,
+                  help: "How long a key rotation waits for every alive peer to acknowledge the new key before it restarts tincd with it.",
+                  notes: "Peers keep their acks for 4 times this long.", within: .seconds(1)...(.seconds(3600))),
     ]
 
     /// Collectors this build knows, and whether each is on by default: the table's collector switches.

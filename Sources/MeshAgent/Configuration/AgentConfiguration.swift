@@ -124,6 +124,13 @@ public struct AgentConfiguration: Sendable, Equatable {
     /// Command that restarts tincd, run with /bin/sh -c (none: tincd is not restarted).
     public var repairTincdRestartCommand: String?
 
+    /// Scheduled key rotation: rotate when the key is this old (zero: never on its own).
+    public var keysRotateInterval: Duration = .zero
+    /// Size of a new key in bits (0: the size of the key it replaces).
+    public var keysBits = 0
+    /// How long a rotation waits for every alive peer's ack before it installs the new key.
+    public var keysRotationAckTimeout: Duration = .seconds(60)
+
     /// The registry prefix in use, with its trailing slash.
     public var effectiveRegistryPrefix: String {
         guard let p = registryPrefix else { return "/bgpmesh/\(meshName)/" }

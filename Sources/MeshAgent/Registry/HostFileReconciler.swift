@@ -16,6 +16,9 @@ struct HostFileReconciler: Sendable {
     let removalHold: Duration
     /// Records changed by the registry since their host files were last written.
     private(set) var dirty: Set<TincNodeName> = []
+    /// Dirty records whose change is a key rotation: installed without HUP (tinc 1.0.36 reads
+    /// `hosts/<name>` afresh for each new connection, and HUP would close the one to that node).
+    private(set) var quiet: Set<TincNodeName> = []
     /// Nodes whose record is gone, and since when.
     private(set) var pendingRemoval: [TincNodeName: ContinuousClock.Instant] = [:]
     /// After a full range: owned host files of nodes the registry no longer has are due for removal too.
@@ -34,6 +37,8 @@ struct HostFileReconciler: Sendable {
         var write: [ValidNodeRecord]
         /// Host files to remove: their record has stayed gone for the hold.
         var remove: [TincNodeName]
+        /// Names in `write` whose change is a key rotation: written without making tincd reload.
+        var quiet: Set<TincNodeName> = []
     }
 
     mutating func added(_ name: TincNodeName) {
@@ -43,6 +48,12 @@ struct HostFileReconciler: Sendable {
 
     mutating func updated(_ name: TincNodeName) {
         dirty.insert(name)
+    }
+
+    /// The name's pin moved along its rotation statements: its next write is quiet.
+    mutating func rotated(_ name: TincNodeName) {
+        dirty.insert(name)
+        quiet.insert(name)
     }
 
     mutating func removed(_ name: TincNodeName, at now: ContinuousClock.Instant) {
@@ -60,6 +71,7 @@ struct HostFileReconciler: Sendable {
     /// operator's (a conflict, which the drift check reports): either way this round is done.
     mutating func installed(_ name: TincNodeName) {
         dirty.remove(name)
+        quiet.remove(name)
     }
 
     /// The agent wrote or removed the file of `name`: a later refusal is news again.
@@ -84,6 +96,7 @@ struct HostFileReconciler: Sendable {
         for name in dirty.sorted() where !held.contains(name) {
             guard name != me, let record = view.records[name] else {
                 dirty.remove(name)
+                quiet.remove(name)
                 continue
             }
             write.append(record)
@@ -104,7 +117,7 @@ struct HostFileReconciler: Sendable {
                 remove.append(name)
             }
         }
-        return Plan(write: write, remove: remove.sorted())
+        return Plan(write: write, remove: remove.sorted(), quiet: quiet.intersection(write.map(\.name)))
     }
 }
 

@@ -59,12 +59,45 @@ public struct NodeRecord: Codable, Sendable, Hashable {
     /// SHA-256 of the key's SubjectPublicKeyInfo DER, lowercase hex (`openssl pkey -pubin -outform DER | sha256sum`).
     public var fingerprintSHA256: String
     public var agentVersion: String
+    /// Key rotations of other nodes this node has installed: node name -> the fingerprint its
+    /// `hosts/<name>` now holds (docs/rotation.md, "Acknowledgements"). Signed with the rest of
+    /// the record, so an ack cannot be forged by etcd write access. Empty (and absent from the
+    /// JSON, so a record without acks has the bytes of earlier builds) outside rotations.
+    public var keyAcks: [String: String] = [:]
 
     enum CodingKeys: String, CodingKey {
         case schema, name, underlay, overlay, bgp
         case publicKey = "public_key"
         case fingerprintSHA256 = "fingerprint_sha256"
         case agentVersion = "agent_version"
+        case keyAcks = "key_acks"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        schema = try container.decode(Int.self, forKey: .schema)
+        name = try container.decode(String.self, forKey: .name)
+        underlay = try container.decode(Underlay.self, forKey: .underlay)
+        overlay = try container.decode(Overlay.self, forKey: .overlay)
+        bgp = try container.decode(BGP.self, forKey: .bgp)
+        publicKey = try container.decode(String.self, forKey: .publicKey)
+        fingerprintSHA256 = try container.decode(String.self, forKey: .fingerprintSHA256)
+        agentVersion = try container.decode(String.self, forKey: .agentVersion)
+        // Absent in records of builds before key rotation.
+        keyAcks = try container.decodeIfPresent([String: String].self, forKey: .keyAcks) ?? [:]
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(schema, forKey: .schema)
+        try container.encode(name, forKey: .name)
+        try container.encode(underlay, forKey: .underlay)
+        try container.encode(overlay, forKey: .overlay)
+        try container.encode(bgp, forKey: .bgp)
+        try container.encode(publicKey, forKey: .publicKey)
+        try container.encode(fingerprintSHA256, forKey: .fingerprintSHA256)
+        try container.encode(agentVersion, forKey: .agentVersion)
+        if !keyAcks.isEmpty { try container.encode(keyAcks, forKey: .keyAcks) }
     }
 
     public init(name: String, underlay: Underlay, overlay: Overlay, bgp: BGP, publicKey: TincRSAPublicKey,

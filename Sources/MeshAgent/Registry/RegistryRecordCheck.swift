@@ -49,6 +49,9 @@ public enum RegistryRejection: String, Sendable, Hashable, CaseIterable, Error {
     case enrollmentMismatch = "enrollment_mismatch"
     /// The enrollment statement has expired.
     case enrollmentExpired = "enrollment_expired"
+    /// The record's key differs from the pin and its rotation statements do not lead from the
+    /// pin to it (forged, broken, signed by the wrong key, or a chain longer than 8).
+    case rotationInvalid = "rotation_invalid"
     /// A new name while the registry already holds `registry.max-nodes` records.
     case tooManyNodes = "too_many_nodes"
 }
@@ -67,6 +70,8 @@ public struct ValidNodeRecord: Sendable, Hashable {
     public let signature: [UInt8]
     /// The enrollment statement the node published with its record, if any.
     public let enrollment: EnrollmentStatement?
+    /// The rotation statements the node published with its record, oldest first.
+    public let rotations: [RotationStatement]
 }
 
 /// Turns an etcd key and value from the registry into a `ValidNodeRecord` or a rejection,
@@ -131,7 +136,9 @@ public enum RegistryRecordCheck {
               !record.underlay.addresses.isEmpty, record.underlay.addresses.count <= 16,
               record.underlay.addresses.allSatisfy(isSafeHost),
               record.overlay.addresses.count <= 16, record.overlay.addresses.allSatisfy(isNumericAddress),
-              record.overlay.subnets.count <= 256
+              record.overlay.subnets.count <= 256,
+              record.keyAcks.count <= rules.maxNodes,
+              record.keyAcks.allSatisfy({ TincNodeName.isValid($0.key) && Pin.isFingerprint($0.value) })
         else { return .failure(.invalidField) }
         var subnets: [TincSubnet] = []
         for text in record.overlay.subnets {
@@ -170,7 +177,7 @@ public enum RegistryRecordCheck {
         let hostFile = hostFileMarker + "\n# nodes/\(keyName.rawValue), key SHA256:\(key.fingerprintSHA256)\n" + body
         return .success(ValidNodeRecord(name: keyName, record: record, key: key, hostFile: hostFile, subnets: prefixes,
                                         overlayAddresses: overlayAddresses, signature: envelope.signature,
-                                        enrollment: envelope.enrollment))
+                                        enrollment: envelope.enrollment, rotations: envelope.rotations))
     }
 
     /// An IPv4 or IPv6 literal or a DNS name: letters, digits, `.`, `-`, `:`; at most 253 bytes.

@@ -9,7 +9,7 @@ extension RegistrySync {
         var failures = Backoff(base: max(settings.aliveTTL / 3, .milliseconds(500)), cap: .seconds(10))
         while !Task.isCancelled {
             let interval = max(settings.aliveTTL / 3, .milliseconds(500))
-            let local: (name: TincNodeName, record: NodeRecord)
+            var local: (name: TincNodeName, record: NodeRecord)
             do {
                 local = try LocalNode.record(directory: settings.tincDirectory, interface: settings.tincInterface, bgp: bgp())
                 if lastLocalError != nil { logger.info("this node's record can be built again") }
@@ -24,15 +24,21 @@ extension RegistrySync {
                 try? await clock.sleep(for: .seconds(5))
                 continue
             }
+            if let key = rotationKey {
+                // A rotation publishes the new key before tincd or the host file have it.
+                local.record.publicKey = key.publicKey.pem
+                local.record.fingerprintSHA256 = key.publicKey.fingerprintSHA256
+            }
             view.setSelf(local.name, fingerprint: local.record.fingerprintSHA256)
             if me != local.name {
                 me = local.name
                 await reconcile()
             }
+            local.record.keyAcks = currentKeyAcks()
             let value: [UInt8]
             do {
                 value = try signer.value(for: local.record, privateKeyPath: LocalNode.privateKeyPath(directory: settings.tincDirectory),
-                                         enrollmentPath: settings.enrollmentFile)
+                                         enrollmentPath: settings.enrollmentFile, key: rotationKey, rotations: rotationChain)
                 if lastSignError != nil { logger.info("this node's record can be signed again") }
                 lastSignError = nil
             } catch {
@@ -70,9 +76,10 @@ extension RegistrySync {
                     aliveClaimed = true
                 }
                 metrics.update { $0.published = true }
+                publishedFingerprint = local.record.fingerprintSHA256
                 etcdRecovered()
                 failures.reset()
-                try? await clock.sleep(for: interval)
+                await publishWake.wait(upTo: interval, clock: clock)
                 if let id = lease { _ = try await etcd.leaseKeepAlive(id) }
             } catch EtcdError.leaseNotFound(let id) {
                 logger.notice("alive lease expired; granting a new one and publishing again", metadata: ["lease": "\(id)"])

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import Glibc
 import Logging
 import TincControl
 
@@ -20,10 +21,20 @@ extension RegistrySync {
         var changed = false
         let plan = hostFiles.plan(view: view, me: me, now: now, owned: ownedFiles.names, held: Set(view.refused.keys))
         for record in plan.write {
-            switch installHostFile(record) {
-            case .written: changed = true; hostFiles.installed(record.name)
+            let quiet = plan.quiet.contains(record.name)
+            switch installHostFile(record, quiet: quiet) {
+            case .written:
+                // A rotated key needs no HUP (see `HostFileReconciler.quiet`). Another change in
+                // the same round still sends one: tincd then closes the connection to that node
+                // only if the file's mtime is newer than its last reload, which `quiet` avoids.
+                if !quiet { changed = true }
+                hostFiles.installed(record.name)
+                installedKeys[record.name] = record.key.fingerprintSHA256
+            case .unchanged:
+                hostFiles.installed(record.name)
+                installedKeys[record.name] = record.key.fingerprintSHA256
             // A conflict is the operator's file: reported by the drift check, never retried here.
-            case .unchanged, .conflict: hostFiles.installed(record.name)
+            case .conflict: hostFiles.installed(record.name)
             case .failed: break
             }
         }
@@ -62,7 +73,10 @@ extension RegistrySync {
     enum InstallResult { case written, unchanged, conflict, failed }
 
     /// Writes hosts/<peer> when its bytes differ and the file is the agent's (or missing).
-    func installHostFile(_ record: ValidNodeRecord) -> InstallResult {
+    /// `quiet` (a rotated key, installed without HUP) gives the new file the old one's mtime:
+    /// tinc 1.0.36 closes, at its next HUP, every connection whose host file's mtime is newer
+    /// than the previous HUP (net.c), so a later reload for another reason leaves it alone.
+    func installHostFile(_ record: ValidNodeRecord, quiet: Bool = false) -> InstallResult {
         let name = record.name
         let wanted = Array(record.hostFile.utf8)
         let onDisk = RegistryDrift.onDisk(files, name)
@@ -98,6 +112,9 @@ extension RegistrySync {
         // The ledger first, then the file: see `OwnedFiles.record`. Without the entry saved the
         // file is not written (the round tries again), so no written file is ever missing from it.
         guard noteOwned(name, wanted) else { return .failed }
+        let path = name.hostFilePath(netDirectory: settings.tincDirectory)
+        var before = stat()
+        let hadFile = quiet && stat(path, &before) == 0
         do {
             guard try files.writeHostFile(name, record.hostFile) == .written else { return .unchanged }
         } catch {
@@ -106,7 +123,19 @@ extension RegistrySync {
             return .failed
         }
         metrics.update { $0.hostfileWrites += 1 }
-        if let previousKey, previousKey != record.key {
+        if hadFile {
+            var times = [before.st_atim, before.st_mtim]
+            if utimensat(AT_FDCWD, path, &times, 0) != 0 {
+                logger.notice("cannot keep the rotated host file's mtime; tincd's next reload reconnects to that node once",
+                              metadata: ["peer": "\(name)", "errno": "\(errno)"])
+            }
+        }
+        if let previousKey, previousKey != record.key, quiet {
+            metrics.update { $0.keyChanges += 1 }
+            logger.notice("peer key rotated; host file installed without reloading tincd",
+                          metadata: ["peer": "\(record.name)", "old_sha256": "\(previousKey.fingerprintSHA256)",
+                                     "new_sha256": "\(record.key.fingerprintSHA256)"])
+        } else if let previousKey, previousKey != record.key {
             metrics.update { $0.keyChanges += 1 }
             logger.warning("peer key replaced", metadata: ["peer": "\(record.name)", "old_sha256": "\(previousKey.fingerprintSHA256)",
                                                            "new_sha256": "\(record.key.fingerprintSHA256)"])

@@ -5,6 +5,7 @@ import Foundation
 #endif
 import EtcdClient
 import Glibc
+import Logging
 import POSIXSupport
 import TincControl
 
@@ -73,18 +74,27 @@ extension RegistrySync {
         return true
     }
 
-    /// Saves a new pin (first use or enrollment) next to the others. A pin the file already
-    /// holds for the name (an operator's, written meanwhile) wins: the file is read again.
-    func persistPin(_ name: TincNodeName, _ pin: Pin) {
-        logger.notice(pin.source == .enrollment ? "pinned the enrolled key of a new node" : "pinned the key of a new node (trust on first use)",
-                      metadata: ["peer": "\(name)", "sha256": "\(pin.fingerprintSHA256)"])
+    /// Saves a new pin (first use or enrollment) next to the others, or a pin moved by a
+    /// rotation chain (`replacing` the fingerprint it moved from). A pin the file holds for the
+    /// name that the view did not start from (an operator's, written meanwhile) wins: the file
+    /// is read again.
+    func persistPin(_ name: TincNodeName, _ pin: Pin, replacing old: String? = nil) {
+        let message: Logger.Message = switch pin.source {
+        case .rotation: "moved the pin of a node that rotated its key (signed rotation statements)"
+        case .enrollment: "pinned the enrolled key of a new node"
+        default: "pinned the key of a new node (trust on first use)"
+        }
+        var metadata: Logger.Metadata = ["peer": "\(name)", "sha256": "\(pin.fingerprintSHA256)"]
+        if let old { metadata["previous_sha256"] = "\(old)" }
+        logger.notice(message, metadata: metadata)
         metrics.update { $0.pins = view.pins.count }
         guard let directory = settings.stateDirectory else { return }
         do {
             // Under the same lock as `bgpmesh-agent trust`; a pin the file already holds (an
             // operator's, written meanwhile) wins, and the stamp check reads it back in.
             try PinStore.modify(directory: directory, timeout: .seconds(2)) { (store: inout PinStore) throws(PinStoreError) in
-                if store[name.rawValue] == nil { try store.pin(name.rawValue, pin) }
+                let held = store[name.rawValue]?.fingerprintSHA256
+                if held == nil || (old != nil && held == old) { try store.pin(name.rawValue, pin) }
             }
             // The stamp is not updated here: the next tick reads the file back, and only a pin
             // that differs from the view's (an operator's) makes it read the registry again.
@@ -119,7 +129,7 @@ extension RegistrySync {
 /// enrollment statement when it has one. Signing happens only when the record or the
 /// statement changed.
 struct RecordSigner {
-    private var last: (record: [UInt8], enrollment: [UInt8]?, value: [UInt8])?
+    private var last: (record: [UInt8], enrollment: [UInt8]?, rotations: [RotationStatement], value: [UInt8])?
     private var key: TincRSAPrivateKey?
 
     /// Why this node's record cannot be signed.
@@ -140,12 +150,16 @@ struct RecordSigner {
         }
     }
 
-    /// The value to put under `nodes/<name>`.
-    mutating func value(for record: NodeRecord, privateKeyPath: String, enrollmentPath: String?) throws(Failure) -> [UInt8] {
+    /// The value to put under `nodes/<name>`. `rotating` (a key rotation in progress) signs
+    /// instead of the key file; `rotations` goes into the envelope.
+    mutating func value(for record: NodeRecord, privateKeyPath: String, enrollmentPath: String?,
+                        key rotating: TincRSAPrivateKey? = nil, rotations: [RotationStatement] = []) throws(Failure) -> [UInt8] {
         let bytes = record.encoded()
         let statementBytes = try Self.readEnrollment(enrollmentPath)
-        if let last, last.record == bytes, last.enrollment == statementBytes { return last.value }
-        if key?.publicKey.fingerprintSHA256 != record.fingerprintSHA256 {
+        if let last, last.record == bytes, last.enrollment == statementBytes, last.rotations == rotations { return last.value }
+        if let rotating, rotating.publicKey.fingerprintSHA256 == record.fingerprintSHA256 {
+            key = rotating
+        } else if key?.publicKey.fingerprintSHA256 != record.fingerprintSHA256 {
             do {
                 key = try TincRSAPrivateKey(contentsOfFile: privateKeyPath)
             } catch {
@@ -163,19 +177,25 @@ struct RecordSigner {
             } catch {
                 throw .enrollment(path: enrollmentPath, error.description)
             }
-            guard statement?.name == record.name, statement?.fingerprintSHA256 == record.fingerprintSHA256 else {
+            // The enrolled key, or a key this node's rotations lead to from it.
+            let rotatedFromEnrolled = statement.map {
+                if case .success = RotationStatement.follow(rotations, name: record.name, from: $0.fingerprintSHA256,
+                                                            to: record.fingerprintSHA256) { return !rotations.isEmpty }
+                return false
+            } ?? false
+            guard statement?.name == record.name, statement?.fingerprintSHA256 == record.fingerprintSHA256 || rotatedFromEnrolled else {
                 throw .enrollment(path: enrollmentPath, "it enrolls \(statement?.name ?? "?") with SHA256:\(statement?.fingerprintSHA256 ?? "?"), "
                                   + "not this node (\(record.name), SHA256:\(record.fingerprintSHA256))")
             }
         }
         let signed: SignedRecord
         do {
-            signed = try SignedRecord.sign(record, with: key, enrollment: statement)
+            signed = try SignedRecord.sign(record, with: key, enrollment: statement, rotations: rotations)
         } catch {
             throw .signing(error)
         }
         let value = signed.encoded()
-        last = (bytes, statementBytes, value)
+        last = (bytes, statementBytes, rotations, value)
         return value
     }
 

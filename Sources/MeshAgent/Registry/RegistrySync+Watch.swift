@@ -128,6 +128,9 @@ extension RegistrySync {
                 logger.warning("registry record refused; no file changed", metadata: metadata)
             case .pinned(let name, let pin):
                 persistPin(name, pin)
+            case .repinned(let name, let pin, let old):
+                persistPin(name, pin, replacing: old)
+                if name != me { hostFiles.rotated(name) }
             case .removed(let name):
                 if name == me {
                     needsPublish = true

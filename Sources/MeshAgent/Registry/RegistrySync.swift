@@ -35,6 +35,9 @@ public actor RegistrySync {
         public var adminKey: TincRSAPublicKey?
         /// This node's enrollment statement file, attached to its record when present.
         public var enrollmentFile: String?
+        /// How long this node acknowledges another node's rotation in its record, counted from
+        /// the rotation's `issued_at`: 4 x `keys.rotation-ack-timeout` (docs/rotation.md).
+        public var keyAckLifetime: Duration = .seconds(240)
 
         public init(prefix: String, aliveTTL: Duration = .seconds(5), maxRecordBytes: Int = 64 << 10, tincDirectory: String,
                     tincInterface: String? = nil, fanout: Int = 3, grace: Duration = .seconds(60), tick: Duration = .seconds(2),
@@ -110,6 +113,16 @@ public actor RegistrySync {
     var signer = RecordSigner()
     var lastSignError: String?
     var enrollmentWarned = false
+    /// The key each peer's host file holds since this agent wrote it (or found it right): what
+    /// this node acknowledges to a rotating peer (`keyAcks`).
+    var installedKeys: [TincNodeName: String] = [:]
+    /// During a key rotation: the key the record carries and is signed with (`setRotation`).
+    var rotationKey: TincRSAPrivateKey?
+    /// The rotation statements every record carries (`RotationState.chain`).
+    var rotationChain: [RotationStatement] = []
+    var publishedFingerprint: String?
+    /// Cuts the publish loop's wait short (a rotation wants its record out now).
+    let publishWake = WakeSignal()
 
     public init(settings: Settings, etcd: EtcdClient, reloader: TincReloader?, reachable: @escaping @Sendable () -> Set<String>?,
                 bgp: @escaping @Sendable () -> NodeRecord.BGP, metrics: RegistryMetrics, logger: Logger,

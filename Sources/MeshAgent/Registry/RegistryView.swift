@@ -51,6 +51,9 @@ public struct RegistryView: Sendable {
         case becameDead(TincNodeName)
         /// A name was pinned to a key for the first time (trust on first use or enrollment).
         case pinned(TincNodeName, Pin)
+        /// A name's pin moved from the key of `from` to a new key through its rotation
+        /// statements (source `.rotation`).
+        case repinned(TincNodeName, Pin, from: String)
     }
 
     public init(prefix: String, rules: RegistryRecordCheck.Rules, pins: [String: Pin] = [:], adminKey: TincRSAPublicKey? = nil) {
@@ -90,7 +93,7 @@ public struct RegistryView: Sendable {
         for kv in ordered {
             for change in apply(put: kv, now: now) {
                 switch change {
-                case .rejected, .pinned: changes.append(change)
+                case .rejected, .pinned, .repinned: changes.append(change)
                 default: break
                 }
             }
@@ -146,8 +149,9 @@ public struct RegistryView: Sendable {
                 refused[name] = nil
                 var changes: [Change] = []
                 if let newPin {
+                    let old = pins[name.rawValue]
                     pins[name.rawValue] = newPin
-                    changes.append(.pinned(name, newPin))
+                    changes.append(old.map { .repinned(name, newPin, from: $0.fingerprintSHA256) } ?? .pinned(name, newPin))
                 }
                 let before = records[name]
                 records[name] = record
@@ -180,7 +184,7 @@ public struct RegistryView: Sendable {
             pin = pins[name.rawValue]
         }
         let outcome = TrustDecision.decide(record: record.record, key: record.key, signature: record.signature, pin: pin,
-                                           adminKey: adminKey, enrollment: record.enrollment, now: now)
+                                           adminKey: adminKey, enrollment: record.enrollment, rotations: record.rotations, now: now)
         var newPin: Pin?
         switch outcome {
         case .reject(let rejection):
@@ -237,6 +241,7 @@ extension TrustDecision.Rejection {
         case .enrollmentBadSignature: .enrollmentBadSignature
         case .enrollmentMismatch: .enrollmentMismatch
         case .enrollmentExpired: .enrollmentExpired
+        case .rotationInvalid: .rotationInvalid
         }
     }
 }

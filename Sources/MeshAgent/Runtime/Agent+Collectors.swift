@@ -39,6 +39,7 @@ extension Agent {
         var registry: RegistrySync?
         if registryOn, let etcd, let tincClient {
             registry = addRegistry(c, etcd: etcd, tinc: tincClient, dumps: tinc, bird: bird, logger: logger, to: &parts)
+            if let registry { parts.rotation = addRotation(c, registry: registry, tinc: tincClient, logger: logger, to: &parts) }
         }
         let probes = c.collectors["probe"] == true ? addProbes(c, registry: registry, bird: bird, tinc: tinc, logger: logger, to: &parts) : nil
         let repair = makeRepair(c, sources: MeshStateSources(registry: registry, tinc: tinc, tincMaxAge: c.tincMinDumpInterval * 4,
@@ -108,16 +109,44 @@ extension Agent {
             tincInterface: c.tincInterface, fanout: c.meshConnectTo, grace: c.meshConnectToGrace,
             stateDirectory: c.stateDir, overlayPrefixes: c.meshOverlayPrefixes, maxNodes: c.registryMaxNodes,
             maxSubnets: c.registryMaxSubnets, adminKey: adminKey, enrollmentFile: c.effectiveEnrollmentFile)
+        var registrySettings = settings
+        registrySettings.keyAckLifetime = c.keysRotationAckTimeout * 4
         let maxAge = c.tincMinDumpInterval * 4
         let identity = BGPIdentityMemory()
         let registry = RegistrySync(
-            settings: settings, etcd: etcd, reloader: TincReloader(daemon: tinc),
+            settings: registrySettings, etcd: etcd, reloader: TincReloader(daemon: tinc),
             // Unknown (no fresh dump) is not unreachable.
             reachable: { dumps?.reachableNodes(maxAge: maxAge) },
             bgp: { identity.update(from: bird?.snapshot) }, metrics: metrics, logger: logger)
         parts.loops.append { await registry.run() }
         parts.collectors.append(RegistryCollector(metrics: metrics))
         return registry
+    }
+
+    static func addRotation(_ c: AgentConfiguration, registry: RegistrySync, tinc: TincDaemonClient, logger: Logger,
+                            to parts: inout Parts) -> KeyRotation {
+        let settings = KeyRotation.Settings(
+            stateDirectory: c.stateDir, tincDirectory: tinc.configuration.directoryPath, restartCommand: c.repairTincdRestartCommand,
+            bits: c.keysBits, ackTimeout: c.keysRotationAckTimeout, rotateInterval: c.keysRotateInterval > .zero ? c.keysRotateInterval : nil)
+        let reloader = TincReloader(daemon: tinc)
+        // The restart command runs as the repair loop runs it (sh -c, 30 s deadline, output dropped).
+        let runner = RepairExecutor(registry: nil, reloader: nil, bird: nil, restartCommand: c.repairTincdRestartCommand)
+        let daemon = KeyRotation.Daemon(
+            pid: { try? tinc.daemonInfo().pid },
+            retry: { try? await reloader.retry() },
+            restart: { command in
+                switch try? await runner.runCommand(command) {
+                case .success?: nil
+                case .failure(let failure)?: failure.description
+                case nil: "cancelled"
+                }
+            })
+        let metrics = RotationMetrics(now: { AgentClock.system.date().timeIntervalSince1970 })
+        let rotation = KeyRotation(settings: settings, registry: registry, daemon: daemon, metrics: metrics, logger: logger)
+        parts.loops.append { await rotation.run() }
+        parts.collectors.append(RotationCollector(metrics: metrics))
+        // Peers keep their acks for 4 x the ack timeout (docs/rotation.md).
+        return rotation
     }
 
     static func addProbes(_ c: AgentConfiguration, registry: RegistrySync?, bird: BIRDSampler?, tinc: TincDumpState?,

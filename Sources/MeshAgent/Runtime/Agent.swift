@@ -42,6 +42,8 @@ public final class Agent: Sendable {
         public var firstPolls: [OnceSignal] = []
         /// The health model and repair loop (also behind the webhook and /api/v1/status).
         public var repair: RepairController?
+        /// Key rotation (POST /api/v1/keys/rotate, `key_rotation` in /api/v1/status); with the registry only.
+        public var rotation: KeyRotation?
     }
 
     /// Checks what only the agent can check before it starts (files the settings name,
@@ -124,6 +126,7 @@ public final class Agent: Sendable {
         self.primers = made.primers
         self.firstPolls = made.firstPolls
         self.repair = made.repair
+        let rotation = made.rotation
         // The agent's own repair loop serves the API unless a test brings its own service.
         let repairService: (any RepairService)? = repairService ?? made.repair
         let set = CollectorSet(collectors: made.collectors, timeout: configuration.collectorTimeout, logger: logger)
@@ -151,7 +154,8 @@ public final class Agent: Sendable {
             }
             let tincDirectory = configuration.tincDir ?? "/etc/tinc/\(configuration.tincNet)"
             let name = nodeName ?? { try? TincConfigDirectory(path: tincDirectory).serverConfig().name }
-            APIRoutes.register(into: &router, service: repairService, nodeName: name, token: token, metrics: webhookMetrics, logger: logger)
+            APIRoutes.register(into: &router, service: repairService, nodeName: name, token: token, metrics: webhookMetrics, logger: logger,
+                               rotation: rotation)
         }
         router.add(["GET"], "/metrics") { await pages.metrics($0) }
         // These only read memory (the landing page is cached per collection), so they are

@@ -20,17 +20,22 @@ public struct SignedRecord: Sendable, Hashable {
     /// The admin's enrollment statement for this node (`registry.enrollment-file`); it carries
     /// its own signature, so the node's signature does not cover it.
     public var enrollment: EnrollmentStatement?
+    /// The node's last key rotations, oldest first (at most `RotationStatement.maxChain`); each
+    /// is signed by the key it replaces, so the node's signature does not cover them.
+    public var rotations: [RotationStatement]
 
-    public init(record: NodeRecord, signature: [UInt8], enrollment: EnrollmentStatement? = nil) {
+    public init(record: NodeRecord, signature: [UInt8], enrollment: EnrollmentStatement? = nil, rotations: [RotationStatement] = []) {
         self.record = record
         self.signature = signature
         self.enrollment = enrollment
+        self.rotations = rotations
     }
 
     /// Signs `record` with the node's own private key.
-    public static func sign(_ record: NodeRecord, with key: TincRSAPrivateKey,
-                            enrollment: EnrollmentStatement? = nil) throws(TincKeyError) -> SignedRecord {
-        SignedRecord(record: record, signature: try key.signature(for: CanonicalRecord.bytes(of: record)), enrollment: enrollment)
+    public static func sign(_ record: NodeRecord, with key: TincRSAPrivateKey, enrollment: EnrollmentStatement? = nil,
+                            rotations: [RotationStatement] = []) throws(TincKeyError) -> SignedRecord {
+        SignedRecord(record: record, signature: try key.signature(for: CanonicalRecord.bytes(of: record)), enrollment: enrollment,
+                     rotations: rotations)
     }
 
     /// The value to put: compact JSON, sorted keys.
@@ -78,6 +83,7 @@ extension SignedRecord: Codable {
         case signature
         case signatureAlgorithm = "signature_algorithm"
         case enrollment
+        case rotations
     }
 
     public init(from decoder: any Decoder) throws {
@@ -89,6 +95,8 @@ extension SignedRecord: Codable {
         guard let bytes = Data(base64Encoded: text) else { throw SignedRecordError.badBase64 }
         signature = Array(bytes)
         enrollment = try container.decodeIfPresent(EnrollmentStatement.self, forKey: .enrollment)
+        // Absent in records of builds before key rotation.
+        rotations = try container.decodeIfPresent([RotationStatement].self, forKey: .rotations) ?? []
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -97,5 +105,6 @@ extension SignedRecord: Codable {
         try container.encode(Data(signature).base64EncodedString(), forKey: .signature)
         try container.encode(Self.algorithm, forKey: .signatureAlgorithm)
         try container.encodeIfPresent(enrollment, forKey: .enrollment)
+        if !rotations.isEmpty { try container.encode(rotations, forKey: .rotations) }
     }
 }

@@ -5,6 +5,6 @@ extension TrustDecision {
     public static func decide(_ signed: SignedRecord, key: TincRSAPublicKey, pins: PinStore,
                               adminKey: TincRSAPublicKey?, enrollment: EnrollmentStatement?, now: Int64) -> Outcome {
         decide(record: signed.record, key: key, signature: signed.signature, pin: pins[signed.record.name],
-               adminKey: adminKey, enrollment: enrollment, now: now)
+               adminKey: adminKey, enrollment: enrollment, rotations: signed.rotations, now: now)
     }
 }

@@ -11,21 +11,25 @@ public enum APIRoutes {
     public static let alertsPath = "/api/v1/alerts"
     public static let repairPath = "/api/v1/repair"
     public static let statusPath = "/api/v1/status"
+    public static let rotatePath = "/api/v1/keys/rotate"
     /// For `HTTPRequestMetrics(routes:)`.
-    public static let paths: Set<String> = [alertsPath, repairPath, statusPath]
+    public static let paths: Set<String> = [alertsPath, repairPath, statusPath, rotatePath]
 
     /// Registers the three routes. `nodeName` is asked per request (tinc.conf's Name may be
     /// unknown at first); `token` nil leaves the two mutating endpoints answering 503.
     public static func register(
         into router: inout HTTPRouter, service: any RepairService, nodeName: @escaping @Sendable () -> String?,
-        token: WebhookToken?, metrics: WebhookMetrics, memory: AlertKeyMemory = AlertKeyMemory(), logger: Logger
+        token: WebhookToken?, metrics: WebhookMetrics, memory: AlertKeyMemory = AlertKeyMemory(), logger: Logger,
+        rotation: KeyRotation? = nil
     ) {
         var apiLogger = logger
         apiLogger[metadataKey: "component"] = "api"
-        let api = RepairAPI(service: service, nodeName: nodeName, token: token, metrics: metrics, memory: memory, logger: apiLogger)
+        let api = RepairAPI(service: service, nodeName: nodeName, token: token, metrics: metrics, memory: memory, logger: apiLogger,
+                            rotation: rotation)
         router.add(["POST"], alertsPath) { await api.alerts($0) }
         router.add(["POST"], repairPath) { await api.repair($0) }
         router.add(["GET"], statusPath) { _ in await api.status() }
+        if rotation != nil { router.add(["POST"], rotatePath) { await api.rotate($0) } }
     }
 }
 
@@ -37,6 +41,7 @@ struct RepairAPI: Sendable {
     let metrics: WebhookMetrics
     let memory: AlertKeyMemory
     let logger: Logger
+    var rotation: KeyRotation?
 
     /// Bodies above these get 413 even when `web.max-request-body-bytes` is larger. An Alertmanager
     /// group of a thousand alerts is about 1 MB.
@@ -208,8 +213,42 @@ struct RepairAPI: Sendable {
     // MARK: GET /api/v1/status
 
     func status() async -> HTTPResponse {
-        HTTPResponse(status: 200, headers: ["Content-Type": "application/json", "Cache-Control": "no-store"],
-                     body: await service.statusJSON())
+        var body = await service.statusJSON()
+        if let rotation { body = Self.adding("key_rotation", await rotation.status(), to: body) }
+        return HTTPResponse(status: 200, headers: ["Content-Type": "application/json", "Cache-Control": "no-store"], body: body)
+    }
+
+    /// `document` (a JSON object) with one more member, placed before its closing brace.
+    static func adding(_ key: String, _ value: some Encodable, to document: [UInt8]) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard let encoded = try? Array(encoder.encode(value)),
+              let close = document.lastIndex(of: UInt8(ascii: "}")) else { return document }
+        let hasMembers = document[..<close].contains { $0 == UInt8(ascii: ":") }
+        return Array(document[..<close]) + Array(((hasMembers ? "," : "") + "\"\(key)\":").utf8) + encoded + Array(document[close...])
+    }
+
+    // MARK: POST /api/v1/keys/rotate
+
+    struct RotationStarted: Encodable {
+        var id: String
+        var phase: String
+    }
+
+    /// 202 with the rotation's id; 409 while one runs; 503 when no rotation can start
+    /// (no restart command, registry not ready, unreadable state).
+    func rotate(_ request: HTTPRequest) async -> HTTPResponse {
+        if let refusal = authorize(request, maxBody: Self.maxRepairBodyBytes) { return refusal }
+        guard let rotation else { return .text(404, "key rotation needs the registry\n") }
+        do {
+            let id = try await rotation.start()
+            logger.notice("key rotation requested", metadata: ["id": "\(id)", "remote": "\(request.remoteAddress)"])
+            return Self.json(202, RotationStarted(id: id, phase: RotationState.Phase.generated.rawValue))
+        } catch {
+            logger.warning("key rotation refused", metadata: ["error": "\(error)", "remote": "\(request.remoteAddress)"])
+            if case .running = error { return .text(409, error.description + "\n") }
+            return .text(503, error.description + "\n")
+        }
     }
 
     // MARK: shared

@@ -9,6 +9,9 @@ public struct WebhookToken: Sendable {
     /// Largest token file read; a token is a line, not a document.
     public static let maxFileBytes = 4096
 
+    /// The token, for a client that sends it (`bgpmesh-agent rotate-key`).
+    public var text: String { String(decoding: bytes, as: UTF8.self) }
+
     /// `token` must already be trimmed and non-empty.
     public init(_ token: String) throws(ConfigError) {
         guard let problem = Self.problem(with: token) else {

@@ -89,7 +89,7 @@ final class TrustDecisionTests: XCTestCase {
     func testReasonsAreMetricLabels() {
         let rejections: [TrustDecision.Rejection] = [
             .keyMismatch, .badSignature, .keyNotPinned(pinned: "a", offered: "b"), .notEnrolled,
-            .enrollmentBadSignature, .enrollmentMismatch, .enrollmentExpired(expiresAt: 1),
+            .enrollmentBadSignature, .enrollmentMismatch, .enrollmentExpired(expiresAt: 1), .rotationInvalid(.notToRecordKey),
         ]
         let reasons = rejections.map(\.reason)
         XCTAssertEqual(Set(reasons).count, rejections.count)
