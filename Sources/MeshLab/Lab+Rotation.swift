@@ -3,65 +3,50 @@ import Foundation
 import Glibc
 #endif
 
-/// A node agent's key rotation as its `GET /api/v1/status` reports it (the `key_rotation` object).
+/// A node agent's key rotation as its `GET /api/v1/status` reports it (the `key_rotation` object:
+/// `id` and `phase` of the running one, `idle` with no id when none runs, and `last_id`,
+/// `last_result` (success, rolled_back, failed), `last_error` of the last one that ended).
 public struct RotationStatus: Sendable, Equatable {
     public var id: String?
-    /// idle, generated, published, installing, restarted, done, rolling_back, failed.
+    /// idle, generated, published, installing, restarted, rolling_back.
     public var phase: String
-    public var started: Double?
+    public var started: String?
     public var peersAcked: Int?
     public var peersExpected: Int?
-    /// The last finished rotation's result (ok, failed, rolled_back) and error.
+    public var lastID: String?
     public var lastResult: String?
     public var lastError: String?
 
-    public static let donePhases: Set<String> = ["done", "idle"]
-    public static let failedPhases: Set<String> = ["failed"]
-
-    /// Reads the `key_rotation` object of a status reply; nil without one. Tolerates both
-    /// `peers_acked`/`peers_expected` and a nested `peers: {acked, expected}`.
+    /// The `key_rotation` object of a status reply; nil without one.
     public static func parse(statusJSON text: String) -> RotationStatus? {
         guard let json = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
               let r = json["key_rotation"] as? [String: Any] else { return nil }
-        func string(_ keys: String...) -> String? {
-            for k in keys {
-                if let s = r[k] as? String { return s }
-                if let n = r[k] as? NSNumber { return n.stringValue }
-            }
+        func string(_ key: String) -> String? {
+            if let s = r[key] as? String { return s }
+            if let n = r[key] as? NSNumber { return n.stringValue }
             return nil
         }
-        func number(_ object: [String: Any], _ keys: String...) -> Double? {
-            for k in keys { if let n = object[k] as? NSNumber { return n.doubleValue } }
-            return nil
-        }
-        let peers = r["peers"] as? [String: Any] ?? [:]
-        return RotationStatus(
-            id: string("id"),
-            phase: string("phase") ?? "unknown",
-            started: number(r, "started", "started_at"),
-            peersAcked: (number(r, "peers_acked", "acked") ?? number(peers, "acked")).map { Int($0) },
-            peersExpected: (number(r, "peers_expected", "expected") ?? number(peers, "expected")).map { Int($0) },
-            lastResult: string("last_result", "result"),
-            lastError: string("last_error", "error"))
+        return RotationStatus(id: string("id"), phase: string("phase") ?? "unknown", started: string("started"),
+                              peersAcked: (r["peers_acked"] as? NSNumber)?.intValue,
+                              peersExpected: (r["peers_expected"] as? NSNumber)?.intValue,
+                              lastID: string("last_id"), lastResult: string("last_result"), lastError: string("last_error"))
     }
 
-    /// The rotation `id` has ended: nil while it runs, else true for success.
+    /// Rotation `wanted` has ended: nil while it runs (or before the agent reports it), else
+    /// true for success. Without `wanted`, the last rotation that ended.
     public func finished(id wanted: String?) -> Bool? {
-        // Until the agent reports the asked-for rotation, an older one's result says nothing.
-        if let wanted, let id, id != wanted { return nil }
-        if Self.failedPhases.contains(phase) { return false }
-        guard Self.donePhases.contains(phase) else { return nil }
-        if phase == "idle" && id == nil && lastResult == nil { return nil }
-        return lastResult.map { $0 == "ok" } ?? true
+        if let wanted, id == wanted, phase != "idle" { return nil }
+        guard id == nil || phase == "idle", let lastID, wanted == nil || lastID == wanted else { return nil }
+        return lastResult == "success"
     }
 
-    /// One progress line: `node2: published, 3/7 peers acked`.
+    /// One progress line: `node2: published, 3/7 peers acked (rotation r-7)`.
     public func line(node: String) -> String {
         var s = "\(node): \(phase)"
         if let a = peersAcked, let e = peersExpected { s += ", \(a)/\(e) peers acked" }
         if let id { s += " (rotation \(id))" }
-        if let lastResult, finished(id: id) != nil { s += ", result \(lastResult)" }
-        if let lastError, !lastError.isEmpty { s += ", error: \(lastError)" }
+        if id == nil, let lastID { s += "; last rotation \(lastID): \(lastResult ?? "?")" }
+        if let lastError, !lastError.isEmpty, id == nil { s += ", error: \(lastError)" }
         return s
     }
 }

@@ -403,7 +403,8 @@ final class LabRotationTests: XCTestCase {
         XCTAssertNotEqual(r.status, 0, "a rotation whose restart failed reported success: \(r.output)")
         XCTAssertFalse(FileManager.default.fileExists(atPath: n2.tincdRestartFailOnce), "the failing restart never ran")
         let status = lab.rotationStatus(n2)
-        XCTAssertEqual(status?.finished(id: status?.id), false, "status after the failed rotation: \(String(describing: status))")
+        XCTAssertEqual(status?.finished(id: nil), false, "status after the failed rotation: \(String(describing: status))")
+        XCTAssertEqual(status?.lastResult, "rolled_back", "status after the failed rotation: \(String(describing: status))")
         XCTAssertTrue(LabHarness.eventually(30) { Self.hostKeys(of: n2, on: nodes).allSatisfy { $0.value == goodKey } },
                       "after the rollback hosts/node2 is not the old key everywhere: \(Self.hostKeys(of: n2, on: nodes))")
         XCTAssertNotNil(lab.pid(.tincd, n2), "no tincd on node2 after the rollback")
@@ -420,12 +421,13 @@ final class LabRotationTests: XCTestCase {
     }
 }
 
-/// The `key_rotation` object of the agent's status, as `bgpmesh-lab rotate-key --wait` reads it.
+/// The `key_rotation` object of the agent's status, as `bgpmesh-lab rotate-key --wait` reads it
+/// (shapes of h-rot's `KeyRotation.Status`).
 final class RotationStatusTests: XCTestCase {
     func testParseAndFinish() throws {
         let running = try XCTUnwrap(RotationStatus.parse(statusJSON: #"""
-            {"node":"node2","key_rotation":{"id":"r-7","phase":"published","started":1765000000,
-             "peers_acked":1,"peers_expected":2,"last_result":null,"last_error":null}}
+            {"node":"node2","key_rotation":{"id":"r-7","phase":"published","started":"2026-12-06T08:20:00Z",
+             "peers_acked":1,"peers_expected":2,"last_id":"r-6","last_result":"success"}}
             """#))
         XCTAssertEqual(running.phase, "published")
         XCTAssertEqual(running.peersAcked, 1)
@@ -433,19 +435,19 @@ final class RotationStatusTests: XCTestCase {
         XCTAssertNil(running.finished(id: "r-7"))
         XCTAssertEqual(running.line(node: "node2"), "node2: published, 1/2 peers acked (rotation r-7)")
 
-        let done = try XCTUnwrap(RotationStatus.parse(statusJSON: #"{"key_rotation":{"id":"r-7","phase":"done","last_result":"ok"}}"#))
+        let done = try XCTUnwrap(RotationStatus.parse(statusJSON: #"{"key_rotation":{"phase":"idle","last_id":"r-7","last_result":"success"}}"#))
         XCTAssertEqual(done.finished(id: "r-7"), true)
+        XCTAssertEqual(done.finished(id: nil), true)
         // An older rotation's result says nothing about the one asked for.
         XCTAssertNil(done.finished(id: "r-8"))
 
-        let failed = try XCTUnwrap(RotationStatus.parse(statusJSON: #"""
-            {"key_rotation":{"id":"r-8","phase":"idle","peers":{"acked":2,"expected":2},"last_result":"rolled_back",
+        let rolledBack = try XCTUnwrap(RotationStatus.parse(statusJSON: #"""
+            {"key_rotation":{"phase":"idle","last_id":"r-8","last_result":"rolled_back",
              "last_error":"tincd did not come up with the new key"}}
             """#))
-        XCTAssertEqual(failed.finished(id: "r-8"), false)
-        XCTAssertEqual(failed.peersExpected, 2)
-        XCTAssertTrue(failed.line(node: "node2").contains("error: tincd did not come up"))
-        XCTAssertEqual(RotationStatus.parse(statusJSON: #"{"key_rotation":{"id":"r-9","phase":"failed"}}"#)?.finished(id: "r-9"), false)
+        XCTAssertEqual(rolledBack.finished(id: "r-8"), false)
+        XCTAssertTrue(rolledBack.line(node: "node2").contains("error: tincd did not come up"), rolledBack.line(node: "node2"))
+        XCTAssertNil(RotationStatus.parse(statusJSON: #"{"key_rotation":{"id":"r-9","phase":"rolling_back"}}"#)?.finished(id: "r-9"))
 
         XCTAssertNil(RotationStatus.parse(statusJSON: #"{"node":"node2"}"#), "an agent without rotation support")
         XCTAssertNil(RotationStatus.parse(statusJSON: "not json"))
