@@ -90,12 +90,26 @@ public enum LabTemplates {
         confdir=\(shellQuote(node.tincDir))
         log=\(shellQuote(node.tincLog))
         errlog=\(shellQuote("\(node.logDir)/tincd.stderr.log"))
-        exec 9>>\(shellQuote("\(node.runDir)/tincd.signal.lock"))
-        flock -w 15 9 || { echo "restart-tincd: the tinc signal lock is busy" >&2; exit 1; }
         alive() { [ -r "/proc/$1/stat" ] && [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+        ours() { alive "$1" && tr '\\0' '\\n' <"/proc/$1/cmdline" 2>/dev/null | grep -qxF -- "$confdir"; }
+        # One restart at a time. Asked while another ran: that restart answers this request too, as
+        # long as it left this net's tincd running (the agent's repair loop may ask while a key
+        # rotation restarts tincd; a second restart would cost a second gap).
+        exec 8>>\(shellQuote("\(node.runDir)/tincd.restart.lock"))
+        waited=0
+        if ! flock -n 8; then
+            waited=1
+            flock -w 30 8 || { echo "restart-tincd: another restart holds the lock for 30 s" >&2; exit 1; }
+        fi
         pid=$(cat "$pidfile" 2>/dev/null || true)
         case "$pid" in ''|*[!0-9]*) pid= ;; esac
-        if [ -n "$pid" ] && alive "$pid" && tr '\\0' '\\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qxF -- "$confdir"; then
+        if [ "$waited" = 1 ] && [ -n "$pid" ] && ours "$pid"; then
+            echo "restart-tincd: a restart ran meanwhile; tincd $pid is up" >&2
+            exit 0
+        fi
+        exec 9>>\(shellQuote("\(node.runDir)/tincd.signal.lock"))
+        flock -w 15 9 || { echo "restart-tincd: the tinc signal lock is busy" >&2; exit 1; }
+        if [ -n "$pid" ] && ours "$pid"; then
             kill -TERM "$pid"
             i=0
             while alive "$pid"; do
@@ -116,7 +130,7 @@ public enum LabTemplates {
         fi
         start=$(stat -c %s "$log" 2>/dev/null || echo 0)
         ip netns exec \(shellQuote(node.namespace)) setsid sh -c 'echo $$ >"$0"; exec "$@"' "$pidfile" \\
-            \(argv) </dev/null >>"$errlog" 2>&1 9>&- &
+            \(argv) </dev/null >>"$errlog" 2>&1 8>&- 9>&- &
         starter=$!
         i=0
         while :; do
