@@ -24,6 +24,7 @@ RECORD_SOURCES=(
     Sources/MeshAgent/Trust/SignedRecord.swift
     Sources/MeshAgent/Trust/Pin.swift
     Sources/MeshAgent/Trust/EnrollmentStatement.swift
+    Sources/MeshAgent/Trust/RotationStatement.swift
     Sources/MeshAgent/Trust/TrustDecision.swift
 )
 source scripts/fuzz-sources.sh  # the script runs from the repository root

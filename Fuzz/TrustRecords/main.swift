@@ -161,6 +161,21 @@ func checkSignedRecord(_ bytes: [UInt8]) {
                                            adminKey: nil, enrollment: nil, now: 0) {
         preconditionFailure("accepted a record pinned to another key")
     }
+    // Rotation statements: a chain never reaches a pin no key has; a pin the chain starts from
+    // moves only to the record's key, along a chain within the bound, for a valid record.
+    if case .accept = TrustDecision.decide(record: signed.record, key: key, signature: signed.signature, pin: other,
+                                           adminKey: nil, enrollment: nil, rotations: signed.rotations, now: 0) {
+        preconditionFailure("a rotation chain moved a pin no key has")
+    }
+    if let first = signed.rotations.first?.fromPublicKey, first != key {
+        let pin = Pin(fingerprintSHA256: first.fingerprintSHA256, pinnedAt: 0, source: .firstUse)
+        if case .accept(let moved) = TrustDecision.decide(record: signed.record, key: key, signature: signed.signature, pin: pin,
+                                                          adminKey: nil, enrollment: nil, rotations: signed.rotations, now: 0) {
+            precondition(valid && moved?.source == .rotation && moved?.fingerprintSHA256 == key.fingerprintSHA256, "a chain moved a pin wrongly")
+            precondition(signed.rotations.count <= RotationStatement.maxChain, "accepted a chain longer than the bound")
+            precondition(signed.rotations.last?.toFingerprintSHA256 == key.fingerprintSHA256, "a chain that does not end at the key")
+        }
+    }
     // With an admin key and no statement, nothing is accepted.
     if case .accept = TrustDecision.decide(record: signed.record, key: key, signature: signed.signature, pin: nil,
                                            adminKey: key, enrollment: nil, now: 0) {

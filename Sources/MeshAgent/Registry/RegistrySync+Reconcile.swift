@@ -30,6 +30,8 @@ extension RegistrySync {
                 if !quiet { changed = true }
                 hostFiles.installed(record.name)
                 installedKeys[record.name] = record.key.fingerprintSHA256
+                // The rotating node waits for this node's ack: publish it now, not at the next keepalive.
+                if quiet { publishWake.signal() }
             case .unchanged:
                 hostFiles.installed(record.name)
                 installedKeys[record.name] = record.key.fingerprintSHA256

@@ -14,7 +14,7 @@ extension KeyRotation {
         case .published: await waitForAcks(current)
         case .installing: await install(current)
         case .restarted: await verify(current)
-        case .rollingBack: await rollBack(current, reason: lastError ?? "interrupted while rolling back")
+        case .rollingBack: await rollBack(current, reason: current.reason ?? "interrupted while rolling back")
         }
     }
 
@@ -62,8 +62,11 @@ extension KeyRotation {
         } else {
             return
         }
+        let pid = await daemon.pid() ?? 0
+        // Stopped (agent shutdown): the next start takes up the same phase.
+        if Task.isCancelled { return }
         state.current?.phase = .installing
-        state.current?.pidBeforeRestart = await daemon.pid() ?? 0
+        state.current?.pidBeforeRestart = pid
         saveOrLog()
         await install(state.current!)
     }
@@ -89,7 +92,9 @@ extension KeyRotation {
             await rollBack(current, reason: RotationError.noRestartCommand.description)
             return
         }
-        if let failure = await daemon.restart(command) {
+        let failure = await daemon.restart(command)
+        if Task.isCancelled { return }
+        if let failure {
             await rollBack(current, reason: "the restart command failed: \(failure)")
             return
         }
@@ -143,6 +148,7 @@ extension KeyRotation {
         note(reason)
         if state.current?.phase != .rollingBack {
             state.current?.phase = .rollingBack
+            state.current?.reason = reason
             saveOrLog()
         }
         logger.warning("key rotation failed; putting the old key back", metadata: ["id": "\(current.id)", "reason": "\(reason)"])
@@ -157,9 +163,13 @@ extension KeyRotation {
                 finish(.failed, error: "\(reason); the rollback could not restore the old key: \(error)")
                 return
             }
-            if let command = settings.restartCommand, let failure = await daemon.restart(command) {
-                finish(.failed, error: "\(reason); restarting tincd with the old key failed too: \(failure)")
-                return
+            if let command = settings.restartCommand {
+                let failure = await daemon.restart(command)
+                if Task.isCancelled { return }
+                if let failure {
+                    finish(.failed, error: "\(reason); restarting tincd with the old key failed too: \(failure)")
+                    return
+                }
             }
             await daemon.retry()
         }

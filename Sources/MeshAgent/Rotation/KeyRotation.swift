@@ -117,7 +117,15 @@ public actor KeyRotation {
     /// advances rotations (and starts scheduled ones) every tick until cancelled.
     public func run() async {
         load()
-        await registry.setRotation(key: nil, chain: state.chain)
+        // Before the install the record must keep the new key (peers may have moved their pin);
+        // otherwise it is the key files' own, with the chain.
+        if let current = state.current, current.phase == .published || current.phase == .installing,
+           let key = newKey(), key.publicKey.fingerprintSHA256 == current.newFingerprint {
+            await registry.setRotation(key: key, chain: state.chain)
+            registryPrimed = true
+        } else {
+            await registry.setRotation(key: nil, chain: state.chain)
+        }
         if let current = state.current {
             logger.notice("taking up an interrupted key rotation", metadata: ["id": "\(current.id)", "phase": "\(current.phase.rawValue)"])
         }
@@ -129,7 +137,8 @@ public actor KeyRotation {
                     let id = try await start()
                     logger.notice("scheduled key rotation", metadata: ["id": "\(id)"])
                 } catch {
-                    note(error.description)
+                    // Not in sync yet (the agent just started, or etcd is away): next tick.
+                    if error != .registryNotReady { note(error.description) }
                 }
             }
             try? await clock.sleep(for: settings.tick)
@@ -165,6 +174,11 @@ public actor KeyRotation {
         }
         guard old.publicKey.fingerprintSHA256 == published else {
             throw .key("the private key \(privateKeyPath) (SHA256:\(old.publicKey.fingerprintSHA256)) is not the published one (SHA256:\(published))")
+        }
+        do {
+            try StateDirectory.prepare(settings.stateDirectory)
+        } catch {
+            throw .state(path: settings.stateDirectory, reason: error.reason)
         }
         let bits = settings.bits == 0 ? old.publicKey.modulusBits : settings.bits
         let new: TincRSAPrivateKey

@@ -23,11 +23,16 @@ public final class RotationMetrics: Sendable {
 
     var families: [MetricFamily] {
         let v = values.withLock { $0 }
+        // Sorted by name, as every collector's families are.
         var families: [MetricFamily] = [
-            .counter("bgpmesh_key_rotations_total", help: "Key rotations of this node ended, by result (success, rolled_back, failed).",
-                     RotationState.Result.allCases.map { Metric([Label("result", $0.rawValue)], Double(v.results[$0] ?? 0)) }),
             .gauge("bgpmesh_key_rotation_phase", help: "The key rotation's current phase (1 for the current one; idle when none runs).",
-                   RotationState.Phase.allCases.map { Metric([Label("phase", $0.rawValue)], $0 == v.phase ? 1 : 0) }),
+                   RotationState.Phase.allCases.sorted { $0.rawValue < $1.rawValue }.map {
+                       Metric([Label("phase", $0.rawValue)], $0 == v.phase ? 1 : 0)
+                   }),
+            .counter("bgpmesh_key_rotations_total", help: "Key rotations of this node ended, by result (success, rolled_back, failed).",
+                     RotationState.Result.allCases.sorted { $0.rawValue < $1.rawValue }.map {
+                         Metric([Label("result", $0.rawValue)], Double(v.results[$0] ?? 0))
+                     }),
         ]
         if let since = v.keySince {
             families.insert(.gauge("bgpmesh_key_age_seconds", help: "Age of this node's tinc key: since its last rotation, else the key file's mtime.",

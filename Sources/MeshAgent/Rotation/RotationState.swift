@@ -55,6 +55,8 @@ public struct RotationState: Codable, Sendable, Equatable {
         public var publishedAt: Int64?
         /// tincd's pid before the restart (0: none ran).
         public var pidBeforeRestart: Int32?
+        /// Why the rotation is rolling back.
+        public var reason: String?
 
         enum CodingKeys: String, CodingKey {
             case id, phase, statement
@@ -63,6 +65,7 @@ public struct RotationState: Codable, Sendable, Equatable {
             case newFingerprint = "new_fingerprint"
             case publishedAt = "published_at"
             case pidBeforeRestart = "pid_before_restart"
+            case reason
         }
     }
 

@@ -127,4 +127,26 @@ final class SignedValueGoldenTests: XCTestCase {
         XCTAssertTrue(statement.isSigned(by: try TrustTestKeys.publicKey("admin")))
         XCTAssertEqual(statement.expiresAt, 1_893_456_000)
     }
+
+    /// alpha rotated to bravo's key: the record signed by the new key, the statement alpha -> bravo
+    /// by the old one, and an ack of another node's key in the record.
+    func testCheckedInRotatedRecordMovesThePin() throws {
+        let alpha = try TrustTestKeys.publicKey("alpha")
+        let bravo = try TrustTestKeys.publicKey("bravo")
+        let value = try golden("alpha-rotated.signed-record.json") {
+            var record = try TrustTestKeys.record("alpha", key: "bravo")
+            record.keyAcks = ["charlie": alpha.fingerprintSHA256]
+            let statement = try RotationStatement.sign(name: "alpha", from: try TrustTestKeys.privateKey("alpha"),
+                                                       toFingerprintSHA256: bravo.fingerprintSHA256, issuedAt: 1_750_000_000)
+            return try SignedRecord.sign(record, with: try TrustTestKeys.privateKey("bravo"), rotations: [statement]).encoded()
+        }
+        let signed = try SignedRecord.decode(value)
+        XCTAssertEqual(signed.encoded(), value, "this build encodes the checked-in value byte for byte")
+        XCTAssertEqual(signed.rotations.count, 1)
+        XCTAssertEqual(signed.record.keyAcks, ["charlie": alpha.fingerprintSHA256])
+        var pins = PinStore(directory: "/nonexistent")
+        try pins.pin("alpha", Pin(fingerprintSHA256: alpha.fingerprintSHA256, pinnedAt: 0, source: .firstUse))
+        XCTAssertEqual(TrustDecision.decide(signed, key: bravo, pins: pins, adminKey: nil, enrollment: nil, now: 2),
+                       .accept(newPin: Pin(fingerprintSHA256: bravo.fingerprintSHA256, pinnedAt: 2, source: .rotation)))
+    }
 }

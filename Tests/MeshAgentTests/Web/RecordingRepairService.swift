@@ -37,13 +37,14 @@ final class APITestServer: Sendable {
     static let token = "test-token-0123456789abcdef"
 
     /// `maxBodyBytes` above the API's own limits, so a 413 comes from the endpoint's check.
-    init(nodeName: String? = "node1", token: String? = APITestServer.token, maxBodyBytes: Int = 4 << 20) throws {
+    init(nodeName: String? = "node1", token: String? = APITestServer.token, maxBodyBytes: Int = 4 << 20,
+         rotation: KeyRotation? = nil) throws {
         var logger = Logger(label: "api-test")
         logger.logLevel = .critical
         var router = HTTPRouter()
         let name = nodeName
         APIRoutes.register(into: &router, service: service, nodeName: { name }, token: try token.map { try WebhookToken($0) },
-                           metrics: metrics, logger: logger)
+                           metrics: metrics, logger: logger, rotation: rotation)
         var configuration = HTTPServerConfiguration(listenAddresses: ["127.0.0.1:0"])
         configuration.maxBodyBytes = maxBodyBytes
         server = HTTPServer(configuration: configuration, logger: logger, handler: router.handler)
