@@ -42,15 +42,20 @@ Interface = tinc0
 AddressFamily = ipv4
 Port = $TINC_PORT
 CONF
+  # tinc0 is persistent (made before tincd starts, see make_interface): a tincd restart (a key
+  # rotation) runs tinc-up again on an interface that keeps its addresses, so `replace`, not
+  # `add`; and tinc-down leaves it up, since setting it down would drop its IPv6 address and every
+  # route through it (BIRD's too) on each restart.
   cat > "$TINC_DIR/tinc-up" <<'UP'
 #!/bin/sh
 ip link set dev "$INTERFACE" mtu 1400 up
 UP
   cat >> "$TINC_DIR/tinc-up" <<UP
-ip addr add $OVERLAY4/24 dev "\$INTERFACE"
-ip -6 addr add $OVERLAY6/64 dev "\$INTERFACE" nodad
+ip addr replace $OVERLAY4/24 dev "\$INTERFACE"
+ip -6 addr replace $OVERLAY6/64 dev "\$INTERFACE" nodad
 UP
-  printf '#!/bin/sh\nip link set dev "$INTERFACE" down\n' > "$TINC_DIR/tinc-down"
+  printf '#!/bin/sh\n# tinc0 is persistent: keep it up, with its addresses and routes, across a tincd restart.\nexit 0\n' \
+    > "$TINC_DIR/tinc-down"
   chmod 755 "$TINC_DIR/tinc-up" "$TINC_DIR/tinc-down"
   # This node's own key, once; its host file keeps the key tincd -K appended.
   local host="$TINC_DIR/hosts/$NODE_NAME"
@@ -86,6 +91,8 @@ render_bird() {
     echo "template bgp mesh {"
     echo "  local $OVERLAY4 as $ASN;"
     echo "  direct;"
+    echo "  # tinc0 loses its carrier while tincd restarts; the session rides that out."
+    echo "  check link no;"
     echo "  connect retry time 10;"
     echo "  error wait time 10, 60;"
     echo "  ipv4 { import all; export where source = RTS_STATIC; next hop self; gateway direct; };"
@@ -100,6 +107,13 @@ render_bird() {
   } > "$BIRD_CONF"
 }
 
+# tinc0 as a persistent TAP device (Mode = switch), before tincd starts: tinc 1.0 then attaches to
+# it instead of creating a device that vanishes, with its addresses and routes, when tincd exits.
+make_interface() {
+  ip link show dev tinc0 >/dev/null 2>&1 && return 0
+  ip tuntap add dev tinc0 mode tap || die "cannot create the persistent tinc0 (NET_ADMIN and /dev/net/tun needed)"
+}
+
 render_tinc
 render_bird
 [ "${1:-run}" = render ] && { echo "node-entrypoint: rendered $TINC_DIR and $BIRD_CONF"; exit 0; }
@@ -107,6 +121,7 @@ render_bird
 
 bird -p -c "$BIRD_CONF" || die "BIRD rejects $BIRD_CONF"
 rm -f "$BIRD_SOCKET"
+make_interface
 tincd -n "$NET" -c "$TINC_DIR" -D --logfile="$TINC_LOG" --pidfile="$TINC_PIDFILE" &
 tinc_pid=$!
 bird -f -c "$BIRD_CONF" -s "$BIRD_SOCKET" &

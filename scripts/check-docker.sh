@@ -4,7 +4,8 @@
 #  2. node-entrypoint.sh renders each compose node's configuration from its environment:
 #     `bird -p` parses bird.conf, and tincd 1.0 starts on the rendered tinc directory (in a
 #     throwaway network namespace, no ConnectTo, so it sends nothing) and reports Ready;
-#  3. a second render keeps the node's key, and a bad node name is refused.
+#  3. a second render keeps the node's key, and a bad node name is refused;
+#  2b. a tincd restart keeps the persistent tinc0 the entrypoint makes (index and addresses).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fail() { echo "check-docker: FAILED: $*" >&2; exit 1; }
@@ -99,8 +100,46 @@ for i in 1 2 3; do
     wait "$pid" 2>/dev/null || true
     [ "$ok" = 1 ] || fail "node$i: tincd did not start on $dir: $(cat "$tmp/tincd$i.err"; tail -5 "$log" 2>/dev/null)"
   fi
+  grep -q 'addr add' "$dir/tinc-up" && fail "node$i: tinc-up must use 'ip addr replace' (it runs again on the persistent tinc0)"
+  grep -q 'ip link' "$dir/tinc-down" && fail "node$i: tinc-down must leave the persistent tinc0 up"
   echo "check-docker: node$i renders; bird -p OK; tincd $([ "$can_run_tincd" = 1 ] && echo Ready || echo 'not started')"
 done
+
+# 2b. the persistent interface: in a throwaway network namespace, tinc0 made as the entrypoint's
+#     `run` makes it, tincd started on node1's rendered config, stopped and started again: the same
+#     interface index and the same addresses afterwards.
+if [ "$can_run_tincd" = 1 ]; then
+  dir="$tmp/root1/etc/tinc/bgpmesh"
+  cat > "$tmp/persist.sh" <<'SH'
+set -eu
+dir=$1; tmp=$2
+ip link set lo up
+ip tuntap add dev tinc0 mode tap
+before=$(ip -o link show dev tinc0 | cut -d: -f1)
+run() {  # start tincd, wait for Ready and tinc-up's addresses, stop it
+  : > "$tmp/persist.log"
+  tincd -n bgpmesh -c "$dir" -D --logfile="$tmp/persist.log" --pidfile="$tmp/persist.pid" 2>>"$tmp/persist.err" &
+  pid=$!
+  for _ in $(seq 50); do
+    grep -q Ready "$tmp/persist.log" && ip -o addr show dev tinc0 | grep -q 'inet6 2001:db8::1/64' && break
+    sleep 0.1
+  done
+  ip -o addr show dev tinc0 scope global | awk '{print $3, $4}' | sort > "$tmp/addrs.$1"
+  kill -TERM "$pid"; wait "$pid" || true
+}
+run first
+run second
+after=$(ip -o link show dev tinc0 | cut -d: -f1)
+[ "$before" = "$after" ] || { echo "tinc0's index changed across a tincd restart: $before -> $after"; exit 1; }
+ip -o addr show dev tinc0 scope global | awk '{print $3, $4}' | sort > "$tmp/addrs.stopped"
+[ -s "$tmp/addrs.first" ] || { echo "tinc-up set no address: $(cat "$tmp/persist.err")"; exit 1; }
+cmp -s "$tmp/addrs.first" "$tmp/addrs.second" || { echo "addresses differ after the restart"; exit 1; }
+cmp -s "$tmp/addrs.first" "$tmp/addrs.stopped" || { echo "tincd's exit removed addresses: $(cat "$tmp/addrs.stopped")"; exit 1; }
+SH
+  out=$(timeout 30 unshare --net bash "$tmp/persist.sh" "$dir" "$tmp" 2>&1) \
+    || fail "persistent tinc0: $out"
+  echo "check-docker: a tincd restart keeps the persistent tinc0 (index and addresses)"
+fi
 
 # 3. a bad node name is refused with a message
 if out=$(env -i PATH="$PATH" BGPMESH_ROOT="$tmp/bad" NODE_NAME="bad-name" OVERLAY4=198.51.100.9 OVERLAY6=2001:db8::9 \

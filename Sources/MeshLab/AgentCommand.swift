@@ -26,6 +26,9 @@ public enum AgentCommand {
             // Pins and the agent's list of the files it wrote; kept across agent restarts, gone with `down`.
             "--state.dir", node.agentStateDir,
         ]
+        // A real node's service manager restarts tincd; in the lab this script does (Lab writes it
+        // before the agent starts): used by the repair loop and by key rotation.
+        args += ["--repair.tincd-restart-command", node.tincdRestartScript]
         // Alertmanager calls each agent's webhook with this token (prometheus/alertmanager.yml).
         args += ["--web.webhook-token-file", MonitoringSpec(stateDir: node.stateDir).webhookTokenFile]
         // With manual keys the lab owns host files and ConnectTo; the agents only watch.
@@ -52,6 +55,7 @@ public enum AgentCommand {
             "tinc_dir": node.tincDir,
             "tinc_pidfile": node.tincPidfile,
             "tinc_log": node.tincLog,
+            "tincd_restart_script": node.tincdRestartScript,
             "bird_socket": node.birdSocket,
             "etcd_endpoints": LabTemplates.etcdEndpoints(members: lab.etcdMembers(stateDir: node.stateDir)),
             "webhook_token_file": mon.webhookTokenFile,

@@ -137,6 +137,14 @@ extension Lab {
                                  address: "\(n.underlay)/24")
         // The announced /32 is a real address on the node, so it answers over the overlay.
         try Netns.ip("-n", n.namespace, "addr", "add", n.prefix4, "dev", "lo")
+        try createTincInterface(n)
+    }
+
+    /// tinc0, persistent, before tincd starts: tinc 1.0 attaches to an existing device of the
+    /// name in tinc.conf instead of creating (and on exit destroying) one, so a tincd restart
+    /// keeps the interface index, its addresses and the routes through it.
+    func createTincInterface(_ n: NodeSpec) throws(LabError) {
+        try Command.run([Netns.ip, "-n", n.namespace] + LabTemplates.tuntapAddArguments(), timeout: 10, check: true)
     }
 
     func createMonitoringNetwork() throws(LabError) {

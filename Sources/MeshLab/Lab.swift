@@ -172,9 +172,7 @@ public final class Lab: Sendable {
         let env: [String: String] = [:]
         switch kind {
         case .tincd:
-            // Debug level 0: less logging in the main loop, fewer chances for the signal deadlock above.
-            argv = ["tincd", "-n", LabNames.tincNet, "-c", node.tincDir, "-D",
-                    "--logfile=\(node.tincLog)", "--pidfile=\(node.tincPidfile)"]
+            argv = LabTemplates.tincdArguments(node: node)
         case .bird:
             guard node.birdSocket.utf8.count < 108 else { throw .unixSocketPathTooLong(node.birdSocket) }
             try? FileManager.default.removeItem(atPath: node.birdSocket)
@@ -185,6 +183,7 @@ public final class Lab: Sendable {
             guard let binary = state.agentBinary else { return }
             guard FileManager.default.isExecutableFile(atPath: binary) else { throw .missingAgentBinary(path: binary) }
             try mkdir(node.agentDir)
+            try write(node.tincdRestartScript, LabTemplates.tincdRestartScript(node: node), mode: 0o755)
             argv = AgentCommand.arguments(binary: binary, node: node, lab: state, extra: state.agentExtraArgs)
         }
         let log = kind == .tincd ? "\(node.logDir)/tincd.stderr.log" : node.log(kind)

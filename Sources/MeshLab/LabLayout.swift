@@ -74,6 +74,11 @@ public struct NodeSpec: Sendable, Hashable, Comparable {
     public var faultDir: String { "\(dir)/fault-backup" }
     public var tincLog: String { "\(logDir)/tincd.log" }
     public var tincPidfile: String { "\(runDir)/tincd.pid" }
+    /// The script the agent runs as `repair.tincd-restart-command` (LabTemplates.tincdRestartScript).
+    public var tincdRestartScript: String { "\(runDir)/restart-tincd" }
+    /// While this file exists, the next restart by that script stops tincd and fails (removing the
+    /// file): the lab's stand-in for a tincd that refuses a new key.
+    public var tincdRestartFailOnce: String { "\(runDir)/restart-tincd.fail-once" }
 
     public func pidfile(_ kind: DaemonKind) -> String { "\(runDir)/\(kind.rawValue).pid" }
     public func log(_ kind: DaemonKind) -> String {

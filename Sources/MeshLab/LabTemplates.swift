@@ -29,22 +29,131 @@ public enum LabTemplates {
         "Address = \(node.underlay)\nPort = \(LabNames.tincPort)\n"
     }
 
+    /// tinc-up. The lab creates tinc0 persistent before tincd starts (`Lab.createTincInterface`), so
+    /// a tincd restart finds the interface, its addresses and BIRD's routes through it still there,
+    /// and runs this script again: `replace`, not `add`, so a second run succeeds.
     public static func tincUp(node: NodeSpec) -> String {
         """
         #!/bin/sh
         # nodad: the overlay IPv6 address must be usable before BIRD starts.
         ip link set dev "$INTERFACE" mtu 1400 up
-        ip addr add \(node.overlay4)/24 dev "$INTERFACE"
-        ip -6 addr add \(node.overlay6)/64 dev "$INTERFACE" nodad
+        ip addr replace \(node.overlay4)/24 dev "$INTERFACE"
+        ip -6 addr replace \(node.overlay6)/64 dev "$INTERFACE" nodad
 
         """
     }
 
+    /// tinc-down leaves the persistent interface up: setting it down would remove its IPv6
+    /// address and the kernel routes through it (BIRD's too) on every tincd restart. Without
+    /// tincd the device only loses its carrier; the addresses and routes stay, and BGP's TCP
+    /// sessions ride the restart out. The interface goes with the namespace at `down`.
     public static let tincDown = """
         #!/bin/sh
-        ip link set dev "$INTERFACE" down
+        # tinc0 is persistent (ip tuntap add): keep it up, with its addresses and routes, across a
+        # tincd restart. Nothing to undo here.
+        exit 0
 
         """
+
+    /// The persistent device the lab creates before tincd starts: `Mode = switch` makes tinc 1.0
+    /// open a TAP device (IFF_TAP | IFF_NO_PI, as `ip tuntap` makes it by default), named by
+    /// tinc.conf's `Interface`.
+    public static func tuntapAddArguments() -> [String] {
+        ["tuntap", "add", "dev", LabNames.tincInterface, "mode", "tap"]
+    }
+
+    /// tincd's command line on a node: the lab's own start and the node's restart script
+    /// (`tincdRestartScript`) use this one list.
+    public static func tincdArguments(node: NodeSpec) -> [String] {
+        // Debug level 0: less logging in the main loop, fewer chances for the signal deadlock
+        // described at `Lab.signalTincd`.
+        ["tincd", "-n", LabNames.tincNet, "-c", node.tincDir, "-D",
+         "--logfile=\(node.tincLog)", "--pidfile=\(node.tincPidfile)"]
+    }
+
+    /// The node's `run/restart-tincd`: what a service manager's restart does for this node's tincd,
+    /// given to the agent as `repair.tincd-restart-command`. It stops the tincd named by the
+    /// pidfile only if that process is this net's tincd (its command line holds this config
+    /// directory), waits for it to exit (SIGKILL after 10 s), starts tincd in the node's namespace
+    /// with the lab's own arguments (`tincdArguments`), and exits 0 once the new tincd logs
+    /// `Ready`, or 1 with the reason on stderr. It holds the tinc signal lock meanwhile, so neither
+    /// the agent's collector nor the lab signals a tincd that has not set up its handlers yet (a
+    /// USR1 there would kill it). The persistent tinc0 keeps the addresses and routes throughout.
+    public static func tincdRestartScript(node: NodeSpec) -> String {
+        let argv = tincdArguments(node: node).map(shellQuote).joined(separator: " ")
+        return """
+        #!/bin/sh
+        # Written by bgpmesh-lab: restarts \(node.name)'s tincd as a service manager would.
+        set -u
+        PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+        pidfile=\(shellQuote(node.tincPidfile))
+        confdir=\(shellQuote(node.tincDir))
+        log=\(shellQuote(node.tincLog))
+        errlog=\(shellQuote("\(node.logDir)/tincd.stderr.log"))
+        alive() { [ -r "/proc/$1/stat" ] && [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+        ours() { alive "$1" && tr '\\0' '\\n' <"/proc/$1/cmdline" 2>/dev/null | grep -qxF -- "$confdir"; }
+        # One restart at a time. Asked while another ran: that restart answers this request too, as
+        # long as it left this net's tincd running (the agent's repair loop may ask while a key
+        # rotation restarts tincd; a second restart would cost a second gap).
+        exec 8>>\(shellQuote("\(node.runDir)/tincd.restart.lock"))
+        waited=0
+        if ! flock -n 8; then
+            waited=1
+            flock -w 30 8 || { echo "restart-tincd: another restart holds the lock for 30 s" >&2; exit 1; }
+        fi
+        pid=$(cat "$pidfile" 2>/dev/null || true)
+        case "$pid" in ''|*[!0-9]*) pid= ;; esac
+        if [ "$waited" = 1 ] && [ -n "$pid" ] && ours "$pid"; then
+            echo "restart-tincd: a restart ran meanwhile; tincd $pid is up" >&2
+            exit 0
+        fi
+        exec 9>>\(shellQuote("\(node.runDir)/tincd.signal.lock"))
+        flock -w 15 9 || { echo "restart-tincd: the tinc signal lock is busy" >&2; exit 1; }
+        if [ -n "$pid" ] && ours "$pid"; then
+            kill -TERM "$pid"
+            i=0
+            while alive "$pid"; do
+                i=$((i + 1))
+                if [ "$i" -eq 100 ]; then kill -KILL "$pid"; fi
+                if [ "$i" -ge 150 ]; then echo "restart-tincd: tincd $pid does not exit" >&2; exit 1; fi
+                sleep 0.1
+            done
+        fi
+        rm -f "$pidfile"
+        # The lab's stand-in for a tincd that refuses a new key: with this file present, one restart
+        # stops tincd and fails without starting it (the file is removed), as a tincd that exits at
+        # start would. The rotation's rollback then restarts with the old key.
+        if [ -e \(shellQuote(node.tincdRestartFailOnce)) ]; then
+            rm -f \(shellQuote(node.tincdRestartFailOnce))
+            echo "restart-tincd: failing once on purpose (\(node.tincdRestartFailOnce) was present)" >&2
+            exit 1
+        fi
+        start=$(stat -c %s "$log" 2>/dev/null || echo 0)
+        ip netns exec \(shellQuote(node.namespace)) setsid sh -c 'echo $$ >"$0"; exec "$@"' "$pidfile" \\
+            \(argv) </dev/null >>"$errlog" 2>&1 8>&- 9>&- &
+        starter=$!
+        i=0
+        while :; do
+            sleep 0.05
+            i=$((i + 1))
+            new=$(cat "$pidfile" 2>/dev/null || true)
+            if [ -z "$new" ] && [ "$i" -ge 20 ] && ! alive "$starter"; then
+                echo "restart-tincd: could not start tincd: $(tail -n 1 "$errlog" 2>/dev/null)" >&2; exit 1
+            fi
+            if [ -n "$new" ] && tail -c +$((start + 1)) "$log" 2>/dev/null | grep -q ': Ready$'; then exit 0; fi
+            if [ -n "$new" ] && ! alive "$new"; then
+                echo "restart-tincd: tincd exited at start: $(tail -n 1 "$errlog" 2>/dev/null)" >&2; exit 1
+            fi
+            if [ "$i" -ge 300 ]; then echo "restart-tincd: tincd not Ready within 15 s (see $log)" >&2; exit 1; fi
+        done
+
+        """
+    }
+
+    /// Single-quotes `s` for sh.
+    static func shellQuote(_ s: String) -> String {
+        "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
 
     /// bird.conf: iBGP full mesh over the overlay, IPv4 and IPv6 channels on one session per peer.
     public static func birdConf(node: NodeSpec, peers: [NodeSpec]) -> String {
@@ -67,6 +176,10 @@ public enum LabTemplates {
         template bgp mesh {
           local \(node.overlay4) as \(LabNames.asn);
           direct;
+          # BIRD shuts a direct session down when the interface loses its carrier (`check link`
+          # is on by default for direct sessions): tinc0 has none for the moment a tincd restart
+          # takes, and the TCP session rides that out (see docs/operation.md, persistent interface).
+          check link no;
           connect delay time 1;
           connect retry time 5;
           error wait time 5, 30;

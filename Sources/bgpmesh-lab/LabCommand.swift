@@ -21,7 +21,7 @@ struct BgpmeshLab: ParsableCommand {
           bgpmesh-lab down
         """,
         subcommands: [Up.self, Status.self, Wait.self, Exec.self, Birdc.self, Fault.self,
-                      AddNode.self, RemoveNode.self, Down.self, Forward.self]
+                      AddNode.self, RemoveNode.self, RotateKey.self, Down.self, Forward.self]
     )
 }
 
@@ -289,6 +289,38 @@ struct RemoveNode: ParsableCommand {
             try lab.removeNode(node, selfExecutable: RepoLocator.selfExecutable)
         }
         lab.progress.step("removed \(name)")
+    }
+}
+
+struct RotateKey: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rotate-key",
+        abstract: "Ask a node's agent to rotate its tinc key (POST /api/v1/keys/rotate with the lab's webhook token).",
+        discussion: "Prints the rotation id. With --wait, follows the agent's /api/v1/status (its key_rotation object) with a line per change until the rotation is done (exit 0) or failed (exit 1), or --timeout passes (exit 1).")
+
+    @OptionGroup var common: CommonOptions
+    @Argument(help: "The node (node2 or 2).") var node: String
+    @Flag(help: "Wait until the rotation is done or failed.") var wait = false
+    @Option(help: "With --wait, give up after this many seconds.") var timeout: Double = 180
+
+    func run() throws {
+        let lab = common.makeLab()
+        let state = try failing { () throws(LabError) in try LabState.load(stateDir: lab.stateDir) }
+        let n = try failing { () throws(LabError) in try lab.resolve(node, in: state) }
+        let id = try failing { () throws(LabError) in try lab.rotateKey(n, state: state) }
+        print("\(n.name): rotation \(id) started")
+        guard wait else { return }
+        let start = Date()
+        let end = try failing { () throws(LabError) in
+            try lab.waitRotation(n, id: id, timeout: timeout) { s in
+                print(String(format: "[%5.1f s] ", Date().timeIntervalSince(start)) + s.line(node: n.name))
+            }
+        }
+        if end.finished(id: id) != true {
+            FileHandle.standardError.write(Data("bgpmesh-lab: error: rotation \(id) on \(n.name) failed: \(end.line(node: n.name))\n".utf8))
+            throw ExitCode(1)
+        }
+        print(String(format: "%@: rotation %@ done in %.1f s", n.name, id, Date().timeIntervalSince(start)))
     }
 }
 

@@ -44,6 +44,40 @@ final class TemplatesTests: XCTestCase {
         XCTAssertFalse(LabTemplates.tincConf(node: nodes[0], connectTo: []).contains("\nConnectTo"))
         XCTAssertTrue(LabTemplates.tincUp(node: nodes[1]).contains("198.51.100.2/24"))
         XCTAssertTrue(LabTemplates.tincUp(node: nodes[1]).contains("mtu 1400"))
+        // A tincd restart runs tinc-up again on the persistent tinc0: it must not fail on addresses
+        // that are already there, and tinc-down must not take the interface down.
+        XCTAssertFalse(LabTemplates.tincUp(node: nodes[1]).contains("addr add"))
+        XCTAssertFalse(LabTemplates.tincDown.contains("ip link"))
+        XCTAssertEqual(LabTemplates.tuntapAddArguments(), ["tuntap", "add", "dev", "tinc0", "mode", "tap"])
+    }
+
+    /// The restart script is valid sh and stops only this net's tincd: a pidfile naming another
+    /// process leaves that process alone (and, without the node's namespace, fails to start tincd).
+    func testTincdRestartScriptStopsOnlyThisNetsTincd() throws {
+        let n = nodes[1]
+        let script = LabTemplates.tincdRestartScript(node: n)
+        XCTAssertTrue(script.contains("'\(n.tincPidfile)'") && script.contains("ip netns exec 'bml-n2'"), script)
+        XCTAssertTrue(script.contains(LabTemplates.tincdArguments(node: n).map(LabTemplates.shellQuote).joined(separator: " ")))
+        try FileManager.default.createDirectory(atPath: n.runDir, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: n.logDir, withIntermediateDirectories: true)
+        let path = "\(dir)/restart-tincd"
+        // Never into a namespace here: another lab may be running on this machine (bml-n2 may
+        // exist). `false` stands in for `ip netns exec`, so the start fails as without the namespace.
+        try script.replacingOccurrences(of: "ip netns exec 'bml-n2'", with: "false")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let syntax = try Command.run(["/bin/sh", "-n", path])
+        XCTAssertTrue(syntax.succeeded, syntax.stderr)
+
+        let other = Process()
+        other.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        other.arguments = ["30"]
+        try other.run()
+        defer { other.terminate(); other.waitUntilExit() }
+        try "\(other.processIdentifier)\n".write(toFile: n.tincPidfile, atomically: true, encoding: .utf8)
+        let r = try Command.run(["/bin/sh", path], timeout: 30)
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("restart-tincd: could not start tincd"), r.stderr)
+        XCTAssertTrue(other.isRunning, "the script stopped a process that is not this net's tincd")
     }
 
     func testBirdConfParses() throws {
@@ -128,6 +162,8 @@ final class TemplatesTests: XCTestCase {
         XCTAssertTrue(args.contains("--etcd=http://192.0.2.1:12379,http://192.0.2.2:12379,http://192.0.2.3:12379"))
         let dumpInterval = args.firstIndex(of: "--collector.tinc.min-dump-interval").map { args[$0 + 1] }
         XCTAssertEqual(dumpInterval, "1s")
+        let restart = args.firstIndex(of: "--repair.tincd-restart-command").map { args[$0 + 1] }
+        XCTAssertEqual(restart, "\(dir)/node2/run/restart-tincd")
     }
 
     func testForwardRuleParsing() throws {
