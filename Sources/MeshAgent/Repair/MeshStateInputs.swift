@@ -12,6 +12,13 @@ public struct MeshStateInputs: Sendable {
     public var bgp: BGPSessionHistory.Snapshot?
     /// The BIRD sampler's last detailed read, for the neighbor address of each session.
     public var bird: BIRDSnapshot?
+    /// `mesh.role` and `mesh.bgp-topology` as configured.
+    public var bgpRole: BGPRole = .client
+    public var bgpTopology: BGPTopology = .full
+    /// The sessions the topology calls for (nil: no plan known, e.g. no registry).
+    public var bgpPlan: BGPPeerPlan?
+    /// BIRD's message while it refuses the last peers config (nil: accepted, or no peers file).
+    public var birdPeersRefused: String?
 
     public init(registry: RegistrySync.Health? = nil, tincReachable: Set<String>? = nil, tincConnections: Set<String>? = nil,
                 tincdRunning: Bool? = nil, probes: [String: ProbeHistory.Peer] = [:], bgp: BGPSessionHistory.Snapshot? = nil,
