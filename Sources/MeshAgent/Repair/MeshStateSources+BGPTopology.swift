@@ -31,3 +31,17 @@ extension MeshStateSources {
         }
     }
 }
+
+extension MeshStateSources.BGP {
+    /// Reads the peers-file writer's state (nil: no `bird.peers-file`): its plan, and BIRD's
+    /// message while BIRD refuses the file it wrote.
+    public init(role: BGPRole, topology: BGPTopology, peers: BGPPeersWriter?) {
+        var read: WriterState?
+        if let peers { read = { @Sendable in Self.facts(peers.state) } }
+        self.init(role: role, topology: topology, writer: read)
+    }
+
+    static func facts(_ state: BGPPeersState) -> (plan: BGPPeerPlan, refused: String?)? {
+        state.plan.map { ($0, state.refused?.message) }
+    }
+}

@@ -45,7 +45,7 @@ extension Agent {
         }
         let probes = c.collectors["probe"] == true ? addProbes(c, registry: registry, bird: bird, tinc: tinc, logger: logger, to: &parts) : nil
         var sources = MeshStateSources(registry: registry, tinc: tinc, tincMaxAge: c.tincMinDumpInterval * 4, probes: probes, bird: bird)
-        sources.bgp = .init(role: c.meshRole, topology: c.meshBGPTopology)
+        sources.bgp = .init(role: c.meshRole, topology: c.meshBGPTopology, peers: bgpPeers)
         let repair = makeRepair(c, sources: sources, tinc: tincClient, logger: logger)
         parts.loops.append { await repair.run() }
         parts.collectors.append(RepairCollector(metrics: repair.metrics))

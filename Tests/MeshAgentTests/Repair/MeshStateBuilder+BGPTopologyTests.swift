@@ -113,4 +113,15 @@ final class MeshStateBuilderBGPTopologyTests: XCTestCase {
         XCTAssertNil(inputs.birdPeersRefused)
         XCTAssertEqual(inputs.bgpRole, .reflector)
     }
+
+    func testTheWritersStateGivesThePlanAndBIRDsMessage() {
+        var state = BGPPeersState()
+        XCTAssertNil(MeshStateSources.BGP.facts(state), "nothing planned before the registry's first synced round")
+        let plan = BGPPeerPlan.make(me: "me", role: .client, topology: .reflectors, records: records)
+        state.plan = plan
+        XCTAssertEqual(MeshStateSources.BGP.facts(state)?.plan, plan)
+        XCTAssertNil(MeshStateSources.BGP.facts(state)?.refused)
+        state.refused = .init(message: "8002 /etc/bird/bgpmesh-peers.conf, line 5: Unknown template bgpmesh", since: Date(timeIntervalSince1970: 0))
+        XCTAssertEqual(MeshStateSources.BGP.facts(state)?.refused, "8002 /etc/bird/bgpmesh-peers.conf, line 5: Unknown template bgpmesh")
+    }
 }
