@@ -33,12 +33,7 @@ final class MeshStateSourcesBGPTopologyTests: XCTestCase {
     }
 
     func start(_ name: String, role: String?) throws -> RegistrySync {
-        let dir = "\(root!)/\(name)"
-        try FileManager.default.createDirectory(atPath: dir + "/hosts", withIntermediateDirectories: true)
-        try "Name = \(name)\nMode = switch\nInterface = none0\n".write(toFile: dir + "/tinc.conf", atomically: true, encoding: .utf8)
-        try Fixture.text("registry/hosts/\(name)").write(toFile: dir + "/hosts/\(name)", atomically: true, encoding: .utf8)
-        try Fixture.text("registry/keys/\(name)/rsa_key.priv").write(toFile: dir + "/rsa_key.priv", atomically: true, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: dir + "/rsa_key.priv")
+        let dir = try RegistryTestRecords.makeNodeDirectory(root: root, name)
         let client = try EtcdClient(configuration: .init(endpoints: cluster.endpoints, connectTimeout: .milliseconds(300),
                                                          requestTimeout: .seconds(2)))
         let settings = RegistrySync.Settings(prefix: RegistryTestRecords.prefix, aliveTTL: .seconds(2), tincDirectory: dir, fanout: 3,
