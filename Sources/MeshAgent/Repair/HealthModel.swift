@@ -11,12 +11,12 @@ public struct HealthProblem: Sendable, Hashable, Comparable {
         case connectToDrift = "connectto_drift"
         case peerUnreachable = "peer_unreachable"
         case peerProbeLoss = "peer_probe_loss"
-        case bgpSessionDown = "bgp_session_down"
         // The BGP topology's (HealthModel+BGPTopology.swift).
         case bgpSessionMissing = "bgp_session_missing"
         case reflectorSessionDown = "reflector_session_down"
         case noReflectorSession = "no_reflector_session"
         case birdConfigRefused = "bird_config_refused"
+        case bgpSessionDown = "bgp_session_down"
     }
 
     public var kind: Kind

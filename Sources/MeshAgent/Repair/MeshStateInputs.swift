@@ -8,10 +8,6 @@ public struct MeshStateInputs: Sendable {
     public var tincConnections: Set<String>?
     public var tincdRunning: Bool?
     public var probes: [String: ProbeHistory.Peer]
-    /// The BIRD sampler's session history (nil: BIRD collector off).
-    public var bgp: BGPSessionHistory.Snapshot?
-    /// The BIRD sampler's last detailed read, for the neighbor address of each session.
-    public var bird: BIRDSnapshot?
     /// `mesh.role` and `mesh.bgp-topology` as configured.
     public var bgpRole: BGPRole = .client
     public var bgpTopology: BGPTopology = .full
@@ -19,6 +15,10 @@ public struct MeshStateInputs: Sendable {
     public var bgpPlan: BGPPeerPlan?
     /// BIRD's message while it refuses the last peers config (nil: accepted, or no peers file).
     public var birdPeersRefused: String?
+    /// The BIRD sampler's session history (nil: BIRD collector off).
+    public var bgp: BGPSessionHistory.Snapshot?
+    /// The BIRD sampler's last detailed read, for the neighbor address of each session.
+    public var bird: BIRDSnapshot?
 
     public init(registry: RegistrySync.Health? = nil, tincReachable: Set<String>? = nil, tincConnections: Set<String>? = nil,
                 tincdRunning: Bool? = nil, probes: [String: ProbeHistory.Peer] = [:], bgp: BGPSessionHistory.Snapshot? = nil,
