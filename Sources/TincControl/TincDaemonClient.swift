@@ -200,6 +200,13 @@ public final class TincDaemonClient: @unchecked Sendable {
             // of a tincd that has since died or hung is not served as if it were current.
             if let lastError { return .failure(lastError) }
             if let cache {
+                // Served only while the same tincd still runs: a dead one's dump is not current.
+                do {
+                    _ = try verifiedProcess()
+                } catch {
+                    lastError = error
+                    return .failure(error)
+                }
                 statisticsValue.cacheHits += 1
                 return .success(cache.cached())
             }

@@ -18,7 +18,7 @@ public struct MeshStateSources: Sendable {
 
     /// Reads every source once (no daemon is asked: the samplers already hold their answers).
     public func read() async -> MeshStateInputs {
-        MeshStateInputs(
+        var inputs = MeshStateInputs(
             registry: await registry?.health(),
             tincReachable: tinc?.reachableNodes(maxAge: tincMaxAge),
             tincConnections: tinc?.metaConnections(maxAge: tincMaxAge),
@@ -26,5 +26,9 @@ public struct MeshStateSources: Sendable {
             probes: probes?.snapshot ?? [:],
             bgp: bird?.history.snapshot(),
             bird: bird?.snapshot)
+        inputs.tincdHung = tinc?.daemonHung ?? false
+        inputs.birdRunning = bird?.processRunning
+        inputs.birdHung = bird?.hung ?? false
+        return inputs
     }
 }

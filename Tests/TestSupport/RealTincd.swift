@@ -1,0 +1,84 @@
+import Foundation
+import Glibc
+import XCTest
+
+/// A real tincd 1.0 on a temporary directory for a test: DeviceType = dummy (no tun device, no
+/// namespace), loopback only, logging to a file, in the foreground (-D), so the test's own
+/// child. Stop it with `stop()` (tearDown); `reap()` after killing it yourself.
+public final class RealTincd {
+    public static let path = "/usr/sbin/tincd"
+    public let directory: String
+    public let net: String
+    public var configDirectory: String { directory + "/" + net }
+    public var pidfile: String { directory + "/tinc.pid" }
+    public var logfile: String { directory + "/tinc.log" }
+    public private(set) var pid: pid_t = 0
+
+    /// Skips (loudly, naming the binary) only when tinc is not installed.
+    public init(net: String = "bgpmesh") throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.path) else {
+            throw XCTSkip("SKIPPED LOUDLY: \(Self.path) is missing; install the tinc package to run the real-tincd tests")
+        }
+        self.net = net
+        directory = "/tmp/bgpmesh-tincd-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: directory + "/" + net + "/hosts", withIntermediateDirectories: true)
+        let port = Int.random(in: 40000...50000)
+        try """
+        Name = t1
+        DeviceType = dummy
+        AddressFamily = ipv4
+        BindToAddress = 127.0.0.1
+        Port = \(port)
+
+        """.write(toFile: configDirectory + "/tinc.conf", atomically: true, encoding: .utf8)
+        try "Address = 127.0.0.1\nPort = \(port)\nSubnet = 198.51.100.201/32\n"
+            .write(toFile: configDirectory + "/hosts/t1", atomically: true, encoding: .utf8)
+        try Spawn.run([Self.path, "-n", net, "-c", configDirectory, "-K1024"], output: directory + "/spawn.out", wait: true)
+    }
+
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Starts tincd and waits (at most 10 s) until its pidfile names it and its log says it is ready.
+    public func start() throws {
+        unlink(pidfile)
+        pid = try Spawn.run([Self.path, "-n", net, "-c", configDirectory, "-D", "--logfile=\(logfile)", "--pidfile=\(pidfile)"],
+                            output: directory + "/spawn.out", wait: false)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while (try? String(contentsOfFile: pidfile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) != "\(pid)"
+            || !((try? String(contentsOfFile: logfile, encoding: .utf8))?.contains("Ready") ?? false) {
+            guard ContinuousClock.now < deadline else {
+                throw ToolFailure(description: "tincd \(pid) wrote no pidfile or no Ready line within 10 s")
+            }
+            usleep(10_000)
+        }
+    }
+
+    /// Reaps tincd after the test killed it (it is this process's child).
+    public func reap() {
+        guard pid > 0 else { return }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        pid = 0
+    }
+
+    /// SIGCONT (it may be stopped), SIGTERM, then reaps it (at most 5 s, then SIGKILL).
+    public func stop() {
+        guard pid > 0 else { return }
+        kill(pid, SIGCONT)
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        let deadline = ContinuousClock.now + .seconds(5)
+        while waitpid(pid, &status, WNOHANG) == 0 {
+            if ContinuousClock.now >= deadline {
+                kill(pid, SIGKILL)
+                waitpid(pid, &status, 0)
+                break
+            }
+            usleep(10_000)
+        }
+        pid = 0
+    }
+}
