@@ -291,8 +291,8 @@ public final class TincDaemonClient: @unchecked Sendable {
 
     /// SIGKILL to this net's tincd (checked by `verifiedProcess()` just before), for a tincd
     /// that no longer answers its signals; a stopped (SIGSTOP) process dies of SIGKILL too.
-    /// Waits until it is gone (or a zombie), at most `timeout`. Returns the pid killed, nil when
-    /// no tincd of this net was running.
+    /// Waits until it is gone (or a zombie), at most `timeout`, then removes the pidfile if it still
+    /// names it. Returns the pid killed, nil when no tincd of this net was running.
     public func killVerified(timeout: Duration = .seconds(5)) async throws(TincControlError) -> Int32? {
         let pid: Int32
         do {
@@ -309,6 +309,10 @@ public final class TincDaemonClient: @unchecked Sendable {
             guard ContinuousClock.now < deadline else { throw .signal(pid: pid, signal: "SIGKILL", errno: ETIMEDOUT) }
             try? await Task.sleep(for: .milliseconds(10))
         }
+        // A killed tincd leaves its pidfile. Until its parent reaps it, it is a zombie that a new
+        // tincd's own check (1.0.36 kill(pid, 0) on the pidfile's pid) takes for a running tincd
+        // and refuses to start; the pidfile names a dead process, so it goes.
+        if (try? TincPidfile.read(configuration.pidfilePath))?.pid == pid { unlink(configuration.pidfilePath) }
         return pid
     }
 

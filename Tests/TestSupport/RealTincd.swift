@@ -13,6 +13,9 @@ public final class RealTincd {
     public var pidfile: String { directory + "/tinc.pid" }
     public var logfile: String { directory + "/tinc.log" }
     public private(set) var pid: pid_t = 0
+    /// Started without -D: tincd forked and detached, so it is not this process's child (its
+    /// parent reaps it when killed, as systemd would).
+    public private(set) var detached = false
 
     /// Skips (loudly, naming the binary) only when tinc is not installed.
     public init(net: String = "bgpmesh") throws {
@@ -42,23 +45,29 @@ public final class RealTincd {
     }
 
     /// Starts tincd and waits (at most 10 s) until its pidfile names it and its log says it is ready.
-    public func start() throws {
+    public func start(detached: Bool = false) throws {
         unlink(pidfile)
-        pid = try Spawn.run([Self.path, "-n", net, "-c", configDirectory, "-D", "--logfile=\(logfile)", "--pidfile=\(pidfile)"],
-                            output: directory + "/spawn.out", wait: false)
+        self.detached = detached
+        let arguments = [Self.path, "-n", net, "-c", configDirectory] + (detached ? [] : ["-D"])
+            + ["--logfile=\(logfile)", "--pidfile=\(pidfile)"]
+        pid = try Spawn.run(arguments, output: directory + "/spawn.out", wait: detached)
         let deadline = ContinuousClock.now + .seconds(10)
-        while (try? String(contentsOfFile: pidfile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) != "\(pid)"
+        func pidfilePid() -> pid_t? {
+            (try? String(contentsOfFile: pidfile, encoding: .utf8)).flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
+        while (detached ? pidfilePid() == nil : pidfilePid() != pid)
             || !((try? String(contentsOfFile: logfile, encoding: .utf8))?.contains("Ready") ?? false) {
             guard ContinuousClock.now < deadline else {
                 throw ToolFailure(description: "tincd \(pid) wrote no pidfile or no Ready line within 10 s")
             }
             usleep(10_000)
         }
+        if detached, let daemon = pidfilePid() { pid = daemon }
     }
 
     /// Reaps tincd after the test killed it (it is this process's child).
     public func reap() {
-        guard pid > 0 else { return }
+        guard pid > 0, !detached else { return }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         pid = 0
@@ -69,6 +78,19 @@ public final class RealTincd {
         guard pid > 0 else { return }
         kill(pid, SIGCONT)
         kill(pid, SIGTERM)
+        if detached {
+            // Not our child: gone, or a zombie its parent has not reaped yet.
+            let deadline = ContinuousClock.now + .seconds(5)
+            while kill(pid, 0) == 0, !((try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8))?.contains(") Z ") ?? false) {
+                if ContinuousClock.now >= deadline {
+                    kill(pid, SIGKILL)
+                    break
+                }
+                usleep(10_000)
+            }
+            pid = 0
+            return
+        }
         var status: Int32 = 0
         let deadline = ContinuousClock.now + .seconds(5)
         while waitpid(pid, &status, WNOHANG) == 0 {
