@@ -11,46 +11,16 @@ public struct TincProcessIdentity: Sendable, Equatable {
 
     /// Parses tincd's argv (as in /proc/PID/cmdline; the first element is the program).
     public init(arguments: [String]) {
-        var index = 1
-        let withArgument: Set<Character> = ["c", "n", "o", "U"]
-        while index < arguments.count, index < 256 {
-            let argument = arguments[index]
-            index += 1
-            if argument == "--" { break }
-            if argument.hasPrefix("--") {
-                let body = argument.dropFirst(2)
-                let parts = body.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                let name = String(parts[0])
-                var value = parts.count > 1 ? String(parts[1]) : nil
-                if value == nil, ["net", "config", "pidfile", "option", "user"].contains(name), index < arguments.count {
-                    value = arguments[index]
-                    index += 1
-                }
-                if name == "net" { net = value }
-                if name == "config" { configDirectory = value }
-                continue
-            }
-            guard argument.hasPrefix("-"), argument.count > 1 else { continue }
-            var characters = Array(argument.dropFirst())
-            while !characters.isEmpty {
-                let option = characters.removeFirst()
-                guard withArgument.contains(option) else {
-                    // -d, -k and -K take an optional argument glued to them.
-                    if ["d", "k", "K"].contains(option) { characters = [] }
-                    continue
-                }
-                var value: String?
-                if !characters.isEmpty {
-                    value = String(characters)
-                } else if index < arguments.count {
-                    value = arguments[index]
-                    index += 1
-                }
-                if option == "n" { net = value }
-                if option == "c" { configDirectory = value }
-                characters = []
-            }
+        for (name, value) in TincProcessIdentity.options(arguments) {
+            if name == "n" || name == "net" { net = value }
+            if name == "c" || name == "config" { configDirectory = value }
         }
+    }
+
+    /// tincd 1.0.36's options, as getopt_long reads them.
+    static func options(_ arguments: [String]) -> [(name: String, value: String?)] {
+        CommandLineOptions.parse(arguments, shortWithArgument: ["c", "n", "o", "U"], shortOptional: ["d", "k", "K"],
+                                 longWithArgument: ["net", "config", "pidfile", "option", "user"])
     }
 
     /// nil when these arguments run the net `net` from `directory`; otherwise why not.

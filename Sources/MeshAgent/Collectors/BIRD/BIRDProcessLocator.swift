@@ -50,30 +50,8 @@ public final class BIRDProcessLocator: Sendable {
 
     /// The `-s` argument of BIRD's command line, nil without one.
     static func socket(arguments: [String]) -> String? {
-        let withArgument: Set<Character> = ["B", "c", "D", "s", "P", "u", "g"]
-        var socket: String?
-        var index = 1
-        while index < arguments.count, index < 256 {
-            let argument = arguments[index]
-            index += 1
-            if argument == "--" { break }
-            guard argument.hasPrefix("-"), !argument.hasPrefix("--"), argument.count > 1 else { continue }
-            var characters = Array(argument.dropFirst())
-            while !characters.isEmpty {
-                let option = characters.removeFirst()
-                guard withArgument.contains(option) else { continue }
-                var value: String?
-                if !characters.isEmpty {
-                    value = String(characters)
-                } else if index < arguments.count {
-                    value = arguments[index]
-                    index += 1
-                }
-                if option == "s" { socket = value }
-                characters = []
-            }
-        }
-        return socket
+        CommandLineOptions.parse(arguments, shortWithArgument: ["B", "c", "D", "s", "P", "u", "g"])
+            .last { $0.name == "s" }.flatMap(\.value)
     }
 
     static func samePath(_ a: String, _ b: String) -> Bool {
