@@ -77,8 +77,8 @@ public final class RealTincd {
     public func stop() {
         guard pid > 0 else { return }
         kill(pid, SIGCONT)
-        kill(pid, SIGTERM)
         if detached {
+            kill(pid, SIGTERM)
             // Not our child: gone, or a zombie its parent has not reaped yet.
             let deadline = ContinuousClock.now + .seconds(5)
             while kill(pid, 0) == 0, !((try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8))?.contains(") Z ") ?? false) {
@@ -91,16 +91,7 @@ public final class RealTincd {
             pid = 0
             return
         }
-        var status: Int32 = 0
-        let deadline = ContinuousClock.now + .seconds(5)
-        while waitpid(pid, &status, WNOHANG) == 0 {
-            if ContinuousClock.now >= deadline {
-                kill(pid, SIGKILL)
-                waitpid(pid, &status, 0)
-                break
-            }
-            usleep(10_000)
-        }
+        Spawn.terminateAndReap(pid)
         pid = 0
     }
 }

@@ -67,18 +67,18 @@ public struct RepairExecutor: Sendable {
             case .restartHungTincd:
                 guard let restartCommand else { return .failure(Failure(description: "repair.tincd-restart-command is not set")) }
                 guard let tincd else { return .failure(Failure(description: "the tinc collector is off")) }
-                let killed = try await tincd.killVerified()
-                let what = killed.map { "SIGKILL to hung tincd \($0), " } ?? "no tincd of this net was running, "
-                return try await runCommand(restartCommand).map { what + "ran \($0)" }
+                return try await killThenRun(restartCommand, daemon: "tincd", nobody: "no tincd of this net was running") {
+                    try await tincd.killVerified()
+                }
             case .restartBIRD:
                 guard let birdRestartCommand else { return .failure(Failure(description: "repair.bird-restart-command is not set")) }
                 return try await runCommand(birdRestartCommand).map { "ran \($0)" }
             case .restartHungBIRD:
                 guard let birdRestartCommand else { return .failure(Failure(description: "repair.bird-restart-command is not set")) }
                 guard let birdProcess else { return .failure(Failure(description: "the BIRD collector is off")) }
-                let killed = try await birdProcess.killVerified()
-                let what = killed.map { "SIGKILL to hung BIRD \($0), " } ?? "no BIRD of our socket was running, "
-                return try await runCommand(birdRestartCommand).map { what + "ran \($0)" }
+                return try await killThenRun(birdRestartCommand, daemon: "BIRD", nobody: "no BIRD of our socket was running") {
+                    try await birdProcess.killVerified()
+                }
             case .bgpRestart(let session):
                 guard let bird else { return .failure(Failure(description: "the BIRD collector is off")) }
                 let reply = try await bird.restart(protocol: session)
@@ -88,6 +88,13 @@ public struct RepairExecutor: Sendable {
         } catch {
             return .failure(Failure(description: "\(error)"))
         }
+    }
+
+    /// The hung-daemon rung: `kill` (SIGKILL to the checked pid), then the restart command.
+    func killThenRun(_ command: String, daemon: String, nobody: String,
+                     kill: () async throws -> Int32?) async throws -> Result<String, Failure> {
+        let what = try await kill().map { "SIGKILL to hung \(daemon) \($0), " } ?? nobody + ", "
+        return try await runCommand(command).map { what + "ran \($0)" }
     }
 
     /// `/bin/sh -c command` through `CommandRunner`: default signal dispositions, an empty mask,
