@@ -24,7 +24,7 @@ public struct BIRDCollector: Collector {
     public func collect() async throws -> [MetricFamily] {
         guard var snapshot = sampler.snapshot else { throw BIRDSamplerError.noPollYet }
         // bird_up follows the process at every scrape: a BIRD that died since the last poll is down now.
-        if snapshot.isUp, sampler.process?.locate() == nil, sampler.process != nil { snapshot.status = nil }
+        if snapshot.isUp, sampler.processRunning == false { snapshot.status = nil }
         var families = BIRDMetrics.families(snapshot, history: sampler.history.snapshot())
         if compat { families += BIRDCompatMetrics.families(snapshot) }
         let counts = sampler.errorCounts

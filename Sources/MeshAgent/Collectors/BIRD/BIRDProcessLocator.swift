@@ -20,6 +20,7 @@ public final class BIRDProcessLocator: Sendable {
     public let socketPath: String
     let rescanInterval: Duration
     private let memory = Mutex<(pid: Int32?, scannedAt: ContinuousClock.Instant?)>((nil, nil))
+    private let seen = Mutex(false)
 
     public init(socketPath: String, rescanInterval: Duration = .seconds(1)) {
         self.socketPath = socketPath
@@ -34,7 +35,15 @@ public final class BIRDProcessLocator: Sendable {
         if known == nil, let scannedAt, now - scannedAt < rescanInterval { return nil }
         let found = ProcessInspection.allPids().first { isOurs($0) }
         memory.withLock { $0 = (found, now) }
+        if found != nil { seen.withLock { $0 = true } }
         return found
+    }
+
+    /// Whether our BIRD runs, once one was ever found; nil before. A BIRD this agent cannot see
+    /// (another pid namespace, a socket served by something else) is never called dead for it.
+    public func running() -> Bool? {
+        let found = locate() != nil
+        return found || seen.withLock({ $0 }) ? found : nil
     }
 
     /// Alive, not a zombie, BIRD by executable or command name, serving `socketPath`.

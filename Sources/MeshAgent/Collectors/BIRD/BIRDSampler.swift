@@ -82,8 +82,8 @@ public final class BIRDSampler: Sendable {
         return process.locate() != nil
     }
 
-    /// Whether BIRD's process runs now (nil without a locator).
-    public var processRunning: Bool? { process.map { $0.locate() != nil } }
+    /// Whether BIRD's process runs now (nil without a locator, or before one was ever found).
+    public var processRunning: Bool? { process?.running() }
 
     /// Failed commands by kind, for `bgpmesh_collector_errors_total`.
     var errorCounts: [String: UInt64] { state.withLock { $0.errors } }

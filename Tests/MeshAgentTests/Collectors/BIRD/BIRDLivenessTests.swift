@@ -43,6 +43,9 @@ final class BIRDLivenessTests: XCTestCase {
         let pid = try XCTUnwrap(birdPid)
         XCTAssertEqual(BIRDProcessLocator(socketPath: bird.socketPath).locate(), pid)
         XCTAssertNil(BIRDProcessLocator(socketPath: bird.directory + "/other.ctl").locate())
+        XCTAssertNil(BIRDProcessLocator(socketPath: bird.directory + "/other.ctl").running(),
+                     "a BIRD never seen (another pid namespace, a fake socket) is unknown, not dead")
+        XCTAssertEqual(BIRDProcessLocator(socketPath: bird.socketPath).running(), true)
         XCTAssertEqual(BIRDProcessLocator.socket(arguments: ["bird", "-c", "x.conf", "-s", "/a.ctl"]), "/a.ctl")
         XCTAssertEqual(BIRDProcessLocator.socket(arguments: ["bird", "-s/b.ctl", "-P", "p"]), "/b.ctl")
         XCTAssertNil(BIRDProcessLocator.socket(arguments: ["bird", "-c", "-s"]), "-s is the argument of -c here")
