@@ -50,6 +50,19 @@ final class BGPPeersPasswordTests: XCTestCase {
         XCTAssertEqual(try BGPPeersPassword.literal(path: file(String(repeating: "h", count: 80))).count, 82)
     }
 
+    func testAgentRefusesAnUnusablePasswordFileAtStart() throws {
+        var configuration = AgentConfiguration()
+        configuration.birdPasswordFile = try file("hunter2", mode: 0o644)
+        XCTAssertNoThrow(try Agent.validate(configuration), "without bird.peers-file the password file is not used")
+        configuration.birdPeersFile = directory + "/peers.conf"
+        XCTAssertThrowsError(try Agent.validate(configuration)) { error in
+            XCTAssertTrue("\(error)".contains("chmod 600"), "\(error)")
+            XCTAssertFalse("\(error)".contains("hunter2"))
+        }
+        XCTAssertEqual(chmod(configuration.birdPasswordFile!, 0o600), 0)
+        XCTAssertNoThrow(try Agent.validate(configuration))
+    }
+
     func testMissingFile() {
         XCTAssertThrowsError(try BGPPeersPassword.literal(path: directory + "/nope")) { error in
             XCTAssertTrue("\(error)".contains("No such file or directory"), "\(error)")
