@@ -175,6 +175,20 @@ final class BGPPeersWriterTests: XCTestCase {
         XCTAssertTrue(String(decoding: try XCTUnwrap(fileBytes()), as: UTF8.self).contains("\tbfd on;\n"))
     }
 
+    func testTheLoopAppliesEachOfferThatChangesSomething() async throws {
+        try configure()
+        try bird.start()
+        let writer = writer()
+        let loop = Task { await writer.run() }
+        defer { loop.cancel() }
+        writer.offer(.init(me: "node1", records: BGPPeersTestRecords.records([1, 2])))
+        try await waitUntil("the loop applied node2") { try await protocols()["bgpmesh_node2"] != nil && writer.state.lastApplied != nil }
+        writer.offer(.init(me: "node1", records: BGPPeersTestRecords.records([1, 2, 3])))
+        try await waitUntil("the loop applied node3") { try await protocols()["bgpmesh_node3"] != nil }
+        loop.cancel()
+        await loop.value
+    }
+
     func testRefusedFirstFileIsRemovedAgain() async throws {
         try configure(template: "template bgp tpl_other { local as 65000; ipv4; }")
         try bird.start()
