@@ -48,9 +48,9 @@ extension Agent {
             if let registry { parts.rotation = addRotation(c, registry: registry, tinc: tincClient, logger: logger, to: &parts) }
         }
         let probes = c.collectors["probe"] == true ? addProbes(c, registry: registry, bird: bird, tinc: tinc, logger: logger, to: &parts) : nil
-        let repair = makeRepair(c, sources: MeshStateSources(registry: registry, tinc: tinc, tincMaxAge: c.tincMinDumpInterval * 4,
-                                                             probes: probes, bird: bird),
-                                tinc: tincClient, logger: logger)
+        var sources = MeshStateSources(registry: registry, tinc: tinc, tincMaxAge: c.tincMinDumpInterval * 4, probes: probes, bird: bird)
+        sources.bgp = .init(role: c.meshRole, topology: c.meshBGPTopology, peers: bgpPeers)
+        let repair = makeRepair(c, sources: sources, tinc: tincClient, logger: logger)
         parts.loops.append { await repair.run() }
         parts.collectors.append(RepairCollector(metrics: repair.metrics))
         parts.repair = repair
