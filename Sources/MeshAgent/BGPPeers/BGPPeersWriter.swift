@@ -96,8 +96,9 @@ public actor BGPPeersWriter {
     var appliedHash: String?
     /// The last failure logged, so a failure that repeats every round is logged once.
     var lastLogged: String?
-    /// Names that cannot make a protocol name, last logged.
+    /// Names that cannot make a protocol name, and clients with another AS number, last logged.
     var lastUnnamed: [String] = []
+    var lastOtherAS: [String] = []
 
     /// `bird` must be an unrestricted client (`configure` needs it); its timeout bounds each command.
     public init(settings: Settings, bird: BIRDClient, metrics: BGPPeersMetrics = BGPPeersMetrics(), logger: Logger,
@@ -181,13 +182,21 @@ extension BGPPeersWriter {
         let onFile = ownedFile ? current.map(BGPPeersFile.blocks(in:)) ?? [:] : [:]
         let kept = onFile.filter { input.kept.contains($0.key) }
         let plan = BGPPeerPlan.make(me: input.me, role: settings.role, topology: settings.topology, records: input.records)
-        let rendered = BGPPeersFile.render(plan: plan, kept: kept, options: options)
+        let localASN = input.records.first { $0.name == input.me }?.bgp.asn
+        let rendered = BGPPeersFile.render(plan: plan, kept: kept, options: options, localASN: localASN)
         let wanted = Array(rendered.text.utf8)
         if rendered.unnamed != lastUnnamed {
             lastUnnamed = rendered.unnamed
             if !rendered.unnamed.isEmpty {
                 logger.warning("node names too long for a BIRD protocol name (bgpmesh_<name>, 64 bytes at most); no session for them",
                                metadata: ["peers": "\(rendered.unnamed.joined(separator: ","))"])
+            }
+        }
+        if rendered.otherAS != lastOtherAS {
+            lastOtherAS = rendered.otherAS
+            if !rendered.otherAS.isEmpty {
+                logger.warning("route reflector clients with another AS number than this node's; BIRD takes rr client on iBGP only, no session for them",
+                               metadata: ["peers": "\(rendered.otherAS.joined(separator: ","))", "local_as": "\(localASN.map(String.init) ?? "")"])
             }
         }
         metrics.update {

@@ -104,6 +104,20 @@ final class BGPPeersFileTests: XCTestCase {
         XCTAssertNotNil(BGPPeersFile.protocolName(String(repeating: "n", count: 56)))
     }
 
+    func testReflectorLeavesOutClientsOfAnotherAS() {
+        let records = BGPPeersTestRecords.records([1, 2, 3]) + [BGPPeersTestRecords.record(4, asn: 65001)]
+        let reflector = BGPPeerPlan.make(me: "node1", role: .reflector, topology: .reflectors, records: records)
+        let rendered = BGPPeersFile.render(plan: reflector, options: options, localASN: 65000)
+        XCTAssertEqual(rendered.peers, ["node2", "node3"])
+        XCTAssertEqual(rendered.otherAS, ["node4"])
+        // Unknown local AS: nothing to compare with. Full mesh: an external session, which BIRD takes.
+        XCTAssertEqual(BGPPeersFile.render(plan: reflector, options: options).peers, ["node2", "node3", "node4"])
+        let full = BGPPeerPlan.make(me: "node1", role: .client, topology: .full, records: records)
+        let external = BGPPeersFile.render(plan: full, options: options, localASN: 65000)
+        XCTAssertEqual(external.peers, ["node2", "node3", "node4"])
+        XCTAssertTrue(external.text.contains("neighbor 198.51.100.4 as 65001;"))
+    }
+
     func testMarker() {
         XCTAssertTrue(BGPPeersFile.hasMarker(Array((BGPPeersFile.marker + "\n# rest").utf8)))
         XCTAssertFalse(BGPPeersFile.hasMarker(Array("protocol bgp x { }\n".utf8)))

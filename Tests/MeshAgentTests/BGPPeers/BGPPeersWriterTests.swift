@@ -189,6 +189,18 @@ final class BGPPeersWriterTests: XCTestCase {
         await loop.value
     }
 
+    func testAReflectorsClientOfAnotherASDoesNotMakeBIRDRefuseTheFile() async throws {
+        try configure()
+        try bird.start()
+        let writer = writer(role: .reflector, topology: .reflectors)
+        writer.offer(.init(me: "node1", records: BGPPeersTestRecords.records([1, 2, 3]) + [BGPPeersTestRecords.record(4, asn: 65001)]))
+        await writer.round()
+        XCTAssertNil(writer.state.refused, "BIRD refuses rr client on an external session: \(String(describing: writer.state.refused))")
+        XCTAssertNotNil(writer.state.lastApplied)
+        let running = try await protocols()
+        XCTAssertEqual(running.keys.filter { $0.hasPrefix("bgpmesh_") }.sorted(), ["bgpmesh_node2", "bgpmesh_node3"])
+    }
+
     func testRefusedFirstFileIsRemovedAgain() async throws {
         try configure(template: "template bgp tpl_other { local as 65000; ipv4; }")
         try bird.start()
