@@ -98,7 +98,7 @@ public actor BGPPeersWriter {
     var lastLogged: String?
     /// Names that cannot make a protocol name, and clients with another AS number, last logged.
     var lastUnnamed: [String] = []
-    var lastOtherAS: [String] = []
+    var lastUnusableAS: [String] = []
 
     /// `bird` must be an unrestricted client (`configure` needs it); its timeout bounds each command.
     public init(settings: Settings, bird: BIRDClient, metrics: BGPPeersMetrics = BGPPeersMetrics(), logger: Logger,
@@ -192,11 +192,13 @@ extension BGPPeersWriter {
                                metadata: ["peers": "\(rendered.unnamed.joined(separator: ","))"])
             }
         }
-        if rendered.otherAS != lastOtherAS {
-            lastOtherAS = rendered.otherAS
-            if !rendered.otherAS.isEmpty {
-                logger.warning("route reflector clients with another AS number than this node's; BIRD takes rr client on iBGP only, no session for them",
-                               metadata: ["peers": "\(rendered.otherAS.joined(separator: ","))", "local_as": "\(localASN.map(String.init) ?? "")"])
+        if rendered.unusableAS != lastUnusableAS {
+            lastUnusableAS = rendered.unusableAS
+            if !rendered.unusableAS.isEmpty {
+                logger.warning("""
+                    peers whose AS number BIRD would refuse (0, or a route reflector client with another AS number than this node's: \
+                    rr client is for iBGP only); no session for them
+                    """, metadata: ["peers": "\(rendered.unusableAS.joined(separator: ","))", "local_as": "\(localASN.map(String.init) ?? "")"])
             }
         }
         metrics.update {

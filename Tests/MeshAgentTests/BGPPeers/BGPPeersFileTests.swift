@@ -109,13 +109,17 @@ final class BGPPeersFileTests: XCTestCase {
         let reflector = BGPPeerPlan.make(me: "node1", role: .reflector, topology: .reflectors, records: records)
         let rendered = BGPPeersFile.render(plan: reflector, options: options, localASN: 65000)
         XCTAssertEqual(rendered.peers, ["node2", "node3"])
-        XCTAssertEqual(rendered.otherAS, ["node4"])
+        XCTAssertEqual(rendered.unusableAS, ["node4"])
         // Unknown local AS: nothing to compare with. Full mesh: an external session, which BIRD takes.
         XCTAssertEqual(BGPPeersFile.render(plan: reflector, options: options).peers, ["node2", "node3", "node4"])
         let full = BGPPeerPlan.make(me: "node1", role: .client, topology: .full, records: records)
         let external = BGPPeersFile.render(plan: full, options: options, localASN: 65000)
         XCTAssertEqual(external.peers, ["node2", "node3", "node4"])
         XCTAssertTrue(external.text.contains("neighbor 198.51.100.4 as 65001;"))
+        // AS 0: BIRD refuses the protocol ("Remote AS number (or peer type) must be set").
+        let zero = BGPPeerPlan.make(me: "node1", role: .client, topology: .full,
+                                    records: BGPPeersTestRecords.records([1, 2]) + [BGPPeersTestRecords.record(3, asn: 0)])
+        XCTAssertEqual(BGPPeersFile.render(plan: zero, options: options).unusableAS, ["node3"])
     }
 
     func testMarker() {
