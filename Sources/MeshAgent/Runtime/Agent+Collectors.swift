@@ -39,6 +39,10 @@ extension Agent {
         var registry: RegistrySync?
         // The peers-file writer (bird.peers-file); its `state` is for health and status.
         let bgpPeers = registryOn ? addBGPPeers(c, logger: logger, to: &parts) : nil
+        if let path = c.birdPeersFile, !registryOn {
+            logger.warning("bird.peers-file is set but the registry is off (registry, etcd.endpoints): the agent leaves the file alone",
+                           metadata: ["file": "\(path)"])
+        }
         if registryOn, let etcd, let tincClient {
             registry = addRegistry(c, etcd: etcd, tinc: tincClient, dumps: tinc, bird: bird, peers: bgpPeers, logger: logger, to: &parts)
             if let registry { parts.rotation = addRotation(c, registry: registry, tinc: tincClient, logger: logger, to: &parts) }
@@ -105,6 +109,12 @@ extension Agent {
         let settings = BGPPeersWriter.Settings(
             path: path, template: c.birdTemplate, clusterID: c.birdRRClusterID, bfd: c.birdBFD, passwordFile: c.birdPasswordFile,
             role: c.meshRole, topology: c.meshBGPTopology, registryPrefix: c.effectiveRegistryPrefix, stateDirectory: c.stateDir)
+        if c.meshASN == 0 {
+            logger.warning("""
+                bird.peers-file without mesh.asn: this node's record takes its AS number from BIRD's first BGP protocol, \
+                and until the agent has written peers there may be none, so no node peers with this one; set mesh.asn
+                """)
+        }
         let writer = BGPPeersWriter(settings: settings, bird: client, logger: logger)
         parts.loops.append { await writer.run() }
         parts.collectors.append(BGPPeersCollector(metrics: writer.metrics))

@@ -37,7 +37,7 @@ final class RegistrySyncTests: XCTestCase {
         try RegistryTestRecords.makeNodeDirectory(root: root, name)
     }
 
-    func start(_ name: String, fanout: Int = 3, observer: EtcdClient.Observer? = nil) throws {
+    func start(_ name: String, fanout: Int = 3, observer: EtcdClient.Observer? = nil, peersWriter: BGPPeersWriter? = nil) throws {
         let client = try EtcdClient(configuration: .init(endpoints: cluster.endpoints, connectTimeout: .milliseconds(300),
                                                          requestTimeout: .seconds(2), watchRetryLimit: 2,
                                                          watchBackoff: .milliseconds(100), watchBackoffMax: .milliseconds(300)),
@@ -48,7 +48,8 @@ final class RegistrySyncTests: XCTestCase {
         var logger = Logger(label: "test")
         logger.logLevel = ProcessInfo.processInfo.environment["BGPMESH_TEST_LOG"] == nil ? .critical : .info
         let sync = RegistrySync(settings: settings, etcd: client, reloader: nil, reachable: { nil },
-                                bgp: { .init(asn: 65000, routerID: nil) }, metrics: RegistryMetrics(), logger: logger, clock: clock.clock)
+                                bgp: { .init(asn: 65000, routerID: nil) }, metrics: RegistryMetrics(), logger: logger, clock: clock.clock,
+                                peersWriter: peersWriter)
         running[name] = (sync, Task { await sync.run() }, client)
     }
 
