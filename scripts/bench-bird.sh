@@ -223,12 +223,21 @@ measure_agent() {
     agent_idle=$(rss "$agent_pid"); [ -n "$ref_pid" ] && ref_idle=$(rss "$ref_pid")
     # One warm-up scrape each (first connection, page cache).
     scrape "$AGENT_ADDR" /dev/null >/dev/null; [ -n "$ref_pid" ] && scrape "$REF_ADDR" /dev/null >/dev/null
+    # PERF=DIR: `perf record -g` on the agent during the timed scrapes, one file per case and mode.
+    local perf_pid=""
+    if [ -n "${PERF:-}" ]; then
+        mkdir -p "$PERF"
+        perf record -q -g -F 4999 -p "$agent_pid" -o "$PERF/perf-$CASE-$mode.data" >/dev/null 2>&1 &
+        perf_pid=$!
+        sleep 0.5
+    fi
     local agent_t=() ref_t=() birdc_t=()
     for _ in $(seq "$SCRAPES"); do
         agent_t+=("$(scrape "$AGENT_ADDR" "$DIR/agent.prom")")
         [ -n "$ref_pid" ] && ref_t+=("$(scrape "$REF_ADDR" "$DIR/ref.prom")")
         birdc_t+=("$(timed_birdc)")
     done
+    if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; fi
     local am cm bm=""
     am=$(median "${agent_t[@]}"); cm=$(median "${birdc_t[@]}")
     [ -n "$ref_pid" ] && bm=$(median "${ref_t[@]}")
@@ -267,6 +276,7 @@ measure_agent() {
 }
 
 for case in $CASES; do
+    CASE=$case
     fresh_namespaces
     echo "bench-bird: starting BIRD for the $case config"
     case $case in

@@ -1,5 +1,8 @@
 import BIRDControl
 import Exposition
+#if canImport(Glibc)
+import Glibc
+#endif
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -225,23 +228,35 @@ public enum BIRDMetrics {
     }
 
     /// Each value's place among the distinct values in byte order (equal values, equal ranks):
-    /// rows then sort on integers. (Canonically equivalent strings share a rank here but not in
-    /// the encoder, which then finds the table out of order and sorts it: slower, never wrong.)
+    /// rows then sort on integers. Bytes, not Swift's `<` and hashing, which normalise Unicode
+    /// (slow on the UTF-8 descriptions, and not the encoder's order).
     static func ranks(_ values: [String]) -> [Int] {
-        var distinct = Array(Set(values))
-        distinct.sort { compareBytes($0, $1) < 0 }
-        let rank = Dictionary(uniqueKeysWithValues: distinct.enumerated().map { ($1, $0) })
-        return values.map { rank[$0]! }
-    }
-
-    /// Byte-wise UTF-8 order, the encoder's order for label values (Swift's `<` is Unicode order).
-    static func compareBytes(_ a: String, _ b: String) -> Int {
-        var a = a, b = b
-        return a.withUTF8 { x in
-            b.withUTF8 { y in
-                let shared = min(x.count, y.count)
-                for i in 0..<shared where x[i] != y[i] { return x[i] < y[i] ? -1 : 1 }
-                return x.count < y.count ? -1 : (x.count > y.count ? 1 : 0)
+        var buffer: [UInt8] = []
+        var bounds = [0]
+        bounds.reserveCapacity(values.count + 1)
+        for value in values {
+            buffer.append(contentsOf: value.utf8)
+            bounds.append(buffer.count)
+        }
+        return buffer.withUnsafeBufferPointer { bytes in
+            bounds.withUnsafeBufferPointer { bounds in
+                func compare(_ x: Int, _ y: Int) -> Int {
+                    let xLength = bounds[x + 1] - bounds[x], yLength = bounds[y + 1] - bounds[y]
+                    let shared = min(xLength, yLength)
+                    if shared > 0, let base = bytes.baseAddress {
+                        let c = memcmp(base + bounds[x], base + bounds[y], shared)
+                        if c != 0 { return c < 0 ? -1 : 1 }
+                    }
+                    return xLength < yLength ? -1 : (xLength > yLength ? 1 : 0)
+                }
+                let order = values.indices.sorted { compare($0, $1) < 0 }
+                var rank = [Int](repeating: 0, count: values.count)
+                var current = 0
+                for (n, index) in order.enumerated() {
+                    if n > 0 && compare(order[n - 1], index) != 0 { current += 1 }
+                    rank[index] = current
+                }
+                return rank
             }
         }
     }
