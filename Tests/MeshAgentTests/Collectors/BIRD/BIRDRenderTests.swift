@@ -14,13 +14,18 @@ final class BIRDRenderTests: XCTestCase {
         history.observe([("peer_b", .idle, t), ("peer_10", .established, t), ("dead_peer", .active, nil)], at: t + 1)
         history.observe([("peer_b", .established, t + 2), ("peer_10", .established, t), ("dead_peer", .active, nil)], at: t + 2)
         let families = BIRDMetrics.families(snapshot, history: history.snapshot()) + BIRDCompatMetrics.families(snapshot)
-        let listed = families.map { MetricFamily(name: $0.name, help: $0.help, type: $0.type, metrics: $0.metrics) }
-        for format in [ExpositionFormat.text004, .openMetrics100] {
-            let a = ExpositionEncoder.encode(families, format: format)
-            let b = ExpositionEncoder.encode(listed, format: format)
-            XCTAssertGreaterThan(a.count, 10_000)
-            XCTAssertEqual(String(decoding: a, as: UTF8.self), String(decoding: b, as: UTF8.self), "\(format)")
-        }
+        assertEncodesLikeListedMetrics(families, atLeast: 10_000)
+    }
+}
+
+/// Encoded, `families` must give the bytes of the same metrics listed one by one, in both formats.
+func assertEncodesLikeListedMetrics(_ families: [MetricFamily], atLeast bytes: Int, file: StaticString = #filePath, line: UInt = #line) {
+    let listed = families.map { MetricFamily(name: $0.name, help: $0.help, type: $0.type, metrics: $0.metrics) }
+    for format in [ExpositionFormat.text004, .openMetrics100] {
+        let a = ExpositionEncoder.encode(families, format: format)
+        let b = ExpositionEncoder.encode(listed, format: format)
+        XCTAssertGreaterThan(a.count, bytes, file: file, line: line)
+        XCTAssertEqual(String(decoding: a, as: UTF8.self), String(decoding: b, as: UTF8.self), "\(format)", file: file, line: line)
     }
 }
 
@@ -41,13 +46,7 @@ final class BIRDRouteServerRenderTests: XCTestCase {
     func testTablesEncodeExactlyLikeListedMetrics() throws {
         let snapshot = try Self.snapshot()
         let families = BIRDMetrics.families(snapshot) + BIRDCompatMetrics.families(snapshot)
-        let listed = families.map { MetricFamily(name: $0.name, help: $0.help, type: $0.type, metrics: $0.metrics) }
-        for format in [ExpositionFormat.text004, .openMetrics100] {
-            let a = ExpositionEncoder.encode(families, format: format)
-            let b = ExpositionEncoder.encode(listed, format: format)
-            XCTAssertGreaterThan(a.count, 100_000)
-            XCTAssertEqual(String(decoding: a, as: UTF8.self), String(decoding: b, as: UTF8.self), "\(format)")
-        }
+        assertEncodesLikeListedMetrics(families, atLeast: 100_000)
     }
 
     func testDescriptionsAreEscapedAndCountsKept() throws {
