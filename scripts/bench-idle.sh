@@ -15,7 +15,8 @@
 # Prometheus would; SCRAPE=0: no scrapes). Printed: RSS (VmRSS and an smaps breakdown: malloc
 # heap and arenas, thread stacks, the binary, shared libraries), threads, CPU (utime+stime
 # over the window, per minute and per second, per thread), wakeups (context switches per
-# second, all threads).
+# second, all threads). PERF=1 also samples the agent with perf over the window and prints the
+# functions that take its CPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -108,13 +109,25 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # Context switches (voluntary, involuntary) summed over every thread: /proc/<pid>/status holds
 # the main thread's only.
 switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt/ {v += $2} /^nonvoluntary_ctxt/ {n += $2} END {print v + 0, n + 0}'; }
-# Per-thread utime+stime ticks, "comm ticks" per line (threads of one name summed).
+# Per thread name: threads, utime+stime ticks, voluntary context switches (threads of one name summed).
 thread_ticks() {
-    for t in /proc/"$1"/task/*; do
-        python3 -c 'import sys
-s = open(sys.argv[1]).read(); c = s[s.index("(") + 1:s.rindex(")")]; f = s[s.rindex(")") + 2:].split()
-print(c.replace(" ", "_"), int(f[11]) + int(f[12]))' "$t/stat" 2>/dev/null || true
-    done | awk '{t[$1] += $2; n[$1]++} END {for (k in t) print k, n[k], t[k]}' | sort
+    python3 - "$1" <<'EOF'
+import os, sys
+acc = {}
+base = f"/proc/{sys.argv[1]}/task"
+for tid in os.listdir(base):
+    try:
+        s = open(f"{base}/{tid}/stat").read()
+        vol = next(int(l.split()[1]) for l in open(f"{base}/{tid}/status") if l.startswith("voluntary_ctxt"))
+    except (OSError, StopIteration):
+        continue
+    comm = s[s.index("(") + 1:s.rindex(")")].replace(" ", "_")
+    f = s[s.rindex(")") + 2:].split()
+    a = acc.setdefault(comm, [0, 0, 0])
+    a[0] += 1; a[1] += int(f[11]) + int(f[12]); a[2] += vol
+for comm in sorted(acc):
+    print(comm, *acc[comm])
+EOF
 }
 
 # RSS by kind from smaps: malloc (brk heap and glibc arenas), thread stacks, other anonymous,
@@ -194,6 +207,11 @@ for profile in $PROFILES; do
     thread_ticks "$agent_pid" >"$W/threads0"
     t0=$(date +%s%N)
     end=$((SECONDS + WINDOW))
+    perf_pid=
+    if [ "${PERF:-0}" = 1 ]; then
+        perf record -q -F 999 -g -p "$agent_pid" -o "$W/perf-$profile.data" -- sleep "$WINDOW" >/dev/null 2>&1 &
+        perf_pid=$!
+    fi
     if [ "$SCRAPE" -gt 0 ]; then
         while [ $SECONDS -lt $end ]; do
             scrape_both
@@ -202,6 +220,7 @@ for profile in $PROFILES; do
     else
         sleep "$WINDOW"
     fi
+    [ -n "$perf_pid" ] && wait "$perf_pid" || true
     t1=$(date +%s%N)
     a1=$(cpu_ticks "$agent_pid"); r1=$(cpu_ticks "$ref_pid")
     read -r av1 an1 < <(switches "$agent_pid"); read -r rv1 rn1 < <(switches "$ref_pid")
@@ -228,9 +247,14 @@ for profile in $PROFILES; do
     }'
     echo "agent RSS by kind (KiB):"
     smaps_breakdown "$agent_pid" | awk -F'\t' '{printf "  %-22s %8d\n", $1, $2}'
-    echo "agent CPU by thread over the window (name, threads, ms/s):"
-    join -a2 -e0 -o 2.1,2.2,1.3,2.3 "$W/threads0" "$W/threads1" \
-        | awk -v hz="$HZ" -v s="$secs" '{d = ($4 - $3) / hz / s * 1000; if (d > 0 || 1) printf "  %-18s %3d %8.2f\n", $1, $2, d}' | sort -k3 -gr
+    echo "agent by thread over the window (name, threads, CPU ms/s, wakeups/s):"
+    join -a2 -e0 -o 2.1,2.2,1.3,2.3,1.4,2.4 "$W/threads0" "$W/threads1" \
+        | awk -v hz="$HZ" -v s="$secs" '{printf "  %-18s %3d %8.2f %8.1f\n", $1, $2, ($4 - $3) / hz / s * 1000, ($6 - $5) / s}' | sort -k3,3gr -k4,4gr
+    if [ -n "$perf_pid" ]; then
+        echo "agent CPU by function over the window (perf, self time):"
+        perf report -q -i "$W/perf-$profile.data" --no-children --sort sym -g none --percent-limit 1 2>/dev/null \
+            | grep -v '^$' | head -40 | cut -c1-150 || true
+    fi
     summary+=("$profile $rss $(awk -v a=$((a1 - a0)) -v hz="$HZ" -v s="$secs" 'BEGIN {printf "%.3f", a / hz / s * 60}') $threads")
     echo
     kill "$agent_pid"; wait "$agent_pid" 2>/dev/null || true
