@@ -7,9 +7,9 @@ import Synchronization
 /// pool. Each thread owns its own easy handle (never shared), and any idle thread takes the next
 /// job: one slow request does not hold up the others.
 ///
-/// One thread runs from the start; more start only when a job finds every thread busy (up to
-/// `maxThreads`), and those end after `idleTimeout` without a job. An idle agent then keeps one
-/// thread and one connection to etcd instead of four.
+/// One thread runs from the start and is always woken first; more start only when a job finds
+/// every thread busy (up to `maxThreads`), and those end after `idleTimeout` without a job. An
+/// idle agent then keeps one thread and one connection to etcd instead of four.
 final class CurlWorkerPool: Sendable {
     struct Job: Sendable {
         /// Runs on a worker with that worker's handle.
@@ -24,19 +24,32 @@ final class CurlWorkerPool: Sendable {
         var closed = false
         /// Threads started and not yet ended.
         var threads = 0
-        /// Threads waiting for a job.
-        var idle = 0
+        /// The first thread waits for a job (it is woken first, so the others can go idle).
+        var firstIdle = false
+        /// Other threads waiting for a job and not yet woken for one.
+        var othersIdle = 0
         var nextIndex = 0
+
+        mutating func take() -> Job? {
+            guard head < jobs.count else { return nil }
+            let job = jobs[head]
+            head += 1
+            if head > 64 && head * 2 > jobs.count {
+                jobs.removeFirst(head)
+                head = 0
+            }
+            return job
+        }
     }
 
-    private enum Step {
-        case run(Job)
-        case again
-        case exit
+    private enum Wake {
+        case first, other, start, none
     }
 
     private let state = Mutex(State())
-    private let pending = DispatchSemaphore(value: 0)
+    /// The first thread's wakeups, and the others' (any one of them).
+    private let firstPending = DispatchSemaphore(value: 0)
+    private let othersPending = DispatchSemaphore(value: 0)
     private let name: String
     let maxThreads: Int
     let idleTimeout: Duration
@@ -47,7 +60,7 @@ final class CurlWorkerPool: Sendable {
         self.name = name
         self.idleTimeout = idleTimeout
         state.withLock { $0.threads = 1 }
-        guard startThread(permanent: true) else { return nil }
+        guard startThread(first: true) else { return nil }
     }
 
     /// Threads running now (for tests).
@@ -56,21 +69,32 @@ final class CurlWorkerPool: Sendable {
     /// Queues a job; false (and `reject` called) after shutdown.
     @discardableResult
     func submit(_ job: Job) -> Bool {
-        let (accepted, grow) = state.withLock { state -> (Bool, Bool) in
-            guard !state.closed else { return (false, false) }
+        let wake = state.withLock { state -> Wake? in
+            guard !state.closed else { return nil }
             state.jobs.append(job)
-            // Every waiting thread will take one of the queued jobs; start one for the rest.
-            let grow = state.jobs.count - state.head > state.idle && state.threads < maxThreads
-            if grow { state.threads += 1 }
-            return (true, grow)
+            if state.firstIdle {
+                state.firstIdle = false
+                return .first
+            }
+            if state.othersIdle > 0 {
+                state.othersIdle -= 1
+                return .other
+            }
+            guard state.threads < maxThreads else { return Wake.none }
+            state.threads += 1
+            return .start
         }
-        guard accepted else {
+        switch wake {
+        case nil:
             job.reject()
             return false
+        case .first?: firstPending.signal()
+        case .other?: othersPending.signal()
+        case .start?:
+            // If no thread can start, the running ones take the job when they are done.
+            if !startThread(first: false) { state.withLock { $0.threads -= 1 } }
+        case .none?: break
         }
-        // If no thread can start, the running ones take the job in turn.
-        if grow && !startThread(permanent: false) { state.withLock { $0.threads -= 1 } }
-        pending.signal()
         return true
     }
 
@@ -85,62 +109,62 @@ final class CurlWorkerPool: Sendable {
             return (rest, state.threads)
         }
         for job in dropped { job.reject() }
-        for _ in 0..<threads { pending.signal() }
+        firstPending.signal()
+        for _ in 0..<threads { othersPending.signal() }
     }
 
     /// The caller has counted the thread in `state.threads`.
-    private func startThread(permanent: Bool) -> Bool {
+    private func startThread(first: Bool) -> Bool {
         let index = state.withLock { state -> Int in
             defer { state.nextIndex += 1 }
             return state.nextIndex
         }
         // Each thread holds the pool until it ends.
-        return DetachedThread.spawn(name: "\(name)-\(index)", { self.work(permanent: permanent) }) == 0
+        return DetachedThread.spawn(name: "\(name)-\(index)", { self.work(first: first) }) == 0
     }
 
-    private func next(woken: Bool, permanent: Bool) -> Step {
-        state.withLock { state -> Step in
-            state.idle -= 1
-            if state.closed {
-                state.threads -= 1
-                return .exit
-            }
-            if state.head < state.jobs.count {
-                let job = state.jobs[state.head]
-                state.head += 1
-                if state.head > 64 && state.head * 2 > state.jobs.count {
-                    state.jobs.removeFirst(state.head)
-                    state.head = 0
-                }
-                return .run(job)
-            }
-            if !woken && !permanent {
-                state.threads -= 1
-                return .exit
-            }
-            return .again
-        }
+    private enum Step {
+        case run(Job)
+        case wait
+        case exit
     }
 
-    private func work(permanent: Bool) {
+    private func work(first: Bool) {
         let easy = CurlEasy()
-        let timeout = idleTimeout.clampedNanoseconds
+        let timeout = Int(clamping: idleTimeout.clampedNanoseconds)
         while true {
-            state.withLock { $0.idle += 1 }
-            let woken: Bool
-            if permanent {
-                pending.wait()
-                woken = true
-            } else {
-                woken = pending.wait(timeout: .now() + .nanoseconds(Int(clamping: timeout))) == .success
+            // The next queued job, else go idle.
+            let step = state.withLock { state -> Step in
+                if state.closed {
+                    state.threads -= 1
+                    return .exit
+                }
+                if let job = state.take() { return .run(job) }
+                if first { state.firstIdle = true } else { state.othersIdle += 1 }
+                return .wait
             }
-            switch next(woken: woken, permanent: permanent) {
+            switch step {
             case .run(let job):
                 if let easy { job.run(easy) } else { job.reject() }
-            case .again:
                 continue
             case .exit:
                 return
+            case .wait:
+                break
+            }
+            if first {
+                firstPending.wait()
+            } else if othersPending.wait(timeout: .now() + .nanoseconds(timeout)) == .timedOut {
+                // Idle for the whole timeout: end, unless every idle thread (this one too) has
+                // been woken for a job, so that a wakeup is owed to this one.
+                let end = state.withLock { state -> Bool in
+                    guard state.othersIdle > 0 else { return false }
+                    state.othersIdle -= 1
+                    state.threads -= 1
+                    return true
+                }
+                if end { return }
+                othersPending.wait()
             }
         }
     }
