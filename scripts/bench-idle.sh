@@ -12,7 +12,8 @@
 # For each profile (default flags, then the flags a 64-node lab would use; SCALE_FLAGS
 # overrides those) the agent starts, turns ready, settles for WARMUP seconds, then is measured
 # for WINDOW seconds while both it and bird_exporter are scraped every SCRAPE seconds (as
-# Prometheus would; SCRAPE=0: no scrapes). Printed: RSS (VmRSS and an smaps breakdown: malloc
+# Prometheus would; SCRAPE=0: no scrapes). Printed: RSS (VmRSS, its anonymous part, which no
+# other process shares, and an smaps breakdown: malloc
 # heap and arenas, thread stacks, the binary, shared libraries), threads, CPU (utime+stime
 # over the window, per minute and per second, per thread), wakeups (context switches per
 # second, all threads). PERF=1 also samples the agent with perf over the window and prints the
@@ -229,15 +230,17 @@ for profile in $PROFILES; do
 
     rss=$(awk '/^VmRSS/ {print $2}' "/proc/$agent_pid/status"); ref_rss=$(awk '/^VmRSS/ {print $2}' "/proc/$ref_pid/status")
     threads=$(awk '/^Threads/ {print $2}' "/proc/$agent_pid/status"); ref_threads=$(awk '/^Threads/ {print $2}' "/proc/$ref_pid/status")
+    anon=$(awk '/^RssAnon/ {print $2}' "/proc/$agent_pid/status"); ref_anon=$(awk '/^RssAnon/ {print $2}' "/proc/$ref_pid/status")
 
     echo "== bench-idle, profile $profile: ${WINDOW}s window after ${WARMUP}s warm-up, scrape every ${SCRAPE}s, $PEERS BGP protocols =="
     [ -n "$flags" ] && echo "flags: $flags"
     awk -v a=$((a1 - a0)) -v r=$((r1 - r0)) -v hz="$HZ" -v s="$secs" \
         -v av=$((av1 - av0)) -v an=$((an1 - an0)) -v rv=$((rv1 - rv0)) -v rn=$((rn1 - rn0)) \
-        -v rss="$rss" -v rrss="$ref_rss" -v th="$threads" -v rth="$ref_threads" 'BEGIN {
+        -v rss="$rss" -v rrss="$ref_rss" -v th="$threads" -v rth="$ref_threads" -v an="$anon" -v ran="$ref_anon" 'BEGIN {
         ac = a / hz / s; rc = r / hz / s
         printf "                 %14s %14s %8s\n", "agent", "bird_exporter", "ratio"
         printf "RSS (MiB)        %14.1f %14.1f %8.2f\n", rss / 1024, rrss / 1024, rss / rrss
+        printf "  of it anonymous%14.1f %14.1f %8.2f\n", an / 1024, ran / 1024, an / ran
         printf "threads          %14d %14d\n", th, rth
         printf "CPU s/min        %14.3f %14.3f %8.2f\n", ac * 60, rc * 60, (rc > 0 ? ac / rc : 0)
         printf "CPU ms/s         %14.2f %14.2f\n", ac * 1000, rc * 1000
