@@ -7,7 +7,8 @@
 #     sessions stay in Connect/Active, as a mesh whose peers are down would);
 #   - tincd 1.0.36 with `DeviceType = dummy` (no TUN/TAP, so no namespace and no root);
 #   - a single-member etcd 3.4 on loopback ports (the registry and the etcd collector use it).
-# Probes are off (they would send ICMP); everything else is on, with the registry.
+# Probes are off unless PROBES=N (then aimed at loopback only); everything else is on, with the
+# registry.
 #
 # For each profile (default flags, then the flags a 64-node lab would use; SCALE_FLAGS
 # overrides those) the agent starts, turns ready, settles for WARMUP seconds, then is measured
@@ -31,6 +32,9 @@ PROFILES=${PROFILES:-default scale}
 # What a 64-node lab would run (h-lab chooses; see docs/benchmarks.md, "Idle footprint").
 SCALE_FLAGS=${SCALE_FLAGS:---collector.bird.sampler-interval 5s --collector.bird.detail-interval 30s --collector.bird.route-count-interval 60s --collector.tinc.min-dump-interval 30s --collector.etcd.interval 30s --repair.interval 5s}
 EXTRA_FLAGS=${EXTRA_FLAGS:-}
+# PROBES=N turns the probes on with N targets on loopback (127.0.2.1...), as a mesh of N+1 nodes
+# would probe its peers (with the profile's probe interval; SCALE_FLAGS may set one).
+PROBES=${PROBES:-0}
 
 for tool in bird tincd etcd curl python3 "$BIRD_EXPORTER" "$AGENT"; do
     [ -n "$tool" ] && command -v "$tool" >/dev/null || { echo "bench-idle: missing $tool (run: make deps build)" >&2; exit 1; }
@@ -189,12 +193,17 @@ for profile in $PROFILES; do
         *) die "unknown profile $profile (default, scale)" ;;
     esac
     rm -rf "$W/state"; mkdir -p "$W/state"
+    probe_flags="--no-collector.probe"
+    if [ "$PROBES" -gt 0 ]; then
+        probe_flags=""
+        for i in $(seq "$PROBES"); do probe_flags+=" --collector.probe.target peer$i=127.0.2.$i"; done
+    fi
     # shellcheck disable=SC2086
     "$AGENT" run --web.listen-address "127.0.0.1:$P_AGENT" --log.level warning \
         --collector.bird.socket "$W/bird.ctl" \
         --collector.tinc.dir "$T" --collector.tinc.pidfile "$W/tincd.pid" --collector.tinc.logfile "$W/tincd.log" \
         --etcd.endpoints "http://127.0.0.1:$P_ETCD" --mesh.overlay-prefixes 198.51.100.0/24 \
-        --state.dir "$W/state" --no-collector.probe $flags $EXTRA_FLAGS >"$W/agent-$profile.log" 2>&1 &
+        --state.dir "$W/state" $probe_flags $flags $EXTRA_FLAGS >"$W/agent-$profile.log" 2>&1 &
     agent_pid=$!; pids+=("$agent_pid")
     wait_for 30 curl -fsS -o /dev/null "http://127.0.0.1:$P_AGENT/readyz" || die "the agent did not turn ready ($W/agent-$profile.log)"
     # The registry published this node's record: the mesh side is running too.
@@ -232,15 +241,15 @@ for profile in $PROFILES; do
     threads=$(awk '/^Threads/ {print $2}' "/proc/$agent_pid/status"); ref_threads=$(awk '/^Threads/ {print $2}' "/proc/$ref_pid/status")
     anon=$(awk '/^RssAnon/ {print $2}' "/proc/$agent_pid/status"); ref_anon=$(awk '/^RssAnon/ {print $2}' "/proc/$ref_pid/status")
 
-    echo "== bench-idle, profile $profile: ${WINDOW}s window after ${WARMUP}s warm-up, scrape every ${SCRAPE}s, $PEERS BGP protocols =="
+    echo "== bench-idle, profile $profile: ${WINDOW}s window after ${WARMUP}s warm-up, scrape every ${SCRAPE}s, $PEERS BGP protocols, $PROBES probe targets =="
     [ -n "$flags" ] && echo "flags: $flags"
     awk -v a=$((a1 - a0)) -v r=$((r1 - r0)) -v hz="$HZ" -v s="$secs" \
         -v av=$((av1 - av0)) -v an=$((an1 - an0)) -v rv=$((rv1 - rv0)) -v rn=$((rn1 - rn0)) \
-        -v rss="$rss" -v rrss="$ref_rss" -v th="$threads" -v rth="$ref_threads" -v an="$anon" -v ran="$ref_anon" 'BEGIN {
+        -v rss="$rss" -v rrss="$ref_rss" -v th="$threads" -v rth="$ref_threads" -v anonk="$anon" -v ranonk="$ref_anon" 'BEGIN {
         ac = a / hz / s; rc = r / hz / s
         printf "                 %14s %14s %8s\n", "agent", "bird_exporter", "ratio"
         printf "RSS (MiB)        %14.1f %14.1f %8.2f\n", rss / 1024, rrss / 1024, rss / rrss
-        printf "  of it anonymous%14.1f %14.1f %8.2f\n", an / 1024, ran / 1024, an / ran
+        printf "  of it anonymous%14.1f %14.1f %8.2f\n", anonk / 1024, ranonk / 1024, anonk / ranonk
         printf "threads          %14d %14d\n", th, rth
         printf "CPU s/min        %14.3f %14.3f %8.2f\n", ac * 60, rc * 60, (rc > 0 ? ac / rc : 0)
         printf "CPU ms/s         %14.2f %14.2f\n", ac * 1000, rc * 1000
