@@ -189,13 +189,23 @@ public final class Agent: Sendable {
         logger.info("listening", metadata: ["addresses": "\(server.boundAddresses.joined(separator: ","))",
                                             "collectors": "\(collectors.collectors.map(\.name).joined(separator: ","))",
                                             "version": "\(BuildInfo.version)"])
-        let set = collectors, firstPolls = firstPolls, timeout = configuration.collectorTimeout
+        let set = collectors, firstPolls = firstPolls, timeout = configuration.collectorTimeout, logger = logger
         startLoops()
         Task {
             // The samplers' first polls are bounded by their daemons' timeouts; this bounds the wait too.
             _ = await withDeadline(timeout) { for signal in firstPolls { await signal.wait() } }
             _ = await set.collect()
+            // Startup is over (and once more a minute later, when the registry has synced and
+            // signed): the code only it ran leaves the RSS (CodePages).
+            Self.releaseCodePages(logger: logger)
+            try? await Task.sleep(for: .seconds(60))
+            Self.releaseCodePages(logger: logger)
         }
+    }
+
+    private static func releaseCodePages(logger: Logger) {
+        let released = CodePages.release()
+        logger.debug("released the resident pages of code", metadata: ["mappings": "\(released.mappings)", "kib": "\(released.residentKiB)"])
     }
 
     /// Starts the samplers without the server (for `scrape-once` they stay off).
