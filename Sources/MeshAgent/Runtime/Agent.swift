@@ -189,7 +189,7 @@ public final class Agent: Sendable {
         logger.info("listening", metadata: ["addresses": "\(server.boundAddresses.joined(separator: ","))",
                                             "collectors": "\(collectors.collectors.map(\.name).joined(separator: ","))",
                                             "version": "\(BuildInfo.version)"])
-        let set = collectors, firstPolls = firstPolls, timeout = configuration.collectorTimeout, logger = logger
+        let set = collectors, firstPolls = firstPolls, timeout = configuration.collectorTimeout
         startLoops()
         Task {
             // The samplers' first polls are bounded by their daemons' timeouts; this bounds the wait too.
@@ -197,13 +197,13 @@ public final class Agent: Sendable {
             _ = await set.collect()
             // Startup is over (and once more a minute later, when the registry has synced and
             // signed): the code only it ran leaves the RSS (CodePages).
-            Self.releaseCodePages(logger: logger)
+            releaseCodePages()
             try? await Task.sleep(for: .seconds(60))
-            Self.releaseCodePages(logger: logger)
+            releaseCodePages()
         }
     }
 
-    private static func releaseCodePages(logger: Logger) {
+    private func releaseCodePages() {
         let released = CodePages.release()
         logger.debug("released the resident pages of code", metadata: ["mappings": "\(released.mappings)", "kib": "\(released.residentKiB)"])
     }
