@@ -195,17 +195,7 @@ public final class Agent: Sendable {
             // The samplers' first polls are bounded by their daemons' timeouts; this bounds the wait too.
             _ = await withDeadline(timeout) { for signal in firstPolls { await signal.wait() } }
             _ = await set.collect()
-            // Startup is over (and once more a minute later, when the registry has synced and
-            // signed): the code only it ran leaves the RSS (CodePages).
-            releaseCodePages()
-            try? await Task.sleep(for: .seconds(60))
-            releaseCodePages()
         }
-    }
-
-    private func releaseCodePages() {
-        let released = CodePages.release()
-        logger.debug("released the resident pages of code", metadata: ["mappings": "\(released.mappings)", "kib": "\(released.residentKiB)"])
     }
 
     /// Starts the samplers without the server (for `scrape-once` they stay off).
