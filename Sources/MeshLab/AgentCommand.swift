@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The one place that builds a node's `bgpmesh-agent` command line.
 ///
@@ -29,6 +30,8 @@ public enum AgentCommand {
         // A real node's service manager restarts tincd; in the lab this script does (Lab writes it
         // before the agent starts): used by the repair loop and by key rotation.
         args += ["--repair.tincd-restart-command", node.tincdRestartScript]
+        // The same for BIRD (its setting arrives with issue 16; older agents do not know it).
+        if knowsSetting("repair.bird-restart-command", binary: binary) { args += ["--repair.bird-restart-command", node.birdRestartScript] }
         // Alertmanager calls each agent's webhook with this token (prometheus/alertmanager.yml).
         args += ["--web.webhook-token-file", MonitoringSpec(stateDir: node.stateDir).webhookTokenFile]
         // With manual keys the lab owns host files and ConnectTo; the agents only watch.
@@ -37,6 +40,18 @@ public enum AgentCommand {
         args += extra.map { expand($0, values) }
         return args
     }
+
+    /// Whether `binary config-reference` lists `key` (asked once per binary and process).
+    public static func knowsSetting(_ key: String, binary: String) -> Bool {
+        knownSettings.withLock { cache in
+            if let text = cache[binary] { return text.contains("--\(key)") }
+            let text = (try? Command.run([binary, "config-reference"], timeout: 10)).map { $0.succeeded ? $0.stdout : "" } ?? ""
+            cache[binary] = text
+            return text.contains("--\(key)")
+        }
+    }
+
+    static let knownSettings = Mutex<[String: String]>([:])
 
     /// Values for `{name}` placeholders in `--agent-arg`.
     public static func placeholders(node: NodeSpec, lab: LabState) -> [String: String] {
@@ -56,6 +71,7 @@ public enum AgentCommand {
             "tinc_pidfile": node.tincPidfile,
             "tinc_log": node.tincLog,
             "tincd_restart_script": node.tincdRestartScript,
+            "bird_restart_script": node.birdRestartScript,
             "bird_socket": node.birdSocket,
             "etcd_endpoints": LabTemplates.etcdEndpoints(members: lab.etcdMembers(stateDir: node.stateDir)),
             "webhook_token_file": mon.webhookTokenFile,

@@ -49,59 +49,165 @@ public struct LabStatus: Codable, Sendable {
     }
 }
 
+/// How long `status` waits for each daemon. Every query has its own deadline and all run at once,
+/// so `status` answers within `total` whatever the daemons do (stopped, hung, gone).
+public struct StatusBudget: Sendable {
+    /// The whole answer.
+    public var total: Double = 2.0
+    /// tincd: waiting for the signal lock (the agent's collector holds it while it dumps), for a
+    /// quiet log, then for the dump's end.
+    public var tincLockWait: Double = 0.5
+    public var tincQuiet: Double = 0.4
+    public var tincDump: Double = 1.0
+    /// Each birdc call.
+    public var birdc: Double = 0.9
+    /// The agent's /healthz.
+    public var agent: Double = 1.5
+    public init() {}
+}
+
+/// Runs each task on its own thread (they block on child processes, so a pool sized to the cores
+/// would queue them) and waits at most `deadline` seconds. Unfinished tasks give nil; they end on
+/// their own deadlines.
+func runParallel<T: Sendable>(_ tasks: [@Sendable () -> T], deadline: Double) -> [T?] {
+    let box = ResultsBox<T>(count: tasks.count)
+    let group = DispatchGroup()
+    for (i, task) in tasks.enumerated() {
+        group.enter()
+        let t = Thread {
+            box.set(i, task())
+            group.leave()
+        }
+        t.stackSize = 1 << 20
+        t.start()
+    }
+    _ = group.wait(timeout: .now() + deadline)
+    return box.snapshot()
+}
+
+/// The scheduler state of a process from /proc/<pid>/stat (`R`, `S`, `D`, `T` stopped, `Z`...).
+func processState(_ pid: Int32) -> Character? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return nil }
+    return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
+}
+
 extension Lab {
     /// Reads every node's tincd, BIRD and agent and applies the convergence criterion:
     /// every node reaches every other node over tinc, every BGP session is Established,
     /// and every node has every other node's IPv4 and IPv6 prefix from BGP.
-    public func status(state: LabState) -> LabStatus {
+    ///
+    /// Every query has a short deadline and all of them run at once, so the answer comes within
+    /// `budget.total` (about 2 s) even while a daemon is stopped or hung; what did not answer in
+    /// time is named in `missing`.
+    public func status(state: LabState, budget: StatusBudget = StatusBudget()) -> LabStatus {
         let nodes = state.specs(stateDir: stateDir)
-        let box = ResultsBox<NodeStatus>(count: nodes.count)
-        DispatchQueue.concurrentPerform(iterations: nodes.count) { i in
-            box.set(i, self.nodeStatus(nodes[i], all: nodes, agents: state.agentBinary != nil))
+        let agents = state.agentBinary != nil
+        var tasks: [@Sendable () -> StatusPart] = []
+        for n in nodes {
+            tasks.append { self.tincPart(n, all: nodes, budget: budget) }
+            tasks.append { self.birdPart(n, all: nodes, budget: budget) }
+            if agents { tasks.append { StatusPart(agentUp: self.agentAnswers(n, timeout: budget.agent)) } }
         }
-        let rows = box.values.map { $0! }
+        let parts = runParallel(tasks, deadline: budget.total)
+        let perNode = agents ? 3 : 2
+        var rows: [NodeStatus] = []
+        for (i, n) in nodes.enumerated() {
+            var st = NodeStatus(name: n.name, tinc_reachable_peers: 0, bgp_established: 0, bgp_configured: 0,
+                                routes: 0, agent_up: false)
+            let late = String(format: "%.1f s", budget.total)
+            if let t = parts[i * perNode] {
+                st.tinc_reachable_peers = t.tincReachable
+                st.missing += t.missing
+            } else {
+                st.missing.append("tincd did not answer within \(late)")
+            }
+            if let b = parts[i * perNode + 1] {
+                st.bgp_configured = b.bgpConfigured
+                st.bgp_established = b.bgpEstablished
+                st.routes = b.routes
+                st.missing += b.missing
+            } else {
+                st.missing.append("BIRD did not answer within \(late)")
+            }
+            if agents { st.agent_up = parts[i * perNode + 2]?.agentUp ?? false }
+            rows.append(st)
+        }
         let missing = rows.flatMap { r in r.missing.map { "\(r.name): \($0)" } }
         return LabStatus(nodes: rows, converged: missing.isEmpty, missing: missing)
     }
 
-    func nodeStatus(_ n: NodeSpec, all: [NodeSpec], agents: Bool) -> NodeStatus {
-        let peers = all.filter { $0.index != n.index }
-        var st = NodeStatus(name: n.name, tinc_reachable_peers: 0, bgp_established: 0, bgp_configured: 0,
-                            routes: 0, agent_up: false)
-        // tinc
-        if let dump = tincDump(n, signal: SIGUSR2), let tnodes = TincDump.nodes(dump) {
-            let reachable = Set(tnodes.filter { $0.reachable && $0.name != n.name }.map(\.name))
-            st.tinc_reachable_peers = reachable.count
-            let unreachable = peers.map(\.name).filter { !reachable.contains($0) }
-            if !unreachable.isEmpty { st.missing.append("tinc cannot reach \(unreachable.joined(separator: ","))") }
-        } else {
-            st.missing.append(isRunning(.tincd, n) ? "tincd did not dump its nodes (see \(n.tincLog))" : "tincd not running")
+    /// One query's share of a node's row.
+    struct StatusPart: Sendable {
+        var tincReachable = 0
+        var bgpConfigured = 0
+        var bgpEstablished = 0
+        var routes = 0
+        var agentUp = false
+        var missing: [String] = []
+    }
+
+    /// A daemon that is stopped (SIGSTOP) gets no signal or query: it could not answer.
+    func stoppedNote(_ kind: DaemonKind, _ n: NodeSpec) -> String? {
+        guard let p = pid(kind, n), let s = processState(p), s == "T" || s == "t" else { return nil }
+        return "\(kind.rawValue) is stopped (pid \(p), SIGSTOP)"
+    }
+
+    func tincPart(_ n: NodeSpec, all: [NodeSpec], budget: StatusBudget) -> StatusPart {
+        var part = StatusPart()
+        if let note = stoppedNote(.tincd, n) { part.missing.append(note); return part }
+        guard isRunning(.tincd, n) else { part.missing.append("tincd not running"); return part }
+        guard let dump = tincSignalAndRead(n, SIGUSR2, end: "End of subnet list.", timeout: budget.tincDump,
+                                           lockWait: budget.tincLockWait, quietMax: budget.tincQuiet),
+              let tnodes = TincDump.nodes(dump) else {
+            part.missing.append("tincd did not dump its nodes (see \(n.tincLog))")
+            return part
         }
-        // BIRD
-        if let r = try? Command.run(["birdc", "-s", n.birdSocket, "show", "protocols"], timeout: 5), r.succeeded {
-            let bgp = BirdReplies.protocols(r.stdout).filter { $0.proto == "BGP" }
-            st.bgp_configured = bgp.count
-            st.bgp_established = bgp.filter(\.established).count
-            for p in bgp where !p.established {
-                st.missing.append("BGP \(p.name) is \(p.state) \(p.info)".trimmingCharacters(in: .whitespaces))
-            }
-            let names = Set(bgp.map(\.name))
-            if let rr = try? Command.run(["birdc", "-s", n.birdSocket, "show", "route"], timeout: 5), rr.succeeded {
-                let learned = BirdReplies.routes(rr.stdout).filter { names.contains($0.proto) }
-                st.routes = learned.count
-                let have = Set(learned.map(\.prefix))
-                let lacking = peers.flatMap { [$0.prefix4, $0.prefix6] }.filter { !have.contains($0) }
-                if !lacking.isEmpty {
-                    st.missing.append("no BGP route for \(lacking.prefix(6).joined(separator: ","))\(lacking.count > 6 ? ",..." : "")")
-                }
-            } else {
-                st.missing.append("birdc show route failed")
-            }
-        } else {
-            st.missing.append(isRunning(.bird, n) ? "BIRD does not answer on \(n.birdSocket)" : "BIRD not running")
+        let reachable = Set(tnodes.filter { $0.reachable && $0.name != n.name }.map(\.name))
+        part.tincReachable = reachable.count
+        let unreachable = all.filter { $0.index != n.index }.map(\.name).filter { !reachable.contains($0) }
+        if !unreachable.isEmpty { part.missing.append("tinc cannot reach \(unreachable.joined(separator: ","))") }
+        return part
+    }
+
+    func birdPart(_ n: NodeSpec, all: [NodeSpec], budget: StatusBudget) -> StatusPart {
+        var part = StatusPart()
+        if let note = stoppedNote(.bird, n) { part.missing.append(note); return part }
+        guard let r = try? Command.run(["birdc", "-s", n.birdSocket, "show", "protocols"], timeout: budget.birdc),
+              r.succeeded else {
+            part.missing.append(isRunning(.bird, n) ? "BIRD does not answer on \(n.birdSocket)" : "BIRD not running")
+            return part
         }
-        if agents { st.agent_up = agentResponds(n) }
-        return st
+        let bgp = BirdReplies.protocols(r.stdout).filter { $0.proto == "BGP" }
+        part.bgpConfigured = bgp.count
+        part.bgpEstablished = bgp.filter(\.established).count
+        for p in bgp where !p.established {
+            part.missing.append("BGP \(p.name) is \(p.state) \(p.info)".trimmingCharacters(in: .whitespaces))
+        }
+        let names = Set(bgp.map(\.name))
+        guard let rr = try? Command.run(["birdc", "-s", n.birdSocket, "show", "route"], timeout: budget.birdc),
+              rr.succeeded else {
+            part.missing.append("birdc show route failed")
+            return part
+        }
+        let learned = BirdReplies.routes(rr.stdout).filter { names.contains($0.proto) }
+        part.routes = learned.count
+        let have = Set(learned.map(\.prefix))
+        let lacking = all.filter { $0.index != n.index }.flatMap { [$0.prefix4, $0.prefix6] }.filter { !have.contains($0) }
+        if !lacking.isEmpty {
+            part.missing.append("no BGP route for \(lacking.prefix(6).joined(separator: ","))\(lacking.count > 6 ? ",..." : "")")
+        }
+        return part
+    }
+
+    /// GET /healthz of a node's agent from the monitoring namespace, with a deadline in seconds.
+    func agentAnswers(_ n: NodeSpec, timeout: Double) -> Bool {
+        if stoppedNote(.agent, n) != nil { return false }
+        let r = try? Netns.exec(LabNames.monitoringNamespace,
+                                ["curl", "-sS", "--fail", "-o", "/dev/null", "--connect-timeout", String(format: "%.1f", timeout),
+                                 "--max-time", String(format: "%.1f", timeout), "http://\(n.agentListen)/healthz"],
+                                timeout: timeout + 1)
+        return r?.succeeded ?? false
     }
 
     /// Sends a dump signal (USR1 connections, USR2 nodes/edges/subnets) and returns the output.

@@ -114,19 +114,20 @@ public final class Lab: Sendable {
 
     /// Sends one signal to a quiet tincd and returns its log output after the signal, once `end`
     /// appears (and the log is quiet again), or nil.
-    func tincSignalAndRead(_ n: NodeSpec, _ sig: Int32, end: String, timeout: Double = 4) -> String? {
+    func tincSignalAndRead(_ n: NodeSpec, _ sig: Int32, end: String, timeout: Double = 4,
+                           lockWait: Double = 15, quietMax: Double = 3) -> String? {
         guard let p = pid(.tincd, n) else { return nil }
         let lockPath = "\(n.runDir)/tincd.signal.lock"
         let fd = open(lockPath, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        let lockDeadline = Date().addingTimeInterval(15)
+        let lockDeadline = Date().addingTimeInterval(lockWait)
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             if Date() >= lockDeadline { return nil }
             usleep(20_000)
         }
         defer { _ = flock(fd, LOCK_UN) }
-        waitLogQuiet(n.tincLog, quiet: 0.25, max: 3)
+        waitLogQuiet(n.tincLog, quiet: 0.25, max: quietMax)
         let offset = fileSize(n.tincLog)
         guard kill(p, sig) == 0 else { return nil }
         let deadline = Date().addingTimeInterval(timeout)
@@ -134,7 +135,7 @@ public final class Lab: Sendable {
             usleep(20_000)
             let text = readFrom(n.tincLog, offset: offset)
             if end.isEmpty || text.contains(end) {
-                waitLogQuiet(n.tincLog, quiet: 0.1, max: 2)
+                waitLogQuiet(n.tincLog, quiet: 0.1, max: min(2, quietMax))
                 return readFrom(n.tincLog, offset: offset)
             }
         }
@@ -176,7 +177,7 @@ public final class Lab: Sendable {
         case .bird:
             guard node.birdSocket.utf8.count < 108 else { throw .unixSocketPathTooLong(node.birdSocket) }
             try? FileManager.default.removeItem(atPath: node.birdSocket)
-            argv = ["bird", "-f", "-c", node.birdConf, "-s", node.birdSocket, "-P", node.pidfile(.bird)]
+            argv = LabTemplates.birdArguments(node: node)
         case .etcd:
             argv = LabTemplates.etcdArguments(node: node, members: state.etcdMembers(stateDir: stateDir))
         case .agent:
@@ -184,6 +185,7 @@ public final class Lab: Sendable {
             guard FileManager.default.isExecutableFile(atPath: binary) else { throw .missingAgentBinary(path: binary) }
             try mkdir(node.agentDir)
             try write(node.tincdRestartScript, LabTemplates.tincdRestartScript(node: node), mode: 0o755)
+            try write(node.birdRestartScript, LabTemplates.birdRestartScript(node: node), mode: 0o755)
             argv = AgentCommand.arguments(binary: binary, node: node, lab: state, extra: state.agentExtraArgs)
         }
         let log = kind == .tincd ? "\(node.logDir)/tincd.stderr.log" : node.log(kind)

@@ -79,6 +79,8 @@ public struct NodeSpec: Sendable, Hashable, Comparable {
     /// While this file exists, the next restart by that script stops tincd and fails (removing the
     /// file): the lab's stand-in for a tincd that refuses a new key.
     public var tincdRestartFailOnce: String { "\(runDir)/restart-tincd.fail-once" }
+    /// The script the agent runs as `repair.bird-restart-command` (LabTemplates.birdRestartScript).
+    public var birdRestartScript: String { "\(runDir)/restart-bird" }
 
     public func pidfile(_ kind: DaemonKind) -> String { "\(runDir)/\(kind.rawValue).pid" }
     public func log(_ kind: DaemonKind) -> String {

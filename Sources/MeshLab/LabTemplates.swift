@@ -150,6 +150,66 @@ public enum LabTemplates {
         """
     }
 
+    /// BIRD's command line on a node: the lab's own start and the node's restart script
+    /// (`birdRestartScript`) use this one list.
+    public static func birdArguments(node: NodeSpec) -> [String] {
+        ["bird", "-f", "-c", node.birdConf, "-s", node.birdSocket, "-P", node.pidfile(.bird)]
+    }
+
+    /// The node's `run/restart-bird`: what a service manager's restart does for this node's BIRD,
+    /// given to the agent as `repair.bird-restart-command`. It stops the BIRD named by the pidfile
+    /// only if that process is this node's BIRD (its command line holds this control socket):
+    /// SIGTERM, SIGKILL after 5 s (a stopped or hung BIRD ignores SIGTERM until it runs again), starts
+    /// BIRD in the node's namespace with the lab's own arguments (`birdArguments`) and exits 0 once
+    /// `birdc show status` answers on the socket, or 1 with the reason on stderr.
+    public static func birdRestartScript(node: NodeSpec) -> String {
+        let argv = birdArguments(node: node).map(shellQuote).joined(separator: " ")
+        return """
+        #!/bin/sh
+        # Written by bgpmesh-lab: restarts \(node.name)'s BIRD as a service manager would.
+        set -u
+        PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+        pidfile=\(shellQuote(node.pidfile(.bird)))
+        sock=\(shellQuote(node.birdSocket))
+        log=\(shellQuote(node.log(.bird)))
+        alive() { [ -r "/proc/$1/stat" ] && [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+        ours() { alive "$1" && tr '\\0' '\\n' <"/proc/$1/cmdline" 2>/dev/null | grep -qxF -- "$sock"; }
+        exec 8>>\(shellQuote("\(node.runDir)/bird.restart.lock"))
+        flock -w 30 8 || { echo "restart-bird: another restart holds the lock for 30 s" >&2; exit 1; }
+        pid=$(cat "$pidfile" 2>/dev/null || true)
+        case "$pid" in ''|*[!0-9]*) pid= ;; esac
+        if [ -n "$pid" ] && ours "$pid"; then
+            kill -TERM "$pid"
+            i=0
+            while alive "$pid"; do
+                i=$((i + 1))
+                if [ "$i" -eq 50 ]; then kill -KILL "$pid"; fi
+                if [ "$i" -ge 100 ]; then echo "restart-bird: BIRD $pid does not exit" >&2; exit 1; fi
+                sleep 0.1
+            done
+        fi
+        rm -f "$pidfile" "$sock"
+        ip netns exec \(shellQuote(node.namespace)) setsid sh -c 'echo $$ >"$0"; exec "$@"' "$pidfile" \\
+            \(argv) </dev/null >>"$log" 2>&1 8>&- &
+        starter=$!
+        i=0
+        while :; do
+            sleep 0.1
+            i=$((i + 1))
+            new=$(cat "$pidfile" 2>/dev/null || true)
+            if [ -z "$new" ] && [ "$i" -ge 10 ] && ! alive "$starter"; then
+                echo "restart-bird: could not start BIRD: $(tail -n 1 "$log" 2>/dev/null)" >&2; exit 1
+            fi
+            if [ -n "$new" ] && ! alive "$new"; then
+                echo "restart-bird: BIRD exited at start: $(tail -n 1 "$log" 2>/dev/null)" >&2; exit 1
+            fi
+            if [ -n "$new" ] && [ -S "$sock" ] && timeout 2 birdc -s "$sock" show status >/dev/null 2>&1; then exit 0; fi
+            if [ "$i" -ge 150 ]; then echo "restart-bird: BIRD does not answer on $sock within 15 s (see $log)" >&2; exit 1; fi
+        done
+
+        """
+    }
+
     /// Single-quotes `s` for sh.
     static func shellQuote(_ s: String) -> String {
         "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
