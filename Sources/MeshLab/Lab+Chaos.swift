@@ -64,6 +64,8 @@ public struct ChaosReport: Codable, Sendable {
     public var violations: [Violation] = []
     public var stopped_early: String?
     public var cleanup: [String] = []
+    /// Faults left out because this machine cannot inject them (the plan draws from the rest).
+    public var unavailable: [String] = []
 
     public func json() -> String {
         let enc = JSONEncoder()
@@ -163,7 +165,6 @@ public final class ChaosRunner: @unchecked Sendable {
     var scope = FileScope.none
     var isolated: String?
     var excusedAgent: String?
-    var deadDaemons: Set<String> = []
 
     var nodes: [NodeSpec] { state.specs(stateDir: lab.stateDir) }
     var elapsed: Double { Date().timeIntervalSince(start) }
@@ -181,16 +182,21 @@ public final class ChaosRunner: @unchecked Sendable {
     public func run() throws(LabError) -> ChaosReport {
         start = Date()
         let names = nodes.map(\.name)
-        report = ChaosReport(seed: options.seed, duration: options.duration, faults: options.faults.map(\.rawValue), nodes: names,
+        var faults = options.faults
+        var unavailable: [String] = []
+        if faults.contains(.netem) && !lab.netemSupported() {
+            faults.removeAll { $0 == .netem }
+            unavailable.append("netem: this kernel has no netem or prio qdisc (sch_netem, sch_prio)")
+        }
+        report = ChaosReport(seed: options.seed, duration: options.duration, faults: faults.map(\.rawValue), nodes: names,
                              limits: options.limits, started_at: start)
-        var plan = try ChaosPlan(seed: options.seed, faults: options.faults, nodes: names,
+        report.unavailable = unavailable
+        for u in unavailable { say("left out \(u)") }
+        var plan = try ChaosPlan(seed: options.seed, faults: faults, nodes: names,
                                  etcdMembers: state.etcdMembers(stateDir: lab.stateDir).map(\.name),
                                  holdRange: ChaosPlan.holdRange(duration: options.duration), gapRange: 3...10)
-        say("chaos: seed \(options.seed), \(Int(options.duration)) s, faults \(options.faults.map(\.rawValue).joined(separator: ","))")
-        let st = lab.status(state: state)
-        guard st.converged else {
-            throw .notReady(what: "a converged lab before the chaos run", seconds: 0, missing: st.missing)
-        }
+        say("chaos: seed \(options.seed), \(Int(options.duration)) s, faults \(faults.map(\.rawValue).joined(separator: ","))")
+        try lab.waitConverged(state: state, timeout: 60)
         baseline = FileSnapshot.take(nodes)
         let first = sample()
         for a in first.agents { events.formUnion(a.events); if let c = a.repairsCounted { counted[a.node] = c } }
@@ -272,7 +278,6 @@ public final class ChaosRunner: @unchecked Sendable {
             }
         }
         excusedAgent = nil
-        deadDaemons = []
         report.steps[idx].repairs_counted = counted.values.reduce(0, +) - countedBefore
         let from = t0.timeIntervalSince1970 - 1
         var repairs: [String: Int] = [:]

@@ -294,7 +294,25 @@ extension Lab {
     }
 
     func tc(_ ns: String, _ args: [String]) throws(LabError) {
-        try Netns.exec(ns, ["tc"] + args, timeout: 10, check: true)
+        let r = try Netns.exec(ns, ["tc"] + args, timeout: 10)
+        guard r.succeeded else {
+            if r.stderr.contains("qdisc kind is unknown"), let kind = args.first(where: { ["netem", "prio"].contains($0) }) {
+                throw .invalidArgument("this kernel has no \(kind) qdisc (sch_\(kind), CONFIG_NET_SCH_\(kind.uppercased())): tc \(kind) faults cannot run here")
+            }
+            throw .commandFailed(command: Command.render(["tc"] + args) + " in \(ns)", status: r.status, stderr: r.stderr)
+        }
+    }
+
+    /// Whether the kernel has the qdiscs `netem` needs (tried on the monitoring namespace's lo).
+    public func netemSupported() -> Bool {
+        let ns = LabNames.monitoringNamespace
+        var ok = true
+        for q in [["netem", "delay", "1ms"], ["prio"]] {
+            let r = try? Netns.exec(ns, ["tc", "qdisc", "replace", "dev", "lo", "root"] + q, timeout: 10)
+            ok = ok && (r?.succeeded ?? false)
+            _ = try? Netns.exec(ns, ["tc", "qdisc", "del", "dev", "lo", "root"], timeout: 10)
+        }
+        return ok
     }
 
     /// tc netem on the underlay. Without a peer: on both ends of the node's link (its `ul0` and the

@@ -157,9 +157,12 @@ extension Lab {
         var part = StatusPart()
         if let note = stoppedNote(.tincd, n) { part.missing.append(note); return part }
         guard isRunning(.tincd, n) else { part.missing.append("tincd not running"); return part }
-        guard let dump = tincSignalAndRead(n, SIGUSR2, end: "End of subnet list.", timeout: budget.tincDump,
-                                           lockWait: budget.tincLockWait, quietMax: budget.tincQuiet),
-              let tnodes = TincDump.nodes(dump) else {
+        // The agent's collector dumps to the same log every second or so: when this dump does not
+        // come in time (the collector holds the signal lock, tincd is busy), a dump of the last 3 s
+        // tells as much.
+        let own = tincSignalAndRead(n, SIGUSR2, end: "End of subnet list.", timeout: budget.tincDump,
+                                    lockWait: budget.tincLockWait, quietMax: budget.tincQuiet)
+        guard let tnodes = own.flatMap(TincDump.nodes) ?? recentTincNodes(n, maxAge: 3) else {
             part.missing.append("tincd did not dump its nodes (see \(n.tincLog))")
             return part
         }
@@ -198,6 +201,20 @@ extension Lab {
             part.missing.append("no BGP route for \(lacking.prefix(6).joined(separator: ","))\(lacking.count > 6 ? ",..." : "")")
         }
         return part
+    }
+
+    /// The last complete node dump in the tinc log, if its `Nodes:` line is at most `maxAge` seconds old.
+    func recentTincNodes(_ n: NodeSpec, maxAge: Double) -> [TincDumpNode]? {
+        let size = fileSize(n.tincLog)
+        let text = readFrom(n.tincLog, offset: size > 65_536 ? size - 65_536 : 0)
+        guard let nodes = TincDump.nodes(text) else { return nil }
+        let lines = text.split(separator: "\n")
+        guard let header = lines.last(where: { TincDump.message($0) == "Nodes:" }), header.count >= 19 else { return nil }
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        guard let at = f.date(from: String(header.prefix(19))) else { return nil }
+        return Date().timeIntervalSince(at) <= maxAge + 1 ? nodes : nil
     }
 
     /// GET /healthz of a node's agent from the monitoring namespace, with a deadline in seconds.
