@@ -11,6 +11,8 @@ public struct ChaosOptions: Sendable {
     public var limits = RepairLimits()
     /// The mesh must be converged this long after each heal.
     public var recoverTimeout: Double = 60
+    /// Time left for a step's recovery when deciding whether it still fits in the duration.
+    public var reserve: Double = 15
     /// Consecutive unanswered /healthz polls that make an agent "stopped answering".
     public var healthzMisses = 3
 
@@ -204,8 +206,10 @@ public final class ChaosRunner: @unchecked Sendable {
         defer { cleanup() }
         while stopRequested == nil {
             let step = plan.next()
-            if Date().addingTimeInterval(Double(step.hold) + options.recoverTimeout) > end {
-                say("no time left for step \(step.index) (\(step.label), hold \(step.hold) s + \(Int(options.recoverTimeout)) s to recover); done")
+            // A step starts only if its hold and a typical recovery fit; the recovery wait is bounded
+            // by recoverTimeout, so the run ends within duration + recoverTimeout.
+            if Date().addingTimeInterval(Double(step.hold) + options.reserve) > end {
+                say("no time left for step \(step.index) (\(step.label), hold \(step.hold) s + \(Int(options.reserve)) s); done")
                 break
             }
             runStep(step)
@@ -225,7 +229,7 @@ public final class ChaosRunner: @unchecked Sendable {
         let lines = lab.healAll(state: state).filter { !$0.hasPrefix("healed the underlay of") }
         report.cleanup = lines
         report.ended_at = Date()
-        say("cleanup: " + lines.joined(separator: "; "))
+        say("cleanup: " + (lines.isEmpty ? "no fault left to undo" : lines.joined(separator: "; ")))
     }
 
     // MARK: one step
@@ -268,7 +272,9 @@ public final class ChaosRunner: @unchecked Sendable {
             last = st
             if st.converged && filesOK {
                 report.steps[idx].converged_after_heal = Date().timeIntervalSince(healedAt)
-                if report.steps[idx].recovered_after == nil { report.steps[idx].recovered_after = Date().timeIntervalSince(t0) }
+                if report.steps[idx].recovered_after == nil && report.steps[idx].disturbed_after != nil {
+                    report.steps[idx].recovered_after = Date().timeIntervalSince(t0)
+                }
                 break
             }
             if Date() >= deadline {
@@ -366,6 +372,7 @@ public final class ChaosRunner: @unchecked Sendable {
         let began = Date()
         let s = sample()
         let files = FileSnapshot.take(nodes)
+        let filesOK = ChaosInvariants.fileViolations(baseline: baseline, current: files, scope: .none, isolated: nil).isEmpty
         // Evidence from the agents.
         var newEvents = 0
         var problems: [String] = []
@@ -392,7 +399,6 @@ public final class ChaosRunner: @unchecked Sendable {
         }
         for v in ChaosInvariants.fileViolations(baseline: baseline, current: files, scope: scope, isolated: isolated) { violation(v) }
         for v in ChaosInvariants.repairViolations(Array(events), limits: options.limits) { violation(v) }
-        let filesOK = ChaosInvariants.fileViolations(baseline: baseline, current: files, scope: .none, isolated: nil).isEmpty
         let rest = 1 - Date().timeIntervalSince(began)
         if rest > 0 { usleep(UInt32(rest * 1_000_000)) }
         return (s.status, filesOK)
