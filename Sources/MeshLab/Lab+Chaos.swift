@@ -424,8 +424,9 @@ public final class ChaosRunner: @unchecked Sendable {
         let agents = state.agentBinary != nil
         var tasks: [@Sendable () -> SampleBox] = [{ SampleBox(status: self.lab.status(state: self.state)) }]
         if agents { for n in specs { tasks.append { SampleBox(agent: self.agentSample(n)) } } }
-        let got = runParallel(tasks, deadline: 6)
-        let status = got[0]?.status ?? LabStatus(nodes: [], converged: false, missing: ["status did not answer within 6 s"])
+        let deadline = StatusBudget.forLab(nodes: specs.count).total + 4
+        let got = runParallel(tasks, deadline: deadline)
+        let status = got[0]?.status ?? LabStatus(nodes: [], converged: false, missing: ["status did not answer within \(Int(deadline)) s"])
         let samples = got.dropFirst().enumerated().map { i, b in
             b?.agent ?? AgentSample(node: specs[i].name, running: lab.isRunning(.agent, specs[i]), paused: false, healthz: false,
                                     problems: [], events: [], repairsCounted: nil)

@@ -64,18 +64,35 @@ public struct StatusBudget: Sendable {
     /// The agent's /healthz.
     public var agent: Double = 1.5
     public init() {}
+
+    /// The budget for a lab of `nodes` nodes: as above up to 8 nodes, then every deadline grows with
+    /// the lab (64 nodes: 8 times), since a 2-core machine starts 3 queries per node in that time.
+    public static func forLab(nodes: Int) -> StatusBudget {
+        let f = max(1, Double(nodes) / 8)
+        var b = StatusBudget()
+        b.total *= f
+        b.tincLockWait *= f
+        b.tincQuiet *= f
+        b.tincDump *= f
+        b.birdc *= f
+        b.agent *= f
+        return b
+    }
 }
 
-/// Runs each task on its own thread (they block on child processes, so a pool sized to the cores
-/// would queue them) and waits at most `deadline` seconds. Unfinished tasks give nil; they end on
-/// their own deadlines.
-func runParallel<T: Sendable>(_ tasks: [@Sendable () -> T], deadline: Double) -> [T?] {
+/// Runs the tasks on threads of their own, at most `width` at a time (they block on child
+/// processes, so a pool sized to the cores would queue them), and waits at most `deadline`
+/// seconds. Unfinished tasks give nil; they end on their own deadlines.
+func runParallel<T: Sendable>(_ tasks: [@Sendable () -> T], deadline: Double, width: Int = 32) -> [T?] {
     let box = ResultsBox<T>(count: tasks.count)
     let group = DispatchGroup()
+    let slots = DispatchSemaphore(value: max(1, width))
     for (i, task) in tasks.enumerated() {
         group.enter()
         let t = Thread {
+            slots.wait()
             box.set(i, task())
+            slots.signal()
             group.leave()
         }
         t.stackSize = 1 << 20
@@ -98,10 +115,11 @@ extension Lab {
     /// and every node has every other node's IPv4 and IPv6 prefix from BGP.
     ///
     /// Every query has a short deadline and all of them run at once, so the answer comes within
-    /// `budget.total` (about 2 s) even while a daemon is stopped or hung; what did not answer in
-    /// time is named in `missing`.
-    public func status(state: LabState, budget: StatusBudget = StatusBudget()) -> LabStatus {
+    /// `budget.total` (about 2 s up to 8 nodes, `StatusBudget.forLab`) even while a daemon is
+    /// stopped or hung; what did not answer in time is named in `missing`.
+    public func status(state: LabState, budget given: StatusBudget? = nil) -> LabStatus {
         let nodes = state.specs(stateDir: stateDir)
+        let budget = given ?? StatusBudget.forLab(nodes: nodes.count)
         let agents = state.agentBinary != nil
         var tasks: [@Sendable () -> StatusPart] = []
         for n in nodes {

@@ -240,6 +240,28 @@ final class LabChaosPlanTests: XCTestCase {
         XCTAssertTrue(table.contains("violations: 0"), table)
     }
 
+    // MARK: status
+
+    /// About 2 s up to 8 nodes; beyond, every deadline grows with the lab, so a 64-node lab on a
+    /// small machine is not reported unanswered for want of CPU.
+    func testStatusDeadlinesGrowOnlyPastEightNodes() {
+        XCTAssertEqual(StatusBudget.forLab(nodes: 3).total, 2.0)
+        XCTAssertEqual(StatusBudget.forLab(nodes: 8).birdc, StatusBudget().birdc)
+        let big = StatusBudget.forLab(nodes: 64)
+        XCTAssertEqual(big.total, 16.0)
+        XCTAssertEqual(big.birdc, StatusBudget().birdc * 8)
+        XCTAssertEqual(big.tincDump, StatusBudget().tincDump * 8)
+        let small = StatusBudget()
+        XCTAssertLessThanOrEqual(small.tincLockWait + small.tincQuiet + small.tincDump, small.total,
+                                 "one tinc query fits in the whole answer")
+        XCTAssertLessThanOrEqual(2 * small.birdc, small.total, "both birdc calls fit in the whole answer")
+    }
+
+    func testParallelTasksAllRunAndKeepTheirOrder() {
+        let tasks: [@Sendable () -> Int] = (0..<100).map { i in { i * 2 } }
+        XCTAssertEqual(runParallel(tasks, deadline: 60, width: 7), (0..<100).map { $0 * 2 })
+    }
+
     // MARK: restart-bird
 
     func testTheBirdRestartScriptIsValidShAndNamesThisNodesBird() throws {
