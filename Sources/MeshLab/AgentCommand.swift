@@ -17,15 +17,16 @@ public enum AgentCommand {
             "--collector.tinc.logfile", node.tincLog,
             // The lab signals tincd too (faults); one lock keeps the two from colliding.
             "--collector.tinc.signal-lock-file", "\(node.runDir)/tincd.signal.lock",
-            // A dump a second (its two signals 200 ms apart) instead of every 5 s, so that with the
-            // lab's tinc ping timers a cut link shows in the tinc metrics within 5 s.
-            "--collector.tinc.min-dump-interval", "1s",
             "--etcd.endpoints", LabTemplates.etcdEndpoints(members: lab.etcdMembers(stateDir: node.stateDir)),
             // Every record's overlay addresses and subnets must lie in these (LabLayout's overlay and prefixes).
             "--mesh.overlay-prefixes", LabNames.overlayPrefixes.joined(separator: ","),
             // Pins and the agent's list of the files it wrote; kept across agent restarts, gone with `down`.
             "--state.dir", node.agentStateDir,
         ]
+        // Sampler, probe and dump intervals for the lab's size (LabTimers, docs/scale.md). A small
+        // lab dumps tincd every second (two signals 200 ms apart) instead of every 5 s, so that
+        // with its tinc ping timers a cut link shows in the tinc metrics within 5 s.
+        args += lab.timers.agentArguments
         // A real node's service manager restarts tincd; in the lab this script does (Lab writes it
         // before the agent starts): used by the repair loop and by key rotation.
         args += ["--repair.tincd-restart-command", node.tincdRestartScript]

@@ -9,13 +9,15 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     public var tinc_reachable_peers: Int
     public var bgp_established: Int
     public var bgp_configured: Int
+    /// Sessions the topology gives this node (every other node, or the reflectors for a client).
+    public var bgp_expected: Int = 0
     public var routes: Int
     public var agent_up: Bool
     /// What keeps this node from convergence; not part of the JSON.
     public var missing: [String] = []
 
     enum CodingKeys: String, CodingKey {
-        case name, tinc_reachable_peers, bgp_established, bgp_configured, routes, agent_up
+        case name, tinc_reachable_peers, bgp_established, bgp_configured, bgp_expected, routes, agent_up
     }
 }
 
@@ -36,7 +38,7 @@ public struct LabStatus: Codable, Sendable {
         var rows = [["NODE", "TINC PEERS", "BGP ESTABLISHED", "ROUTES", "AGENT"]]
         let peers = max(nodes.count - 1, 0)
         for n in nodes {
-            rows.append([n.name, "\(n.tinc_reachable_peers)/\(peers)", "\(n.bgp_established)/\(n.bgp_configured)",
+            rows.append([n.name, "\(n.tinc_reachable_peers)/\(peers)", "\(n.bgp_established)/\(n.bgp_expected)",
                          "\(n.routes)", n.agent_up ? "up" : "down"])
         }
         let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
@@ -51,29 +53,31 @@ public struct LabStatus: Codable, Sendable {
 
 extension Lab {
     /// Reads every node's tincd, BIRD and agent and applies the convergence criterion:
-    /// every node reaches every other node over tinc, every BGP session is Established,
-    /// and every node has every other node's IPv4 and IPv6 prefix from BGP.
+    /// every node reaches every other node over tinc, BIRD has a protocol for every session the
+    /// topology gives the node (`bgpmesh_<peer>`) and every BGP session is Established, and every
+    /// node has every other node's IPv4 and IPv6 prefix from BGP.
     public func status(state: LabState) -> LabStatus {
         let nodes = state.specs(stateDir: stateDir)
-        let box = ResultsBox<NodeStatus>(count: nodes.count)
-        DispatchQueue.concurrentPerform(iterations: nodes.count) { i in
-            box.set(i, self.nodeStatus(nodes[i], all: nodes, agents: state.agentBinary != nil))
+        let rows = parallelMap(nodes.count) { i in
+            self.nodeStatus(nodes[i], all: nodes, expected: state.bgpPeers(of: nodes[i], stateDir: self.stateDir),
+                            agents: state.agentBinary != nil)
         }
-        let rows = box.values.map { $0! }
         let missing = rows.flatMap { r in r.missing.map { "\(r.name): \($0)" } }
         return LabStatus(nodes: rows, converged: missing.isEmpty, missing: missing)
     }
 
-    func nodeStatus(_ n: NodeSpec, all: [NodeSpec], agents: Bool) -> NodeStatus {
+    func nodeStatus(_ n: NodeSpec, all: [NodeSpec], expected: [NodeSpec], agents: Bool) -> NodeStatus {
         let peers = all.filter { $0.index != n.index }
         var st = NodeStatus(name: n.name, tinc_reachable_peers: 0, bgp_established: 0, bgp_configured: 0,
-                            routes: 0, agent_up: false)
+                            bgp_expected: expected.count, routes: 0, agent_up: false)
         // tinc
         if let dump = tincDump(n, signal: SIGUSR2), let tnodes = TincDump.nodes(dump) {
             let reachable = Set(tnodes.filter { $0.reachable && $0.name != n.name }.map(\.name))
             st.tinc_reachable_peers = reachable.count
             let unreachable = peers.map(\.name).filter { !reachable.contains($0) }
-            if !unreachable.isEmpty { st.missing.append("tinc cannot reach \(unreachable.joined(separator: ","))") }
+            if !unreachable.isEmpty {
+                st.missing.append("tinc cannot reach \(unreachable.prefix(6).joined(separator: ","))\(unreachable.count > 6 ? ",... (\(unreachable.count))" : "")")
+            }
         } else {
             st.missing.append(isRunning(.tincd, n) ? "tincd did not dump its nodes (see \(n.tincLog))" : "tincd not running")
         }
@@ -82,10 +86,14 @@ extension Lab {
             let bgp = BirdReplies.protocols(r.stdout).filter { $0.proto == "BGP" }
             st.bgp_configured = bgp.count
             st.bgp_established = bgp.filter(\.established).count
+            let names = Set(bgp.map(\.name))
+            let absent = expected.filter { !names.contains(LabNames.bgpProtocolPrefix + $0.name) }.map(\.name)
+            if !absent.isEmpty {
+                st.missing.append("BIRD has no protocol for \(absent.prefix(6).joined(separator: ","))\(absent.count > 6 ? ",... (\(absent.count))" : "") (see \(n.birdPeersFile))")
+            }
             for p in bgp where !p.established {
                 st.missing.append("BGP \(p.name) is \(p.state) \(p.info)".trimmingCharacters(in: .whitespaces))
             }
-            let names = Set(bgp.map(\.name))
             if let rr = try? Command.run(["birdc", "-s", n.birdSocket, "show", "route"], timeout: 5), rr.succeeded {
                 let learned = BirdReplies.routes(rr.stdout).filter { names.contains($0.proto) }
                 st.routes = learned.count
@@ -111,19 +119,17 @@ extension Lab {
 
     /// Which nodes cannot reach which, from the tincd dumps.
     func tincMissing(_ nodes: [NodeSpec]) throws(LabError) -> [String] {
-        let box = ResultsBox<[String]>(count: nodes.count)
-        DispatchQueue.concurrentPerform(iterations: nodes.count) { i in
+        parallelMap(nodes.count) { i -> String? in
             let n = nodes[i]
             guard let dump = self.tincDump(n, signal: SIGUSR2),
                   let tnodes = TincDump.nodes(dump) else {
-                box.set(i, ["\(n.name): tincd did not answer SIGUSR2 (see \(n.tincLog))"])
-                return
+                return "\(n.name): tincd did not answer SIGUSR2 (see \(n.tincLog))"
             }
             let reachable = Set(tnodes.filter(\.reachable).map(\.name))
             let lacking = nodes.filter { $0.index != n.index && !reachable.contains($0.name) }.map(\.name)
-            box.set(i, lacking.isEmpty ? [] : ["\(n.name): tinc cannot reach \(lacking.joined(separator: ","))"])
-        }
-        return box.values.flatMap { $0 ?? [] }
+            return lacking.isEmpty ? nil
+                : "\(n.name): tinc cannot reach \(lacking.prefix(6).joined(separator: ","))\(lacking.count > 6 ? ",... (\(lacking.count))" : "")"
+        }.compactMap { $0 }
     }
 
     /// Polls status until the lab converges; throws with what is still missing. Every 10 s it

@@ -58,7 +58,7 @@ final class LabConvergenceAndFaultTests: XCTestCase {
 
     func birdRoutes(_ n: NodeSpec) -> Set<String> {
         guard let r = try? Command.run(["birdc", "-s", n.birdSocket, "show", "route"]), r.succeeded else { return [] }
-        return Set(BirdReplies.routes(r.stdout).filter { $0.proto.hasPrefix("node") }.map(\.prefix))
+        return Set(BirdReplies.routes(r.stdout).filter { $0.proto.hasPrefix(LabNames.bgpProtocolPrefix) }.map(\.prefix))
     }
 
     func reachable(_ lab: Lab, _ n: NodeSpec) -> Set<String> {
@@ -199,7 +199,7 @@ final class LabConvergenceAndFaultTests: XCTestCase {
             let others = nodes.filter { $0 != n }
             XCTAssertEqual(reachable(lab, n), Set(others.map(\.name)), "\(n.name): tinc SIGUSR2 dump")
             let bgp = birdProtocols(n)
-            XCTAssertEqual(Set(bgp.map(\.name)), Set(others.map(\.name)), "\(n.name): birdc show protocols")
+            XCTAssertEqual(Set(bgp.map(\.name)), Set(others.map { LabNames.bgpProtocolPrefix + $0.name }), "\(n.name): birdc show protocols")
             XCTAssertTrue(bgp.allSatisfy(\.established), "\(n.name): \(bgp)")
             let routes = birdRoutes(n)
             for o in others {
@@ -280,7 +280,7 @@ final class LabConvergenceAndFaultTests: XCTestCase {
         XCTAssertFalse(lab.isRunning(.bird, n2))
         XCTAssertFalse((try Command.run(["birdc", "-s", n2.birdSocket, "show", "status"])).succeeded)
         XCTAssertTrue(LabHarness.eventually(40) {
-            self.birdProtocols(n1).first { $0.name == "node2" }?.established == false
+            self.birdProtocols(n1).first { $0.name == LabNames.bgpProtocolPrefix + "node2" }?.established == false
         }, "node1's session to node2 stayed Established")
         try fault("restart-bird", "node2")
         try assertConverged(dir, lab, state, after: "restart-bird")
