@@ -125,6 +125,32 @@ extension AgentConfiguration {
                   return prefix.isDefault ? .failure(.init("a default route cannot be the overlay")) : .success(prefix)
               }),
 
+        .int("mesh.asn", \.meshASN, in: 0...4_294_967_295, valueName: "asn",
+             help: "This node's AS number, published in its record (0: the local AS of BIRD's first BGP protocol).",
+             notes: "Set it with bird.peers-file: until the agent has written the peers, BIRD may have no BGP protocol to read it from."),
+        .choice("mesh.bgp-topology", \.meshBGPTopology,
+                help: "full: every node peers with every node; reflectors: clients peer only with the route reflectors.",
+                notes: "Every node of a mesh must use the same topology. See docs/bird-peers.md."),
+        .choice("mesh.role", \.meshRole, help: "This node's role with mesh.bgp-topology=reflectors; published in its record.",
+                notes: "A mesh needs at least one reflector, two for redundancy."),
+
+        .path("bird.peers-file", \.birdPeersFile,
+              help: "The include file the agent writes one BGP protocol per registry peer into, then checks and applies with BIRD.",
+              notes: "bird.conf must include it and define bird.template. The agent never overwrites a file it did not write.",
+              unset: "none, BGP peers stay the operator's"),
+        .text("bird.template", \.birdTemplate, valueName: "name", help: "The BIRD template every generated protocol is made from.") {
+            BIRDSyntax.isSymbol($0) ? nil : "expected a BIRD symbol: a letter or _, then letters, digits or _ (at most 64)"
+        },
+        .text("bird.rr-cluster-id", \.birdRRClusterID, valueName: "id",
+              help: "The route reflectors' shared cluster ID (an IPv4 address), written on their client sessions.",
+              unset: "none, each reflector's router ID") {
+            BIRDSyntax.isIPv4($0) ? nil : "expected an IPv4 address such as 192.0.2.1"
+        },
+        .toggle("bird.bfd", \.birdBFD, help: "Turn BFD on for the generated sessions (needs a protocol bfd in bird.conf)."),
+        .path("bird.password-file", \.birdPasswordFile,
+              help: "File holding the TCP-MD5 password of the generated sessions (mode 600 or stricter).",
+              unset: "none, no password"),
+
         .toggle("registry", \.registryEnabled,
                 help: "Publish this node in etcd and install the peers' host files and ConnectTo lines (needs etcd.endpoints).",
                 enabledAlias: true),

@@ -87,6 +87,22 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var meshConnectToGrace: Duration = .seconds(60)
     /// The prefixes every record's overlay addresses and subnets must lie in (required with the registry).
     public var meshOverlayPrefixes: [IPPrefix] = []
+    /// `mesh.asn`: this node's AS number in its record (0: the local AS of BIRD's first BGP protocol).
+    public var meshASN = 0
+    /// `mesh.bgp-topology`.
+    public var meshBGPTopology: BGPTopology = .full
+    /// `mesh.role`.
+    public var meshRole: BGPRole = .client
+    /// `bird.peers-file`: the include the agent writes BIRD's peers into (nil: the peers are the operator's).
+    public var birdPeersFile: String?
+    /// `bird.template`: the BIRD template every generated protocol uses.
+    public var birdTemplate = "bgpmesh"
+    /// `bird.rr-cluster-id`: the route reflectors' shared cluster ID (nil: BIRD's default, each reflector's router ID).
+    public var birdRRClusterID: String?
+    /// `bird.bfd`: BFD on the generated sessions.
+    public var birdBFD = false
+    /// `bird.password-file`: the TCP-MD5 password of the generated sessions.
+    public var birdPasswordFile: String?
     /// Run the registry loop (needs etcd endpoints): publish, watch, write host files and ConnectTo.
     public var registryEnabled = true
     /// Overrides `/bgpmesh/<mesh.name>/`.

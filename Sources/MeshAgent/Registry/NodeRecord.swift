@@ -37,15 +37,20 @@ public struct NodeRecord: Codable, Sendable, Hashable {
     public struct BGP: Codable, Sendable, Hashable {
         public var asn: UInt32?
         public var routerID: String?
+        /// `reflector` for a route reflector (`mesh.role`); absent for a client, so a client's
+        /// record has the bytes of builds before route reflectors.
+        public var role: String?
 
         enum CodingKeys: String, CodingKey {
             case asn
             case routerID = "router_id"
+            case role
         }
 
-        public init(asn: UInt32?, routerID: String?) {
+        public init(asn: UInt32?, routerID: String?, role: String? = nil) {
             self.asn = asn
             self.routerID = routerID
+            self.role = role
         }
     }
 

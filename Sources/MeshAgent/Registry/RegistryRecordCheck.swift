@@ -138,7 +138,8 @@ public enum RegistryRecordCheck {
               record.overlay.addresses.count <= 16, record.overlay.addresses.allSatisfy(isNumericAddress),
               record.overlay.subnets.count <= 256,
               record.keyAcks.count <= rules.maxNodes,
-              record.keyAcks.allSatisfy({ TincNodeName.isValid($0.key) && Pin.isFingerprint($0.value) })
+              record.keyAcks.allSatisfy({ TincNodeName.isValid($0.key) && Pin.isFingerprint($0.value) }),
+              record.bgp.role.map({ BGPRole(rawValue: $0) != nil }) ?? true
         else { return .failure(.invalidField) }
         var subnets: [TincSubnet] = []
         for text in record.overlay.subnets {

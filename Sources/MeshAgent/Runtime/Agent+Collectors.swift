@@ -117,7 +117,13 @@ extension Agent {
             settings: registrySettings, etcd: etcd, reloader: TincReloader(daemon: tinc),
             // Unknown (no fresh dump) is not unreachable.
             reachable: { dumps?.reachableNodes(maxAge: maxAge) },
-            bgp: { identity.update(from: bird?.snapshot) }, metrics: metrics, logger: logger)
+            bgp: {
+                var bgp = identity.update(from: bird?.snapshot)
+                // mesh.asn wins over BIRD's: with generated peers BIRD has no BGP protocol until the first peers are written.
+                if c.meshASN > 0 { bgp.asn = UInt32(c.meshASN) }
+                if c.meshRole == .reflector { bgp.role = BGPRole.reflector.rawValue }
+                return bgp
+            }, metrics: metrics, logger: logger)
         parts.loops.append { await registry.run() }
         parts.collectors.append(RegistryCollector(metrics: metrics))
         return registry

@@ -179,6 +179,9 @@ final class ConfigurationTests: XCTestCase {
             "repair.cooldown-max": .scalar("30s"), "repair.window": .scalar("5m"),
             "repair.tincd-restart-command": .scalar("systemctl restart tinc@bgpmesh"),
             "keys.rotate-interval": .scalar("720h"), "keys.bits": .scalar("3072"), "keys.rotation-ack-timeout": .scalar("2m"),
+            "mesh.asn": .scalar("4200000001"), "mesh.bgp-topology": .scalar("reflectors"), "mesh.role": .scalar("reflector"),
+            "bird.peers-file": .scalar("/etc/bird/bgpmesh-peers.conf"), "bird.template": .scalar("mesh_peer"),
+            "bird.rr-cluster-id": .scalar("192.0.2.1"), "bird.password-file": .scalar("/etc/bird/bgpmesh.password"),
         ]
         var c = AgentConfiguration()
         for setting in AgentConfiguration.settings {
@@ -204,7 +207,9 @@ final class ConfigurationTests: XCTestCase {
         try c.apply("registry.prefix", .scalar("/x/y"), from: .flag("registry.prefix"))
         XCTAssertEqual(c.effectiveRegistryPrefix, "/x/y/")
         for (key, bad) in [("registry.alive-ttl", "1s"), ("mesh.name", "a/b"), ("registry.prefix", "noslash"),
-                           ("mesh.connect-to", "-1"), ("registry.max-record-bytes", "10")] {
+                           ("mesh.connect-to", "-1"), ("registry.max-record-bytes", "10"), ("mesh.asn", "4294967296"),
+                           ("mesh.bgp-topology", "star"), ("mesh.role", "leader"), ("bird.template", "1abc"),
+                           ("bird.template", "a-b"), ("bird.rr-cluster-id", "10.0.0.256"), ("bird.rr-cluster-id", "01.2.3.4")] {
             XCTAssertThrowsError(try c.apply(key, .scalar(bad), from: .flag(key)), "\(key)=\(bad)")
         }
     }
