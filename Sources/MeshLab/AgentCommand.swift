@@ -32,8 +32,21 @@ public enum AgentCommand {
         args += ["--repair.tincd-restart-command", node.tincdRestartScript]
         // Alertmanager calls each agent's webhook with this token (prometheus/alertmanager.yml).
         args += ["--web.webhook-token-file", MonitoringSpec(stateDir: node.stateDir).webhookTokenFile]
-        // With manual keys the lab owns host files and ConnectTo; the agents only watch.
-        if lab.keys == .manual { args.append("--no-registry") }
+        // The BGP topology and this node's role (nodes 1...R reflect), for the agent's plan and health.
+        args += ["--mesh.bgp-topology", lab.topology.rawValue]
+        if lab.isReflector(node.index) {
+            args += ["--mesh.role", "reflector", "--bird.rr-cluster-id", LabNames.rrClusterID]
+        }
+        if lab.keys == .manual {
+            // With manual keys the lab owns host files, ConnectTo and the BGP peers; the agents only watch.
+            args.append("--no-registry")
+        } else {
+            // The agent writes BIRD's peers from the registry into the file bird.conf includes
+            // (LabTemplates.birdConf), from the template bird.conf defines. The AS is given: BIRD
+            // has no BGP protocol to read it from until the agent has written the peers.
+            args += ["--bird.peers-file", node.birdPeersFile, "--bird.template", LabNames.birdTemplate,
+                     "--mesh.asn", String(LabNames.asn)]
+        }
         let values = placeholders(node: node, lab: lab)
         args += extra.map { expand($0, values) }
         return args

@@ -48,6 +48,29 @@ final class LabScaleTests: XCTestCase {
         }
     }
 
+    /// With registry keys the agent writes the peers file bird.conf includes; with manual keys the
+    /// lab does, and the agent runs without a registry. Role and topology go to every agent.
+    func testAgentArgumentsForThePeersFile() {
+        func value(_ args: [String], _ flag: String) -> String? { args.firstIndex(of: flag).map { args[$0 + 1] } }
+        let state = LabState(nodes: Array(1...4), keys: .agent, agentBinary: "/a", agentExtraArgs: [], topology: .reflectors, reflectors: 2)
+        let n1 = NodeSpec(index: 1, stateDir: dir), n3 = NodeSpec(index: 3, stateDir: dir)
+        let a1 = AgentCommand.arguments(binary: "/a", node: n1, lab: state, extra: [])
+        let a3 = AgentCommand.arguments(binary: "/a", node: n3, lab: state, extra: [])
+        XCTAssertEqual(value(a1, "--bird.peers-file"), n1.birdPeersFile)
+        XCTAssertEqual(value(a1, "--bird.template"), "bgpmesh")
+        XCTAssertEqual(value(a1, "--mesh.asn"), "65000")
+        XCTAssertEqual(value(a1, "--mesh.bgp-topology"), "reflectors")
+        XCTAssertEqual(value(a1, "--mesh.role"), "reflector")
+        XCTAssertEqual(value(a1, "--bird.rr-cluster-id"), LabNames.rrClusterID)
+        XCTAssertNil(value(a3, "--mesh.role"), "a client runs with the default role")
+        XCTAssertEqual(value(a3, "--mesh.bgp-topology"), "reflectors")
+        var manual = state
+        manual.keys = .manual
+        let m1 = AgentCommand.arguments(binary: "/a", node: n1, lab: manual, extra: [])
+        XCTAssertTrue(m1.contains("--no-registry"))
+        XCTAssertNil(value(m1, "--bird.peers-file"), "with manual keys the lab owns the peers file")
+    }
+
     func testTimersFollowTheLabSize() {
         let small = LabTimers.forNodes(16), big = LabTimers.forNodes(17)
         XCTAssertEqual(small.tincPingInterval, 1, "the fault tests need a cut link noticed within seconds")
