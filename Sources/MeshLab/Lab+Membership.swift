@@ -20,13 +20,14 @@ extension Lab {
         try raiseNeighbourTables(&state)
         try createNodeNetwork(n)
         try writeTincFiles(n, state: state)
-        if state.keys == .manual { try distributeKeys(all, timers: state.timers) }
+        // tincd reads a new host file when the node connects; only a changed ConnectTo needs a HUP.
+        let reconnect = state.keys == .manual ? try distributeKeys(all, timers: state.timers, joining: n).filter { $0.index != index } : []
         try startDaemon(.tincd, n, state: state)
         if state.keys == .manual {
             // One node after another would take a second each (the signal lock waits for a quiet log).
-            _ = parallelMap(others.count) { i in
-                self.signalTincd(others[i], SIGHUP)
-                self.signalTincd(others[i], SIGALRM)
+            _ = parallelMap(reconnect.count) { i in
+                self.signalTincd(reconnect[i], SIGHUP)
+                self.signalTincd(reconnect[i], SIGALRM)
             }
         }
         progress.step("tinc: \(n.name) started" + (state.keys == .manual ? ", host files and ConnectTo lines updated on every node"
@@ -86,7 +87,7 @@ extension Lab {
         if state.keys == .manual {
             for o in rest {
                 try? FileManager.default.removeItem(atPath: "\(o.tincHostsDir)/\(n.name)")
-                try write(o.tincConf, LabTemplates.tincConf(node: o, connectTo: rest, timers: state.timers))
+                try write(o.tincConf, LabTemplates.tincConf(node: o, connectTo: LabTemplates.manualConnectTo(node: o, nodes: rest), timers: state.timers))
                 signalTincd(o, SIGHUP)
             }
         }

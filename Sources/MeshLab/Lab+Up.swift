@@ -222,14 +222,23 @@ extension Lab {
         try Command.run(["tincd", "-n", LabNames.tincNet, "-c", n.tincDir, "-K", "2048"], timeout: 60, check: true)
     }
 
-    /// `--keys manual`: every node gets every host file and a ConnectTo line for every peer.
-    func distributeKeys(_ nodes: [NodeSpec], timers: LabTimers) throws(LabError) {
+    /// `--keys manual`: every node gets every host file, and ConnectTo lines (`manualConnectTo`).
+    /// With `joining`, only that node's host file goes to every node and every host file to it (the
+    /// others already hold each other's). Returns the nodes whose tinc.conf changed.
+    @discardableResult
+    func distributeKeys(_ nodes: [NodeSpec], timers: LabTimers, joining: NodeSpec? = nil) throws(LabError) -> [NodeSpec] {
+        var changed: [NodeSpec] = []
         for n in nodes {
-            for p in nodes where p.index != n.index {
+            for p in nodes where p.index != n.index && (joining == nil || p == joining || n == joining) {
                 try copy("\(p.tincHostsDir)/\(p.name)", "\(n.tincHostsDir)/\(p.name)")
             }
-            try write(n.tincConf, LabTemplates.tincConf(node: n, connectTo: nodes, timers: timers))
+            let conf = LabTemplates.tincConf(node: n, connectTo: LabTemplates.manualConnectTo(node: n, nodes: nodes), timers: timers)
+            if (try? read(n.tincConf)) != conf {
+                try write(n.tincConf, conf)
+                changed.append(n)
+            }
         }
+        return changed
     }
 
     func tincInterfaceUp(_ n: NodeSpec) -> Bool {

@@ -26,6 +26,19 @@ public enum LabTemplates {
         return s
     }
 
+    /// With `--keys manual`, the peers a node's tinc.conf names in ConnectTo lines: every other node
+    /// in a lab of up to `LabTimers.smallLab` nodes; above, the next 3 nodes in a ring (as many as
+    /// the agents' `mesh.connect-to` default). tinc 1.0 floods every edge change to every meta
+    /// connection, so N - 1 connections each cost O(N³) messages at a cold start: 64 nodes did
+    /// not form their mesh within minutes on 2 cores. Data still goes node to node over UDP.
+    public static func manualConnectTo(node: NodeSpec, nodes: [NodeSpec]) -> [NodeSpec] {
+        let others = nodes.filter { $0.index != node.index }
+        guard nodes.count > LabTimers.smallLab else { return others }
+        let sorted = nodes.sorted()
+        guard let at = sorted.firstIndex(of: node) else { return Array(others.prefix(3)) }
+        return (1...3).map { sorted[(at + $0) % sorted.count] }
+    }
+
     /// hosts/<name> without the key; `tincd -K` appends the public key.
     public static func tincHost(node: NodeSpec) -> String {
         "Address = \(node.underlay)\nPort = \(LabNames.tincPort)\n"

@@ -71,6 +71,24 @@ final class LabScaleTests: XCTestCase {
         XCTAssertNil(value(m1, "--bird.peers-file"), "with manual keys the lab owns the peers file")
     }
 
+    /// Manual keys: a full ConnectTo mesh up to 16 nodes, a ring of 3 above (connected, ~3 N edges).
+    func testManualConnectToIsARingAbove16Nodes() {
+        let small = (1...16).map { NodeSpec(index: $0, stateDir: dir) }
+        XCTAssertEqual(LabTemplates.manualConnectTo(node: small[0], nodes: small).count, 15)
+        let big = (1...64).map { NodeSpec(index: $0, stateDir: dir) }
+        XCTAssertEqual(LabTemplates.manualConnectTo(node: big[0], nodes: big).map(\.name), ["node2", "node3", "node4"])
+        XCTAssertEqual(LabTemplates.manualConnectTo(node: big[62], nodes: big).map(\.name), ["node64", "node1", "node2"])
+        // Every node is reachable from node1 over the ConnectTo graph (taken both ways, as tinc does).
+        var seen: Set<Int> = [1], queue = [1]
+        while let i = queue.popLast() {
+            let n = big[i - 1]
+            let linked = LabTemplates.manualConnectTo(node: n, nodes: big).map(\.index)
+                + big.filter { LabTemplates.manualConnectTo(node: $0, nodes: big).contains(n) }.map(\.index)
+            for j in linked where seen.insert(j).inserted { queue.append(j) }
+        }
+        XCTAssertEqual(seen.count, 64)
+    }
+
     func testTimersFollowTheLabSize() {
         let small = LabTimers.forNodes(16), big = LabTimers.forNodes(17)
         XCTAssertEqual(small.tincPingInterval, 1, "the fault tests need a cut link noticed within seconds")
