@@ -5,7 +5,7 @@ SWIFT ?= swift
 # 5 MiB less resident memory than loading the runtime as shared libraries.
 RELEASE := -c release --static-swift-stdlib
 
-.PHONY: all deps revision build test bench bench-http bench-lab bench-bird bench-tinc bench-keys bench-rotate chaos fuzz fuzz-http fuzz-bird fuzz-tinc fuzz-trust fuzz-alerts demo demo-down clean help
+.PHONY: all deps revision build test bench bench-http bench-lab bench-bird bench-tinc bench-keys bench-rotate bench-scale chaos fuzz fuzz-http fuzz-bird fuzz-tinc fuzz-trust fuzz-alerts demo demo-down clean help
 
 all: build
 
@@ -15,6 +15,7 @@ help:
 	@echo "make test        every test this machine can run (static checks, unit, end-to-end, lab integration)"
 	@echo "make build       release build of bgpmesh-agent"
 	@echo "make bench       every benchmark (bench-http, bench-bird, bench-tinc, bench-lab, bench-keys, bench-rotate)"
+	@echo "make bench-scale the lab at 16, 32 and 64 nodes, full mesh and 2 route reflectors (about 20 min; BENCH_SCALE_QUICK=1 for a check)"
 	@echo "make chaos       a 4-node lab, bgpmesh-lab chaos for CHAOS_DURATION (10m) with CHAOS_SEED (1), then down"
 	@echo "make fuzz        every fuzzer below, FUZZ_SECONDS each (default 60); a crash fails it"
 	@echo "make fuzz-http   the HTTP request parser"
@@ -64,6 +65,10 @@ bench-keys: build
 
 bench-rotate: build
 	bash lab/bench-rotate.sh
+
+# Not part of `make bench`: it holds the machine's one lab for about 20 minutes.
+bench-scale: build
+	bash lab/bench-scale.sh
 
 # Random faults healed and checked (docs/lab.md#chaos); the lab goes down at the end, also on failure.
 CHAOS_DURATION ?= 10m

@@ -18,15 +18,16 @@ public enum AgentCommand {
             "--collector.tinc.logfile", node.tincLog,
             // The lab signals tincd too (faults); one lock keeps the two from colliding.
             "--collector.tinc.signal-lock-file", "\(node.runDir)/tincd.signal.lock",
-            // A dump a second (its two signals 200 ms apart) instead of every 5 s, so that with the
-            // lab's tinc ping timers a cut link shows in the tinc metrics within 5 s.
-            "--collector.tinc.min-dump-interval", "1s",
             "--etcd.endpoints", LabTemplates.etcdEndpoints(members: lab.etcdMembers(stateDir: node.stateDir)),
             // Every record's overlay addresses and subnets must lie in these (LabLayout's overlay and prefixes).
             "--mesh.overlay-prefixes", LabNames.overlayPrefixes.joined(separator: ","),
             // Pins and the agent's list of the files it wrote; kept across agent restarts, gone with `down`.
             "--state.dir", node.agentStateDir,
         ]
+        // Sampler, probe and dump intervals for the lab's size (LabTimers, docs/scale.md). A small
+        // lab dumps tincd every second (two signals 200 ms apart) instead of every 5 s, so that
+        // with its tinc ping timers a cut link shows in the tinc metrics within 5 s.
+        args += lab.timers.agentArguments
         // A real node's service manager restarts tincd; in the lab this script does (Lab writes it
         // before the agent starts): used by the repair loop and by key rotation.
         args += ["--repair.tincd-restart-command", node.tincdRestartScript]
@@ -34,8 +35,21 @@ public enum AgentCommand {
         if knowsSetting("repair.bird-restart-command", binary: binary) { args += ["--repair.bird-restart-command", node.birdRestartScript] }
         // Alertmanager calls each agent's webhook with this token (prometheus/alertmanager.yml).
         args += ["--web.webhook-token-file", MonitoringSpec(stateDir: node.stateDir).webhookTokenFile]
-        // With manual keys the lab owns host files and ConnectTo; the agents only watch.
-        if lab.keys == .manual { args.append("--no-registry") }
+        // The BGP topology and this node's role (nodes 1...R reflect), for the agent's plan and health.
+        args += ["--mesh.bgp-topology", lab.topology.rawValue]
+        if lab.isReflector(node.index) {
+            args += ["--mesh.role", "reflector", "--bird.rr-cluster-id", LabNames.rrClusterID]
+        }
+        if lab.keys == .manual {
+            // With manual keys the lab owns host files, ConnectTo and the BGP peers; the agents only watch.
+            args.append("--no-registry")
+        } else {
+            // The agent writes BIRD's peers from the registry into the file bird.conf includes
+            // (LabTemplates.birdConf), from the template bird.conf defines. The AS is given: BIRD
+            // has no BGP protocol to read it from until the agent has written the peers.
+            args += ["--bird.peers-file", node.birdPeersFile, "--bird.template", LabNames.birdTemplate,
+                     "--mesh.asn", String(LabNames.asn)]
+        }
         let values = placeholders(node: node, lab: lab)
         args += extra.map { expand($0, values) }
         return args

@@ -9,13 +9,15 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     public var tinc_reachable_peers: Int
     public var bgp_established: Int
     public var bgp_configured: Int
+    /// Sessions the topology gives this node (every other node, or the reflectors for a client).
+    public var bgp_expected: Int = 0
     public var routes: Int
     public var agent_up: Bool
     /// What keeps this node from convergence; not part of the JSON.
     public var missing: [String] = []
 
     enum CodingKeys: String, CodingKey {
-        case name, tinc_reachable_peers, bgp_established, bgp_configured, routes, agent_up
+        case name, tinc_reachable_peers, bgp_established, bgp_configured, bgp_expected, routes, agent_up
     }
 }
 
@@ -36,7 +38,7 @@ public struct LabStatus: Codable, Sendable {
         var rows = [["NODE", "TINC PEERS", "BGP ESTABLISHED", "ROUTES", "AGENT"]]
         let peers = max(nodes.count - 1, 0)
         for n in nodes {
-            rows.append([n.name, "\(n.tinc_reachable_peers)/\(peers)", "\(n.bgp_established)/\(n.bgp_configured)",
+            rows.append([n.name, "\(n.tinc_reachable_peers)/\(peers)", "\(n.bgp_established)/\(n.bgp_expected)",
                          "\(n.routes)", n.agent_up ? "up" : "down"])
         }
         let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
@@ -111,8 +113,9 @@ func processState(_ pid: Int32) -> Character? {
 
 extension Lab {
     /// Reads every node's tincd, BIRD and agent and applies the convergence criterion:
-    /// every node reaches every other node over tinc, every BGP session is Established,
-    /// and every node has every other node's IPv4 and IPv6 prefix from BGP.
+    /// every node reaches every other node over tinc, BIRD has a protocol for every session the
+    /// topology gives the node (`bgpmesh_<peer>`) and every BGP session is Established, and every
+    /// node has every other node's IPv4 and IPv6 prefix from BGP.
     ///
     /// Every query has a short deadline and all of them run at once, so the answer comes within
     /// `budget.total` (about 2 s up to 8 nodes, `StatusBudget.forLab`) even while a daemon is
@@ -124,7 +127,8 @@ extension Lab {
         var tasks: [@Sendable () -> StatusPart] = []
         for n in nodes {
             tasks.append { self.tincPart(n, all: nodes, budget: budget) }
-            tasks.append { self.birdPart(n, all: nodes, budget: budget) }
+            let expected = state.bgpPeers(of: n, stateDir: stateDir)
+            tasks.append { self.birdPart(n, all: nodes, expected: expected, budget: budget) }
             if agents { tasks.append { StatusPart(agentUp: self.agentAnswers(n, timeout: budget.agent)) } }
         }
         let parts = runParallel(tasks, deadline: budget.total)
@@ -132,7 +136,7 @@ extension Lab {
         var rows: [NodeStatus] = []
         for (i, n) in nodes.enumerated() {
             var st = NodeStatus(name: n.name, tinc_reachable_peers: 0, bgp_established: 0, bgp_configured: 0,
-                                routes: 0, agent_up: false)
+                                bgp_expected: state.bgpPeers(of: n, stateDir: stateDir).count, routes: 0, agent_up: false)
             let late = String(format: "%.1f s", budget.total)
             if let t = parts[i * perNode] {
                 st.tinc_reachable_peers = t.tincReachable
@@ -187,11 +191,13 @@ extension Lab {
         let reachable = Set(tnodes.filter { $0.reachable && $0.name != n.name }.map(\.name))
         part.tincReachable = reachable.count
         let unreachable = all.filter { $0.index != n.index }.map(\.name).filter { !reachable.contains($0) }
-        if !unreachable.isEmpty { part.missing.append("tinc cannot reach \(unreachable.joined(separator: ","))") }
+        if !unreachable.isEmpty {
+            part.missing.append("tinc cannot reach \(unreachable.prefix(6).joined(separator: ","))\(unreachable.count > 6 ? ",... (\(unreachable.count))" : "")")
+        }
         return part
     }
 
-    func birdPart(_ n: NodeSpec, all: [NodeSpec], budget: StatusBudget) -> StatusPart {
+    func birdPart(_ n: NodeSpec, all: [NodeSpec], expected: [NodeSpec], budget: StatusBudget) -> StatusPart {
         var part = StatusPart()
         if let note = stoppedNote(.bird, n) { part.missing.append(note); return part }
         guard let r = try? Command.run(["birdc", "-s", n.birdSocket, "show", "protocols"], timeout: budget.birdc),
@@ -202,10 +208,14 @@ extension Lab {
         let bgp = BirdReplies.protocols(r.stdout).filter { $0.proto == "BGP" }
         part.bgpConfigured = bgp.count
         part.bgpEstablished = bgp.filter(\.established).count
+        let names = Set(bgp.map(\.name))
+        let absent = expected.filter { !names.contains(LabNames.bgpProtocolPrefix + $0.name) }.map(\.name)
+        if !absent.isEmpty {
+            part.missing.append("BIRD has no protocol for \(absent.prefix(6).joined(separator: ","))\(absent.count > 6 ? ",... (\(absent.count))" : "") (see \(n.birdPeersFile))")
+        }
         for p in bgp where !p.established {
             part.missing.append("BGP \(p.name) is \(p.state) \(p.info)".trimmingCharacters(in: .whitespaces))
         }
-        let names = Set(bgp.map(\.name))
         guard let rr = try? Command.run(["birdc", "-s", n.birdSocket, "show", "route"], timeout: budget.birdc),
               rr.succeeded else {
             part.missing.append("birdc show route failed")
@@ -252,19 +262,17 @@ extension Lab {
 
     /// Which nodes cannot reach which, from the tincd dumps.
     func tincMissing(_ nodes: [NodeSpec]) throws(LabError) -> [String] {
-        let box = ResultsBox<[String]>(count: nodes.count)
-        DispatchQueue.concurrentPerform(iterations: nodes.count) { i in
+        parallelMap(nodes.count) { i -> String? in
             let n = nodes[i]
             guard let dump = self.tincDump(n, signal: SIGUSR2),
                   let tnodes = TincDump.nodes(dump) else {
-                box.set(i, ["\(n.name): tincd did not answer SIGUSR2 (see \(n.tincLog))"])
-                return
+                return "\(n.name): tincd did not answer SIGUSR2 (see \(n.tincLog))"
             }
             let reachable = Set(tnodes.filter(\.reachable).map(\.name))
             let lacking = nodes.filter { $0.index != n.index && !reachable.contains($0.name) }.map(\.name)
-            box.set(i, lacking.isEmpty ? [] : ["\(n.name): tinc cannot reach \(lacking.joined(separator: ","))"])
-        }
-        return box.values.flatMap { $0 ?? [] }
+            return lacking.isEmpty ? nil
+                : "\(n.name): tinc cannot reach \(lacking.prefix(6).joined(separator: ","))\(lacking.count > 6 ? ",... (\(lacking.count))" : "")"
+        }.compactMap { $0 }
     }
 
     /// Polls status until the lab converges; throws with what is still missing. Every 10 s it

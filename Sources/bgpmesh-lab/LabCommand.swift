@@ -81,11 +81,12 @@ func failing<T>(_ body: () throws(LabError) -> T) throws -> T {
 }
 
 extension KeyMode: ExpressibleByArgument {}
+extension LabTopology: ExpressibleByArgument {}
 
 struct Up: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Build the lab and start every daemon.",
-        discussion: "Order: namespaces and bridge, tinc keys, tincd (with --keys manual it then waits until the overlay is a full mesh, so BIRD's first connect succeeds), etcd, BIRD, Prometheus and Alertmanager, agents, loopback forwarder. It does not wait for BGP; follow with `bgpmesh-lab wait converged`.")
+        discussion: "Order: the kernel's neighbour table limits (raised for labs of this size, put back by `down`), namespaces and bridge, tinc keys, tincd (with --keys manual it then waits until the overlay is a full mesh, so BIRD's first connect succeeds), etcd, BIRD, Prometheus and Alertmanager, agents, loopback forwarder. bird.conf includes <node>/bird/bgpmesh-peers.conf and defines the template `bgpmesh`; the agents write that file from the registry (with --keys manual the lab writes it). Above 16 nodes the lab's timers are slower (docs/scale.md). It does not wait for BGP; follow with `bgpmesh-lab wait converged`.")
 
     @OptionGroup var common: CommonOptions
 
@@ -111,6 +112,12 @@ struct Up: ParsableCommand {
     @Flag(help: "Start again on the files the last `up` left after `down` (keys, host files, conf.d, etcd data) instead of new ones.")
     var resume = false
 
+    @Option(help: "BGP topology. full: every node peers with every other. reflectors: nodes 1..R are route reflectors, the others peer with them only.")
+    var topology: LabTopology = .full
+
+    @Option(help: "Route reflectors with --topology reflectors (nodes 1..R).")
+    var reflectors = 2
+
     func run() throws {
         let lab = common.makeLab()
         var binary: String? = nil
@@ -119,9 +126,10 @@ struct Up: ParsableCommand {
             if let b = binary, !b.hasPrefix("/") { binary = FileManager.default.currentDirectoryPath + "/" + b }
         }
         let opts = UpOptions(nodes: nodes, keys: keys, agentBinary: binary, agentExtraArgs: agentArgs,
-                             selfExecutable: RepoLocator.selfExecutable, forward: !noForward, resume: resume)
+                             selfExecutable: RepoLocator.selfExecutable, forward: !noForward, resume: resume,
+                             topology: topology, reflectors: reflectors)
         let state = try failing { () throws(LabError) in try lab.up(opts) }
-        lab.progress.step("up: done. Next: bgpmesh-lab wait converged --timeout 120")
+        lab.progress.step("up: done. Next: bgpmesh-lab wait converged (deadline \(Int(LabTimers.convergenceTimeout(nodes: nodes))) s for \(nodes) nodes)")
         print(lab.accessText(state: state, forwarding: !noForward), terminator: "")
     }
 }
@@ -158,8 +166,8 @@ struct Wait: ParsableCommand {
     @Argument(help: "What to wait for (only `converged`).")
     var condition: Condition
 
-    @Option(help: "Give up after this many seconds.")
-    var timeout: Double = 120
+    @Option(help: "Give up after this many seconds (default: 60 + 2 per node).")
+    var timeout: Double?
 
     @Flag(help: "Do not print the status table at the end.")
     var quiet = false
@@ -168,7 +176,8 @@ struct Wait: ParsableCommand {
         let lab = common.makeLab()
         let state = try failing { () throws(LabError) in try LabState.load(stateDir: lab.stateDir) }
         let start = Date()
-        let st = try failing { () throws(LabError) in try lab.waitConverged(state: state, timeout: timeout) }
+        let limit = timeout ?? LabTimers.convergenceTimeout(nodes: state.nodes.count)
+        let st = try failing { () throws(LabError) in try lab.waitConverged(state: state, timeout: limit) }
         let took = Date().timeIntervalSince(start)
         let sinceUp = Date().timeIntervalSince(state.startedAt)
         print(String(format: "converged after %.1f s of waiting (%.1f s since up started)", took, sinceUp))
@@ -400,6 +409,7 @@ struct Down: ParsableCommand {
         let lab = common.makeLab()
         let r = lab.down()
         print("down: stopped \(r.processes) processes, removed \(r.namespaces.count) namespaces and \(r.links.count) links")
+        if !r.restored.isEmpty { print("down: neighbour table limits put back: \(r.restored.joined(separator: " "))") }
         if !r.failures.isEmpty {
             for f in r.failures { FileHandle.standardError.write(Data("bgpmesh-lab: error: \(f)\n".utf8)) }
             throw ExitCode(1)
