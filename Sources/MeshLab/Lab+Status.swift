@@ -182,8 +182,11 @@ extension Lab {
         // The agent's collector dumps to the same log every second or so: when this dump does not
         // come in time (the collector holds the signal lock, tincd is busy), a dump of the last 3 s
         // tells as much.
+        // An agent stopped (pause-agent) while it held the signal lock keeps it for good; stopped,
+        // it sends no signal either, so the lock is not needed then.
         let own = tincSignalAndRead(n, SIGUSR2, end: "End of subnet list.", timeout: budget.tincDump,
-                                    lockWait: budget.tincLockWait, quietMax: budget.tincQuiet)
+                                    lockWait: budget.tincLockWait, quietMax: budget.tincQuiet,
+                                    useLock: stoppedNote(.agent, n) == nil)
         guard let tnodes = own.flatMap(TincDump.nodes) ?? recentTincNodes(n, maxAge: 3) else {
             part.missing.append("tincd did not dump its nodes (see \(n.tincLog))")
             return part
