@@ -74,9 +74,10 @@ bench-scale: build
 CHAOS_DURATION ?= 10m
 CHAOS_SEED ?= 1
 CHAOS_NODES ?= 4
+CHAOS_KEYS ?= agent
 chaos: build
 	@lab=.build/release/bgpmesh-lab; trap '$$lab down >/dev/null' EXIT; \
-	$$lab up --nodes $(CHAOS_NODES) && $$lab wait converged --timeout 120 --quiet && \
+	$$lab up --nodes $(CHAOS_NODES) --keys $(CHAOS_KEYS) && $$lab wait converged --timeout 120 --quiet && \
 	$$lab chaos --duration $(CHAOS_DURATION) --seed $(CHAOS_SEED) --json .lab/chaos-seed$(CHAOS_SEED).json
 
 fuzz: fuzz-http fuzz-bird fuzz-tinc fuzz-trust fuzz-alerts

@@ -262,6 +262,27 @@ final class LabChaosPlanTests: XCTestCase {
         XCTAssertEqual(runParallel(tasks, deadline: 60, width: 7), (0..<100).map { $0 * 2 })
     }
 
+    // MARK: fault options
+
+    func testNetemOptionsBecomeTcArgumentsOrSayWhatIsWrong() throws {
+        XCTAssertEqual(try FaultOptions(loss: 30, delay: 20).netemArguments(), ["netem", "loss", "30.0%", "delay", "20.0ms"])
+        XCTAssertEqual(try FaultOptions(loss: 5).netemArguments(), ["netem", "loss", "5.0%"])
+        XCTAssertThrowsError(try FaultOptions().netemArguments()) { e in
+            XCTAssertTrue("\(e)".contains("--loss P or --delay MS"), "\(e)")
+        }
+        XCTAssertThrowsError(try FaultOptions(loss: 130).netemArguments()) { e in
+            XCTAssertTrue("\(e)".contains("between 0 and 100"), "\(e)")
+        }
+    }
+
+    /// etcd's member ids do not fit a Double: they are read as digits.
+    func testEtcdIdsAreReadAsDigits() {
+        let status = #"[{"Endpoint":"http://192.0.2.1:12379","Status":{"header":{"cluster_id":7801232528081817440,"member_id":14696859416537996005,"revision":11}}}]"#
+        XCTAssertEqual(Lab.jsonUInt(status, key: "member_id"), "14696859416537996005")
+        XCTAssertEqual(Lab.jsonUInt(status, key: "revision"), "11")
+        XCTAssertNil(Lab.jsonUInt(status, key: "leader"))
+    }
+
     // MARK: restart-bird
 
     func testTheBirdRestartScriptIsValidShAndNamesThisNodesBird() throws {
