@@ -72,14 +72,24 @@ extension BIRDClient {
     /// A configuration error is `8002` and throws `.daemon`.
     @discardableResult
     public func configure(file: String? = nil, soft: Bool = false, timeout: Duration? = nil) async throws(BIRDControlError) -> BIRDReply {
-        var text = soft ? "configure soft" : "configure"
-        if let file {
-            guard !file.isEmpty, !file.utf8.contains(where: { $0 == UInt8(ascii: "\"") || $0 < 0x20 }) else {
-                throw .invalidArgument("configuration file name \(file.debugDescription) is empty or holds a quote or control character")
-            }
-            text += " \"\(file)\""
-        }
+        let text = (soft ? "configure soft" : "configure") + (try Self.configurationFileArgument(file))
         return try await command(text, timeout: timeout)
+    }
+
+    /// `configure check ["file"]`: BIRD parses its configuration (the main file and its includes)
+    /// without applying it. `0020 Configuration OK`; an error is `8002 <file>:<line>:<column>
+    /// <message>` and throws `.daemon`.
+    @discardableResult
+    public func configureCheck(file: String? = nil, timeout: Duration? = nil) async throws(BIRDControlError) -> BIRDConfigureOutcome {
+        let text = "configure check" + (try Self.configurationFileArgument(file))
+        let reply = try await command(text, timeout: timeout)
+        return try BIRDConfigureOutcome.parse(reply, command: text)
+    }
+
+    /// `configure` and what came of it: `configure(file:soft:timeout:)` with the reply typed.
+    public func reconfigure(file: String? = nil, timeout: Duration? = nil) async throws(BIRDControlError) -> BIRDConfigureOutcome {
+        let reply = try await configure(file: file, timeout: timeout)
+        return try BIRDConfigureOutcome.parse(reply, command: "configure")
     }
 
     // MARK: Helpers
@@ -100,6 +110,15 @@ extension BIRDClient {
         throw .invalidArgument("protocol name \(name.debugDescription) is neither a symbol nor a quoted pattern")
     }
 
+    /// ` "file"`, or nothing for BIRD's own configuration file.
+    static func configurationFileArgument(_ file: String?) throws(BIRDControlError) -> String {
+        guard let file else { return "" }
+        guard !file.isEmpty, !file.utf8.contains(where: { $0 == UInt8(ascii: "\"") || $0 < 0x20 }) else {
+            throw .invalidArgument("configuration file name \(file.debugDescription) is empty or holds a quote or control character")
+        }
+        return " \"\(file)\""
+    }
+
     private func timeContext() -> BIRDTimeContext {
         BIRDTimeContext(timeZone: configuration.timeZone, now: Date())
     }
@@ -109,6 +128,44 @@ extension BIRDClient {
             return try body()
         } catch {
             throw .unparsable(command: command, reason: error.description)
+        }
+    }
+}
+
+/// BIRD 2.0.12's answer to `configure check` and `configure` (reply codes from its doc/reply_codes).
+public enum BIRDConfigureOutcome: Sendable, Equatable {
+    /// `0020 Configuration OK` (`configure check`).
+    case ok
+    /// `0003 Reconfigured`: the new configuration is in effect.
+    case reconfigured
+    /// `0004 Reconfiguration in progress`: in effect once the protocols it removes or changes
+    /// have shut down.
+    case inProgress
+    /// `0005 Reconfiguration already in progress, queueing new config`: applied after the one in progress.
+    case queued
+    /// `0006 Reconfiguration ignored, shutting down`: not applied.
+    case ignored
+
+    /// The code of a configuration BIRD refuses (`8002 <file>:<line>:<column> <message>`).
+    public static let configurationErrorCode = 8002
+
+    /// The outcome of a reply that is not an error (`BIRDClient` throws those).
+    public static func parse(_ reply: BIRDReply, command: String) throws(BIRDControlError) -> BIRDConfigureOutcome {
+        switch reply.code {
+        case 20: .ok
+        case 3: .reconfigured
+        case 4: .inProgress
+        case 5: .queued
+        case 6: .ignored
+        default: throw .unexpectedReply(command: command, code: reply.code, text: reply.finalText)
+        }
+    }
+
+    /// BIRD took the configuration (now, or once what is in progress ends).
+    public var isAccepted: Bool {
+        switch self {
+        case .ok, .reconfigured, .inProgress, .queued: true
+        case .ignored: false
         }
     }
 }

@@ -41,9 +41,19 @@ extension RegistrySync {
             }
         }
         for name in plan.remove where removeHostFile(name) { changed = true }
+        offerPeers(me)
         if updateConnectTo(me, now: now) { changed = true }
         if changed { noteChange() }
         await reloadIfPending()
+    }
+
+    /// Hands the records to the peers-file writer, with the names whose block stays as it is:
+    /// removed nodes within the host file's hold, and names whose current value is refused. Only
+    /// from a registry that holds this node (an empty answer must not empty the file either).
+    func offerPeers(_ me: TincNodeName) {
+        guard let peersWriter, view.records[me] != nil else { return }
+        let kept = Set(hostFiles.pendingRemoval.keys.map(\.rawValue)).union(view.refused.keys.map(\.rawValue))
+        peersWriter.offer(.init(me: me.rawValue, records: view.records.values.map(\.record), kept: kept))
     }
 
     func noteChange() {

@@ -84,6 +84,8 @@ public actor RegistrySync {
     nonisolated let logger: Logger
     nonisolated let clock: AgentClock
     nonisolated let files: TincConfigDirectory
+    /// Writes bird.peers-file from the records after each synced round (`offerPeers`); nil without `bird.peers-file`.
+    public nonisolated let peersWriter: BGPPeersWriter?
 
     var view: RegistryView
     var synced = false
@@ -126,8 +128,9 @@ public actor RegistrySync {
 
     public init(settings: Settings, etcd: EtcdClient, reloader: TincReloader?, reachable: @escaping @Sendable () -> Set<String>?,
                 bgp: @escaping @Sendable () -> NodeRecord.BGP, metrics: RegistryMetrics, logger: Logger,
-                clock: AgentClock = .system) {
+                clock: AgentClock = .system, peersWriter: BGPPeersWriter? = nil) {
         self.settings = settings
+        self.peersWriter = peersWriter
         self.etcd = etcd
         self.reloader = reloader
         self.reachable = reachable

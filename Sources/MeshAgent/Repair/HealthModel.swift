@@ -11,6 +11,11 @@ public struct HealthProblem: Sendable, Hashable, Comparable {
         case connectToDrift = "connectto_drift"
         case peerUnreachable = "peer_unreachable"
         case peerProbeLoss = "peer_probe_loss"
+        // The BGP topology's (HealthModel+BGPTopology.swift).
+        case bgpSessionMissing = "bgp_session_missing"
+        case reflectorSessionDown = "reflector_session_down"
+        case noReflectorSession = "no_reflector_session"
+        case birdConfigRefused = "bird_config_refused"
         case bgpSessionDown = "bgp_session_down"
     }
 
@@ -41,8 +46,8 @@ public struct HealthReport: Sendable, Equatable {
 /// Pure evaluation of a `MeshState`.
 ///
 /// The score is a weighted mean: 0.3 tinc (share of alive peers tincd reaches), 0.3 BGP
-/// (share of sessions Established), 0.2 probes (mean 1 - loss over probed peers), 0.1 local
-/// daemons (tincd and BIRD running), 0.1 configuration (half for a current registry view,
+/// (share of expected sessions Established, see `bgpShare`), 0.2 probes (mean 1 - loss over
+/// probed peers), 0.1 local daemons (tincd and BIRD running), 0.1 configuration (half for a current registry view,
 /// half for host files and ConnectTo matching it). A part with nothing to measure
 /// (no peers, no sessions, a collector off) counts as healthy, so the score only drops for
 /// something observed.
@@ -76,12 +81,12 @@ public enum HealthModel {
             let since = session.downFor.map { " for \(Int($0)) s" } ?? ""
             problems.append(.init(.bgpSessionDown, peer: session.name, "BGP session \(session.name) is \(session.state)\(since)"))
         }
+        problems += topologyProblems(state)
 
         let alivePeers = state.peers.filter(\.alive)
         let tincKnown = alivePeers.compactMap(\.tincReachable)
         let tinc = state.tincdRunning == false ? 0 : fraction(tincKnown.filter { $0 }.count, of: tincKnown.count)
-        let counted = state.sessions.filter { !$0.administrativelyDown }
-        let bgp = state.birdUp == false ? 0 : fraction(counted.filter(\.established).count, of: counted.count)
+        let bgp = state.birdUp == false ? 0 : bgpShare(state)
         let losses = state.peers.compactMap(\.probeLoss)
         let probes = losses.isEmpty ? 1 : losses.map { 1 - min(max($0, 0), 1) }.reduce(0, +) / Double(losses.count)
         let daemons = (state.tincdRunning == false ? 0 : 0.5) + (state.birdUp == false ? 0 : 0.5)

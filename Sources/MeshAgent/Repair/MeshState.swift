@@ -73,6 +73,8 @@ public struct MeshState: Sendable, Equatable {
     public var birdUp: Bool?
     /// The registry view is current (etcd answers and the watch runs); nil without a registry.
     public var registrySynced: Bool?
+    /// This node's role, the topology and the sessions it calls for (MeshState+BGPTopology.swift).
+    public var bgpExpectation = BGPExpectation()
     /// conf.d/bgpmesh.conf differs from the agent's plan.
     public var connectToDrift: Bool
 

@@ -27,7 +27,7 @@ struct MeshStateBuilder: Sendable {
         }
         unreachable.keep(only: Set(state.peers.map(\.name)))
 
-        guard let bgp = inputs.bgp else { return state }
+        guard let bgp = inputs.bgp else { return Self.expecting(inputs, in: state) }
         state.birdUp = bird.update(polls: bgp.polls, errors: bgp.pollErrors)
         let neighbors = Dictionary(
             (inputs.bird?.protocols?.protocols ?? []).compactMap { p in p.bgp?.neighborAddress.map { (p.name, $0) } },
@@ -41,6 +41,6 @@ struct MeshStateBuilder: Sendable {
                 downFor: down.update(name, holds: !established, at: now), administrativelyDown: session.state == .down))
         }
         down.keep(only: Set(bgp.sessions.keys))
-        return state
+        return Self.expecting(inputs, in: state)
     }
 }

@@ -8,6 +8,13 @@ public struct MeshStateInputs: Sendable {
     public var tincConnections: Set<String>?
     public var tincdRunning: Bool?
     public var probes: [String: ProbeHistory.Peer]
+    /// `mesh.role` and `mesh.bgp-topology` as configured.
+    public var bgpRole: BGPRole = .client
+    public var bgpTopology: BGPTopology = .full
+    /// The sessions the topology calls for (nil: no plan known, e.g. no registry).
+    public var bgpPlan: BGPPeerPlan?
+    /// BIRD's message while it refuses the last peers config (nil: accepted, or no peers file).
+    public var birdPeersRefused: String?
     /// The BIRD sampler's session history (nil: BIRD collector off).
     public var bgp: BGPSessionHistory.Snapshot?
     /// The BIRD sampler's last detailed read, for the neighbor address of each session.

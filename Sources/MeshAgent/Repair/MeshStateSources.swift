@@ -6,6 +6,8 @@ public struct MeshStateSources: Sendable {
     public var tincMaxAge: Duration
     public var probes: ProbeHistory?
     public var bird: BIRDSampler?
+    /// The BGP topology facts (MeshStateSources+BGPTopology.swift).
+    public var bgp = BGP()
 
     public init(registry: RegistrySync? = nil, tinc: TincDumpState? = nil, tincMaxAge: Duration = .seconds(20),
                 probes: ProbeHistory? = nil, bird: BIRDSampler? = nil) {
@@ -18,7 +20,7 @@ public struct MeshStateSources: Sendable {
 
     /// Reads every source once (no daemon is asked: the samplers already hold their answers).
     public func read() async -> MeshStateInputs {
-        MeshStateInputs(
+        var inputs = MeshStateInputs(
             registry: await registry?.health(),
             tincReachable: tinc?.reachableNodes(maxAge: tincMaxAge),
             tincConnections: tinc?.metaConnections(maxAge: tincMaxAge),
@@ -26,5 +28,7 @@ public struct MeshStateSources: Sendable {
             probes: probes?.snapshot ?? [:],
             bgp: bird?.history.snapshot(),
             bird: bird?.snapshot)
+        await bgp.read(into: &inputs, registry: registry)
+        return inputs
     }
 }

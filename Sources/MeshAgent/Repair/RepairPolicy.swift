@@ -168,6 +168,9 @@ public struct RepairPolicy: Sendable {
             let peers = Dictionary(state.peers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
             for session in state.sessions where !session.established && !session.administrativelyDown {
                 guard immediate || (session.downFor ?? 0) >= settings.bgpGrace.seconds else { continue }
+                // A client's session to another client is not the topology's: never restarted.
+                // (An expected peer without a protocol has no session here: nothing to restart.)
+                guard !state.isUnplannedClientSession(session) else { continue }
                 // Only when the overlay path to the neighbor works: otherwise BGP is not the problem.
                 let peer = session.peer.flatMap { peers[$0] }
                 guard peer?.probeUp == true || (peer?.probeUp == nil && peer?.tincReachable == true) else { continue }

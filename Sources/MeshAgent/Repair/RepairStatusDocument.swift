@@ -44,6 +44,8 @@ struct RepairStatusDocument: Encodable {
     var registry_synced: Bool?
     var peers: [Peer]
     var sessions: [Session]
+    /// Role, topology and the expected sessions (RepairStatusDocument+BGP.swift).
+    var bgp: BGP
     var recent_actions: [RepairController.AuditEntry]
 
     init(state s: MeshState, report r: HealthReport, mode: RepairMode, audit: [RepairController.AuditEntry]) {
@@ -59,6 +61,7 @@ struct RepairStatusDocument: Encodable {
                                     probe_up: $0.probeUp, probe_loss_ratio: $0.probeLoss, probe_rtt_seconds: $0.probeRTT,
                                     host_file: $0.hostFile.rawValue) }
         sessions = s.sessions.map { .init(name: $0.name, peer: $0.peer, neighbor: $0.neighbor, state: $0.state, established: $0.established, down_seconds: $0.downFor) }
+        bgp = BGP(s)
         recent_actions = audit.reversed()
     }
 

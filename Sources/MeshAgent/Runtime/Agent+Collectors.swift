@@ -37,14 +37,16 @@ extension Agent {
             parts.collectors.append(EtcdCollector(sampler: sampler, requests: etcdRequests))
         }
         var registry: RegistrySync?
+        // The peers-file writer (bird.peers-file); its `state` is for health and status.
+        let bgpPeers = registryOn ? addBGPPeers(c, logger: logger, to: &parts) : nil
         if registryOn, let etcd, let tincClient {
-            registry = addRegistry(c, etcd: etcd, tinc: tincClient, dumps: tinc, bird: bird, logger: logger, to: &parts)
+            registry = addRegistry(c, etcd: etcd, tinc: tincClient, dumps: tinc, bird: bird, peers: bgpPeers, logger: logger, to: &parts)
             if let registry { parts.rotation = addRotation(c, registry: registry, tinc: tincClient, logger: logger, to: &parts) }
         }
         let probes = c.collectors["probe"] == true ? addProbes(c, registry: registry, bird: bird, tinc: tinc, logger: logger, to: &parts) : nil
-        let repair = makeRepair(c, sources: MeshStateSources(registry: registry, tinc: tinc, tincMaxAge: c.tincMinDumpInterval * 4,
-                                                             probes: probes, bird: bird),
-                                tinc: tincClient, logger: logger)
+        var sources = MeshStateSources(registry: registry, tinc: tinc, tincMaxAge: c.tincMinDumpInterval * 4, probes: probes, bird: bird)
+        sources.bgp = .init(role: c.meshRole, topology: c.meshBGPTopology, peers: bgpPeers)
+        let repair = makeRepair(c, sources: sources, tinc: tincClient, logger: logger)
         parts.loops.append { await repair.run() }
         parts.collectors.append(RepairCollector(metrics: repair.metrics))
         parts.repair = repair
@@ -91,8 +93,25 @@ extension Agent {
         }
     }
 
+    /// The writer of `bird.peers-file` with its own unrestricted BIRD session (`configure` needs
+    /// one), each command bounded by collector.bird.timeout; nil without the setting.
+    static func addBGPPeers(_ c: AgentConfiguration, logger: Logger, to parts: inout Parts) -> BGPPeersWriter? {
+        guard let path = c.birdPeersFile else { return nil }
+        var birdLogger = logger
+        birdLogger[metadataKey: "component"] = "bird_peers"
+        let client = BIRDClient(configuration: .init(socketPath: c.birdSocket, restricted: false, timeout: c.birdCommandTimeout),
+                                logger: birdLogger)
+        let settings = BGPPeersWriter.Settings(
+            path: path, template: c.birdTemplate, clusterID: c.birdRRClusterID, bfd: c.birdBFD, passwordFile: c.birdPasswordFile,
+            role: c.meshRole, topology: c.meshBGPTopology, registryPrefix: c.effectiveRegistryPrefix, stateDirectory: c.stateDir)
+        let writer = BGPPeersWriter(settings: settings, bird: client, logger: logger)
+        parts.loops.append { await writer.run() }
+        parts.collectors.append(BGPPeersCollector(metrics: writer.metrics))
+        return writer
+    }
+
     static func addRegistry(_ c: AgentConfiguration, etcd: EtcdClient, tinc: TincDaemonClient, dumps: TincDumpState?,
-                            bird: BIRDSampler?, logger: Logger, to parts: inout Parts) -> RegistrySync? {
+                            bird: BIRDSampler?, peers: BGPPeersWriter? = nil, logger: Logger, to parts: inout Parts) -> RegistrySync? {
         var adminKey: TincRSAPublicKey?
         if let path = c.registryAdminPublicKey {
             do {
@@ -123,7 +142,7 @@ extension Agent {
                 if c.meshASN > 0 { bgp.asn = UInt32(c.meshASN) }
                 if c.meshRole == .reflector { bgp.role = BGPRole.reflector.rawValue }
                 return bgp
-            }, metrics: metrics, logger: logger)
+            }, metrics: metrics, logger: logger, peersWriter: peers)
         parts.loops.append { await registry.run() }
         parts.collectors.append(RegistryCollector(metrics: metrics))
         return registry

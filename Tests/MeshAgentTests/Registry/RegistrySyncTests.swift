@@ -34,14 +34,7 @@ final class RegistrySyncTests: XCTestCase {
 
     /// A tinc net directory holding only this node's own host file, as the seed's nodes did.
     func makeNode(_ name: String) throws -> String {
-        let dir = "\(root!)/\(name)"
-        try FileManager.default.createDirectory(atPath: dir + "/hosts", withIntermediateDirectories: true)
-        try "Name = \(name)\nMode = switch\nInterface = none0\n".write(toFile: dir + "/tinc.conf", atomically: true, encoding: .utf8)
-        try Fixture.text("registry/hosts/\(name)").write(toFile: dir + "/hosts/\(name)", atomically: true, encoding: .utf8)
-        // The node's tinc private key (it signs the node's record), mode 600 as tincd -K writes it.
-        try Fixture.text("registry/keys/\(name)/rsa_key.priv").write(toFile: dir + "/rsa_key.priv", atomically: true, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: dir + "/rsa_key.priv")
-        return dir
+        try RegistryTestRecords.makeNodeDirectory(root: root, name)
     }
 
     func start(_ name: String, fanout: Int = 3, observer: EtcdClient.Observer? = nil) throws {
