@@ -43,6 +43,8 @@ case "$KEYS" in agent|manual) ;; *) echo "bench-scale: BENCH_SCALE_KEYS must be 
 mkdir -p "$STATE"; "$LAB" down --state-dir "$STATE" >/dev/null
 tmp=$(mktemp -d /tmp/bench-scale.XXXXXX)
 trap '"$LAB" down --state-dir "$STATE" >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
+# A signal ends the run through the EXIT trap, so the lab goes down then too.
+trap 'exit 130' INT TERM HUP
 
 now() { date +%s.%N; }
 since() { awk -v a="$(now)" -v b="$1" 'BEGIN { printf "%.1f", a - b }'; }
