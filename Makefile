@@ -5,7 +5,7 @@ SWIFT ?= swift
 # 5 MiB less resident memory than loading the runtime as shared libraries.
 RELEASE := -c release --static-swift-stdlib
 
-.PHONY: all deps revision build test bench bench-http bench-lab bench-bird bench-tinc bench-keys bench-rotate bench-idle fuzz fuzz-http fuzz-bird fuzz-tinc fuzz-trust fuzz-alerts demo demo-down clean help
+.PHONY: all deps revision build test bench bench-http bench-lab bench-bird bench-tinc bench-keys bench-rotate bench-idle bench-scale chaos fuzz fuzz-http fuzz-bird fuzz-tinc fuzz-trust fuzz-alerts demo demo-down clean help
 
 all: build
 
@@ -16,6 +16,8 @@ help:
 	@echo "make build       release build of bgpmesh-agent"
 	@echo "make bench       every benchmark (bench-http, bench-bird, bench-tinc, bench-lab, bench-keys, bench-rotate, bench-idle)"
 	@echo "make bench-idle  the agent idle against real BIRD, tincd and etcd: RSS, threads, CPU, wakeups vs bird_exporter"
+	@echo "make bench-scale the lab at 16, 32 and 64 nodes, full mesh and 2 route reflectors (about 20 min; BENCH_SCALE_QUICK=1 for a check)"
+	@echo "make chaos       a 4-node lab, bgpmesh-lab chaos for CHAOS_DURATION (10m) with CHAOS_SEED (1), then down"
 	@echo "make fuzz        every fuzzer below, FUZZ_SECONDS each (default 60); a crash fails it"
 	@echo "make fuzz-http   the HTTP request parser"
 	@echo "make fuzz-bird   the BIRD reply framer and parsers"
@@ -67,6 +69,20 @@ bench-rotate: build
 
 bench-idle: build
 	bash scripts/bench-idle.sh
+
+# Not part of `make bench`: it holds the machine's one lab for about 20 minutes.
+bench-scale: build
+	bash lab/bench-scale.sh
+
+# Random faults healed and checked (docs/lab.md#chaos); the lab goes down at the end, also on failure.
+CHAOS_DURATION ?= 10m
+CHAOS_SEED ?= 1
+CHAOS_NODES ?= 4
+CHAOS_KEYS ?= agent
+chaos: build
+	@lab=.build/release/bgpmesh-lab; trap '$$lab down >/dev/null' EXIT; \
+	$$lab up --nodes $(CHAOS_NODES) --keys $(CHAOS_KEYS) && $$lab wait converged --timeout 120 --quiet && \
+	$$lab chaos --duration $(CHAOS_DURATION) --seed $(CHAOS_SEED) --json .lab/chaos-seed$(CHAOS_SEED).json
 
 fuzz: fuzz-http fuzz-bird fuzz-tinc fuzz-trust fuzz-alerts
 

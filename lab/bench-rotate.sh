@@ -25,7 +25,7 @@ done
 # (debug protocols { states }): catches a reset between two `show protocols`, too.
 log_resets() {
   cat "$STATE"/node*/log/bird.log 2>/dev/null |
-    awk -v a="$1" -v b="$2" 'substr($0, 1, 23) >= a && substr($0, 1, 23) <= b && / <TRACE> node[0-9]+: State changed to down/' |
+    awk -v a="$1" -v b="$2" 'substr($0, 1, 23) >= a && substr($0, 1, 23) <= b && / <TRACE> (bgpmesh_)?node[0-9]+: State changed to down/' |
     wc -l
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The one place that builds a node's `bgpmesh-agent` command line.
 ///
@@ -17,26 +18,54 @@ public enum AgentCommand {
             "--collector.tinc.logfile", node.tincLog,
             // The lab signals tincd too (faults); one lock keeps the two from colliding.
             "--collector.tinc.signal-lock-file", "\(node.runDir)/tincd.signal.lock",
-            // A dump a second (its two signals 200 ms apart) instead of every 5 s, so that with the
-            // lab's tinc ping timers a cut link shows in the tinc metrics within 5 s.
-            "--collector.tinc.min-dump-interval", "1s",
             "--etcd.endpoints", LabTemplates.etcdEndpoints(members: lab.etcdMembers(stateDir: node.stateDir)),
             // Every record's overlay addresses and subnets must lie in these (LabLayout's overlay and prefixes).
             "--mesh.overlay-prefixes", LabNames.overlayPrefixes.joined(separator: ","),
             // Pins and the agent's list of the files it wrote; kept across agent restarts, gone with `down`.
             "--state.dir", node.agentStateDir,
         ]
+        // Sampler, probe and dump intervals for the lab's size (LabTimers, docs/scale.md). A small
+        // lab dumps tincd every second (two signals 200 ms apart) instead of every 5 s, so that
+        // with its tinc ping timers a cut link shows in the tinc metrics within 5 s.
+        args += lab.timers.agentArguments
         // A real node's service manager restarts tincd; in the lab this script does (Lab writes it
         // before the agent starts): used by the repair loop and by key rotation.
         args += ["--repair.tincd-restart-command", node.tincdRestartScript]
+        // The same for BIRD (its setting arrives with issue 16; older agents do not know it).
+        if knowsSetting("repair.bird-restart-command", binary: binary) { args += ["--repair.bird-restart-command", node.birdRestartScript] }
         // Alertmanager calls each agent's webhook with this token (prometheus/alertmanager.yml).
         args += ["--web.webhook-token-file", MonitoringSpec(stateDir: node.stateDir).webhookTokenFile]
-        // With manual keys the lab owns host files and ConnectTo; the agents only watch.
-        if lab.keys == .manual { args.append("--no-registry") }
+        // The BGP topology and this node's role (nodes 1...R reflect), for the agent's plan and health.
+        args += ["--mesh.bgp-topology", lab.topology.rawValue]
+        if lab.isReflector(node.index) {
+            args += ["--mesh.role", "reflector", "--bird.rr-cluster-id", LabNames.rrClusterID]
+        }
+        if lab.keys == .manual {
+            // With manual keys the lab owns host files, ConnectTo and the BGP peers; the agents only watch.
+            args.append("--no-registry")
+        } else {
+            // The agent writes BIRD's peers from the registry into the file bird.conf includes
+            // (LabTemplates.birdConf), from the template bird.conf defines. The AS is given: BIRD
+            // has no BGP protocol to read it from until the agent has written the peers.
+            args += ["--bird.peers-file", node.birdPeersFile, "--bird.template", LabNames.birdTemplate,
+                     "--mesh.asn", String(LabNames.asn)]
+        }
         let values = placeholders(node: node, lab: lab)
         args += extra.map { expand($0, values) }
         return args
     }
+
+    /// Whether `binary config-reference` lists `key` (asked once per binary and process).
+    public static func knowsSetting(_ key: String, binary: String) -> Bool {
+        knownSettings.withLock { cache in
+            if let text = cache[binary] { return text.contains("--\(key)") }
+            let text = (try? Command.run([binary, "config-reference"], timeout: 10)).map { $0.succeeded ? $0.stdout : "" } ?? ""
+            cache[binary] = text
+            return text.contains("--\(key)")
+        }
+    }
+
+    static let knownSettings = Mutex<[String: String]>([:])
 
     /// Values for `{name}` placeholders in `--agent-arg`.
     public static func placeholders(node: NodeSpec, lab: LabState) -> [String: String] {
@@ -56,6 +85,7 @@ public enum AgentCommand {
             "tinc_pidfile": node.tincPidfile,
             "tinc_log": node.tincLog,
             "tincd_restart_script": node.tincdRestartScript,
+            "bird_restart_script": node.birdRestartScript,
             "bird_socket": node.birdSocket,
             "etcd_endpoints": LabTemplates.etcdEndpoints(members: lab.etcdMembers(stateDir: node.stateDir)),
             "webhook_token_file": mon.webhookTokenFile,

@@ -169,6 +169,7 @@ final class ResultsBox<T>: @unchecked Sendable {
     private(set) var values: [T?]
     init(count: Int) { values = Array(repeating: nil, count: count) }
     func set(_ i: Int, _ v: T) { lock.lock(); values[i] = v; lock.unlock() }
+    func snapshot() -> [T?] { lock.lock(); defer { lock.unlock() }; return values }
 }
 
 /// Debian package for each external tool, for error messages; scripts/install-deps.sh installs them.

@@ -10,6 +10,8 @@ public struct DownReport: Sendable {
     public var links: [String] = []
     /// Things `down` could not remove, one line each.
     public var failures: [String] = []
+    /// Kernel settings `up` had raised and `down` put back, as `key=value`.
+    public var restored: [String] = []
 }
 
 extension Lab {
@@ -17,6 +19,7 @@ extension Lab {
     /// after a crashed `up`, and when nothing is left (idempotent).
     public func down() -> DownReport {
         var report = DownReport()
+        let savedState = try? LabState.load(stateDir: stateDir)
         let namespaces = Netns.labNamespaces()
         let nsInodes = Set(namespaces.compactMap { inode("/run/netns/\($0)") })
 
@@ -57,7 +60,13 @@ extension Lab {
                 report.failures.append("link \(link) could not be deleted")
             }
         }
-        // 5. Runtime files; logs and configs stay for a post-mortem until the next `up`.
+        // 5. The neighbour table limits `up` raised, once the lab's entries are gone.
+        if let old = savedState?.neighbourSysctlsBefore, !old.isEmpty {
+            let failed = NeighbourTables.restore(old)
+            report.failures += failed.map { "could not restore \($0)" }
+            report.restored = old.keys.sorted().map { "\($0)=\(old[$0]!)" }
+        }
+        // 6. Runtime files; logs and configs stay for a post-mortem until the next `up`.
         for file in pidfiles() { try? FileManager.default.removeItem(atPath: file) }
         for e in (try? FileManager.default.contentsOfDirectory(atPath: stateDir)) ?? [] where e.hasPrefix("node") {
             try? FileManager.default.removeItem(atPath: "\(stateDir)/\(e)/bird/bird.ctl")

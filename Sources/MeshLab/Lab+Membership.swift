@@ -17,23 +17,33 @@ extension Lab {
         let all = state.specs(stateDir: stateDir)
         let others = all.filter { $0.index != index }
 
+        try raiseNeighbourTables(&state)
         try createNodeNetwork(n)
         try writeTincFiles(n, state: state)
-        if state.keys == .manual { try distributeKeys(all) }
+        // tincd reads a new host file when the node connects; only a changed ConnectTo needs a HUP.
+        let reconnect = state.keys == .manual ? try distributeKeys(all, timers: state.timers, joining: n).filter { $0.index != index } : []
         try startDaemon(.tincd, n, state: state)
         if state.keys == .manual {
-            for o in others { signalTincd(o, SIGHUP); signalTincd(o, SIGALRM) }
+            // One node after another would take a second each (the signal lock waits for a quiet log).
+            _ = parallelMap(reconnect.count) { i in
+                self.signalTincd(reconnect[i], SIGHUP)
+                self.signalTincd(reconnect[i], SIGALRM)
+            }
         }
         progress.step("tinc: \(n.name) started" + (state.keys == .manual ? ", host files and ConnectTo lines updated on every node"
                                                    : "; the agents publish it and install its key on the other nodes"))
         if state.keys == .manual {
-            try waitUntil("tinc full mesh", timeout: 45) { () throws(LabError) in try self.tincMissing(all) }
+            try waitUntil("tinc full mesh", timeout: 45 + Double(all.count), total: all.count) { () throws(LabError) in
+                try self.tincMissing(all)
+            }
             progress.step("tinc: every node reaches every other node")
         }
-        try reconfigureBird(all, except: index)
-        try writeBirdConf(n, peers: all)
+        let peers = state.bgpPeers(of: n, stateDir: stateDir)
+        let changed = try reconfigureBird(peers, state: state)
+        try writeBirdConf(n, state: state)
         try startDaemon(.bird, n, state: state)
-        progress.step("bird: \(n.name) started, \(others.count) peers reconfigured")
+        progress.step("bird: \(n.name) started with \(state.keys == .manual ? "\(peers.count) peers" : "no peers yet (its agent writes them)")"
+                      + (state.keys == .manual ? "; \(changed) other nodes' peers files rewritten and reconfigured" : "; the agents add it everywhere"))
         try reloadMonitoring(state: state)
         if state.agentBinary != nil {
             try startDaemon(.agent, n, state: state)
@@ -60,6 +70,9 @@ extension Lab {
             throw .invalidArgument("\(n.name) is an etcd member; only node4 and above can be removed")
         }
         guard state.nodes.count > 2 else { throw .invalidArgument("a lab keeps at least 2 nodes") }
+        guard !state.isReflector(n.index) else {
+            throw .invalidArgument("\(n.name) is a route reflector; only clients can be removed")
+        }
         for kind in [DaemonKind.agent, .bird, .tincd, .etcd] { stopDaemon(kind, n, hard: false) }
         for p in Netns.pids(in: n.namespace) { Command.stop(p, grace: 2) }
         _ = try? Command.run([Netns.ip, "netns", "del", n.namespace], timeout: 10)
@@ -74,11 +87,11 @@ extension Lab {
         if state.keys == .manual {
             for o in rest {
                 try? FileManager.default.removeItem(atPath: "\(o.tincHostsDir)/\(n.name)")
-                try write(o.tincConf, LabTemplates.tincConf(node: o, connectTo: rest))
+                try write(o.tincConf, LabTemplates.tincConf(node: o, connectTo: LabTemplates.manualConnectTo(node: o, nodes: rest), timers: state.timers))
                 signalTincd(o, SIGHUP)
             }
         }
-        try reconfigureBird(rest, except: nil)
+        _ = try reconfigureBird(rest, state: state)
         try reloadMonitoring(state: state)
         if Command.readPid(forwarderPidfile).map(Command.isAlive) == true {
             try startForwarder(state: state, selfExecutable: selfExecutable)
@@ -86,10 +99,19 @@ extension Lab {
         return n.name
     }
 
-    /// Rewrites bird.conf for the given membership and makes each running BIRD reload it.
-    func reconfigureBird(_ all: [NodeSpec], except: Int?) throws(LabError) {
-        for o in all where o.index != except {
-            try writeBirdConf(o, peers: all)
+    /// With `--keys manual`, rewrites the peers file of each node in `nodes` for the state's
+    /// membership and makes each running BIRD reload it (`birdc configure`, which keeps the sessions
+    /// whose protocol did not change); returns how many files changed. With registry keys the
+    /// agents do this from the registry.
+    @discardableResult
+    func reconfigureBird(_ nodes: [NodeSpec], state: LabState) throws(LabError) -> Int {
+        guard state.keys == .manual else { return 0 }
+        var changed = 0
+        for o in nodes {
+            let text = LabTemplates.birdPeersConf(node: o, state: state)
+            if (try? read(o.birdPeersFile)) == text { continue }
+            try write(o.birdPeersFile, text)
+            changed += 1
             guard isRunning(.bird, o) else { continue }
             let r = try Command.run(["birdc", "-s", o.birdSocket, "configure"], timeout: 15)
             guard r.succeeded, r.stdout.contains("Reconfigur") else {
@@ -97,5 +119,6 @@ extension Lab {
                                      stderr: r.stdout + r.stderr)
             }
         }
+        return changed
     }
 }

@@ -15,9 +15,13 @@ public struct UpOptions: Sendable {
     public var forward: Bool
     /// Start again on the files the last `up` left (keys, host files, conf.d, etcd data).
     public var resume: Bool
+    public var topology: LabTopology
+    /// Route reflectors (nodes 1...reflectors) with `.reflectors`; ignored with `.full`.
+    public var reflectors: Int
 
     public init(nodes: Int, keys: KeyMode, agentBinary: String?, agentExtraArgs: [String],
-                selfExecutable: String, forward: Bool = true, resume: Bool = false) {
+                selfExecutable: String, forward: Bool = true, resume: Bool = false,
+                topology: LabTopology = .full, reflectors: Int = 2) {
         self.resume = resume
         self.nodes = nodes
         self.keys = keys
@@ -25,6 +29,8 @@ public struct UpOptions: Sendable {
         self.agentExtraArgs = agentExtraArgs
         self.selfExecutable = selfExecutable
         self.forward = forward
+        self.topology = topology
+        self.reflectors = reflectors
     }
 }
 
@@ -34,6 +40,11 @@ extension Lab {
     public func up(_ opts: UpOptions) throws(LabError) -> LabState {
         guard (2...LabNames.maxNodes).contains(opts.nodes) else {
             throw .invalidArgument("--nodes must be between 2 and \(LabNames.maxNodes), got \(opts.nodes)")
+        }
+        if opts.topology == .reflectors {
+            guard (1..<opts.nodes).contains(opts.reflectors) else {
+                throw .invalidArgument("--reflectors must be between 1 and \(opts.nodes - 1) (one node at least is a client), got \(opts.reflectors)")
+            }
         }
         if let binary = opts.agentBinary, !FileManager.default.isExecutableFile(atPath: binary) {
             throw .missingAgentBinary(path: binary)
@@ -49,59 +60,73 @@ extension Lab {
         }
         try resetStateDir(keepNodes: opts.resume)
 
-        let state = LabState(nodes: Array(1...opts.nodes), keys: opts.keys, agentBinary: opts.agentBinary,
-                             agentExtraArgs: opts.agentExtraArgs)
+        var state = LabState(nodes: Array(1...opts.nodes), keys: opts.keys, agentBinary: opts.agentBinary,
+                             agentExtraArgs: opts.agentExtraArgs, topology: opts.topology, reflectors: opts.reflectors)
         try state.save(stateDir: stateDir)
         let nodes = state.specs(stateDir: stateDir)
-        progress.step("state in \(stateDir); \(nodes.count) nodes, keys \(opts.keys.rawValue)")
+        let count = nodes.count
+        progress.step("state in \(stateDir); \(count) nodes, keys \(opts.keys.rawValue), BGP \(topologyText(state)); "
+                      + "timers for \(count <= LabTimers.smallLab ? "a small lab" : "a lab above \(LabTimers.smallLab) nodes") (docs/scale.md)")
+        try raiseNeighbourTables(&state)
 
         try Netns.add(LabNames.bridgeNamespace)
         try Netns.ip("-n", LabNames.bridgeNamespace, "link", "add", LabNames.bridge, "type", "bridge")
         try Netns.ip("-n", LabNames.bridgeNamespace, "link", "set", LabNames.bridge, "up")
-        for n in nodes { try createNodeNetwork(n) }
+        for (i, n) in nodes.enumerated() {
+            try createNodeNetwork(n)
+            if count > LabTimers.smallLab && (i + 1) % 16 == 0 && i + 1 < count {
+                progress.step("underlay: \(i + 1)/\(count) node namespaces")
+            }
+        }
         try createMonitoringNetwork()
-        progress.step("underlay: bridge \(LabNames.bridgeNamespace)/\(LabNames.bridge), \(nodes.count) node namespaces, \(LabNames.monitoringNamespace)")
+        progress.step("underlay: bridge \(LabNames.bridgeNamespace)/\(LabNames.bridge), \(count) node namespaces, \(LabNames.monitoringNamespace)")
 
         if opts.resume {
             progress.step("tinc: resuming with the existing keys, host files and conf.d")
         } else {
-            try forEachNode(nodes) { (n) throws(LabError) in try self.writeTincFiles(n, state: state) }
-            if opts.keys == .manual { try distributeKeys(nodes) }
-            progress.step("tinc: keys generated" + (opts.keys == .manual ? ", host files and ConnectTo lines distributed" : "; each node knows only itself"))
+            // RSA key generation is CPU work: one per core.
+            let frozen = state
+            try forEachNode(nodes) { (n) throws(LabError) in try self.writeTincFiles(n, state: frozen) }
+            if opts.keys == .manual { try distributeKeys(nodes, timers: state.timers) }
+            progress.step("tinc: \(count) keys generated" + (opts.keys == .manual ? ", host files and ConnectTo lines distributed" : "; each node knows only itself"))
         }
 
-        for n in nodes { try startDaemon(.tincd, n, state: state) }
-        try waitUntil("tinc interfaces", timeout: 15) { () throws(LabError) in
-            nodes.compactMap { n in self.tincInterfaceUp(n) ? nil : "\(n.name): \(LabNames.tincInterface) not up (see \(n.tincLog))" }
+        try startDaemons(.tincd, nodes, state: state)
+        try waitUntil("tinc interfaces", timeout: 15 + Double(count) / 4, total: count) { () throws(LabError) in
+            self.parallelMissing(nodes) { n in self.tincInterfaceUp(n) ? nil : "\(n.name): \(LabNames.tincInterface) not up (see \(n.tincLog))" }
         }
         if opts.keys == .manual {
-            try waitUntil("tinc full mesh", timeout: 45) { () throws(LabError) in try self.tincMissing(nodes) }
-            progress.step("tinc: every node reaches every other node")
+            try waitUntil("tinc full mesh", timeout: 45 + Double(count), total: count) { () throws(LabError) in try self.tincMissing(nodes) }
+            progress.step("tinc: \(count) tincd running; every node reaches every other node")
         } else {
-            progress.step("tinc: \(nodes.count) tincd running; the agents distribute keys")
+            progress.step("tinc: \(count) tincd running; the agents distribute keys")
         }
 
         let members = state.etcdMembers(stateDir: stateDir)
-        for m in members { try startDaemon(.etcd, m, state: state) }
+        try startDaemons(.etcd, members, state: state)
         try waitEtcdHealthy(members)
         progress.step("etcd: \(members.count) members healthy at \(LabTemplates.etcdEndpoints(members: members))")
 
-        for n in nodes { try writeBirdConf(n, peers: nodes) }
-        for n in nodes { try startDaemon(.bird, n, state: state) }
-        try waitUntil("BIRD control sockets", timeout: 15) { () throws(LabError) in
+        for n in nodes { try writeBirdConf(n, state: state) }
+        try startDaemons(.bird, nodes, state: state)
+        try waitUntil("BIRD control sockets", timeout: 15 + Double(count) / 4, total: count) { () throws(LabError) in
             nodes.compactMap { FileManager.default.fileExists(atPath: $0.birdSocket) ? nil : "\($0.name): no \($0.birdSocket)" }
         }
-        progress.step("bird: \(nodes.count) daemons, \(nodes.count * (nodes.count - 1)) iBGP sessions configured")
+        let sessions = nodes.reduce(0) { $0 + state.bgpPeers(of: $1, stateDir: stateDir).count } / 2
+        progress.step("bird: \(count) daemons; \(sessions) iBGP sessions expected ("
+                      + (opts.keys == .manual ? "peers files written by the lab" : "the agents write the peers files from the registry") + ")")
 
         try startMonitoring(state: state)
-        progress.step("monitoring: Prometheus and Alertmanager on \(LabNames.monitoringAddress)")
+        progress.step("monitoring: Prometheus (scrape every \(state.timers.scrapeInterval) s) and Alertmanager on \(LabNames.monitoringAddress)")
 
         if state.agentBinary != nil {
-            for n in nodes { try startDaemon(.agent, n, state: state) }
-            try waitUntil("agents /healthz", timeout: 20) { () throws(LabError) in
-                nodes.compactMap { self.agentResponds($0) ? nil : "\($0.name): no answer on http://\($0.agentListen)/healthz (see \($0.log(.agent)))" }
+            try startDaemons(.agent, nodes, state: state)
+            try waitUntil("agents /healthz", timeout: 20 + Double(count) / 2, total: count) { () throws(LabError) in
+                self.parallelMissing(nodes) { n in
+                    self.agentResponds(n) ? nil : "\(n.name): no answer on http://\(n.agentListen)/healthz (see \(n.log(.agent)))"
+                }
             }
-            progress.step("agents: \(nodes.count) running")
+            progress.step("agents: \(count) running")
         } else {
             progress.step("agents: not started (--no-agents)")
         }
@@ -111,6 +136,36 @@ extension Lab {
             progress.step("forwarder: host loopback ports open")
         }
         return state
+    }
+
+    func topologyText(_ state: LabState) -> String {
+        switch state.topology {
+        case .full: return "full mesh"
+        case .reflectors:
+            return "route reflectors " + (state.reflectors == 1 ? "node1" : "node1-node\(state.reflectors)")
+        }
+    }
+
+    /// Raises the kernel's neighbour table limits for the lab's size (see `NeighbourTables`), and
+    /// keeps the values it replaced in the state for `down`.
+    func raiseNeighbourTables(_ state: inout LabState) throws(LabError) {
+        let old = try NeighbourTables.raise(nodes: state.nodes.count + 1)
+        guard !old.isEmpty else { return }
+        for (k, v) in old where state.neighbourSysctlsBefore[k] == nil { state.neighbourSysctlsBefore[k] = v }
+        try state.save(stateDir: stateDir)
+        let want = NeighbourTables.wanted(nodes: state.nodes.count + 1)
+        let t = (1...3).map { "\(want["net.ipv4.neigh.default.gc_thresh\($0)"] ?? 0)" }.joined(separator: "/")
+        let was = (1...3).map { i in
+            let key = "net.ipv4.neigh.default.gc_thresh\(i)"
+            return (state.neighbourSysctlsBefore[key] ?? NeighbourTables.read(key)).map(String.init) ?? "?"
+        }.joined(separator: "/")
+        progress.step("kernel: neighbour tables (shared by all namespaces) raised to gc_thresh1/2/3 = \(t) for ipv4 and ipv6 "
+                      + "(were \(was)); `down` puts them back")
+    }
+
+    /// `missing` over every node, asked on many threads at once.
+    func parallelMissing(_ nodes: [NodeSpec], _ check: @Sendable @escaping (NodeSpec) -> String?) -> [String] {
+        parallelMap(nodes.count) { check(nodes[$0]) }.compactMap { $0 }
     }
 
     func refuseIfRunning() throws(LabError) {
@@ -159,7 +214,7 @@ extension Lab {
         try mkdir(n.tincConfD)
         try mkdir(n.logDir)
         try mkdir(n.runDir)
-        try write(n.tincConf, LabTemplates.tincConf(node: n, connectTo: []))
+        try write(n.tincConf, LabTemplates.tincConf(node: n, connectTo: [], timers: state.timers))
         try write("\(n.tincDir)/tinc-up", LabTemplates.tincUp(node: n), mode: 0o755)
         try write("\(n.tincDir)/tinc-down", LabTemplates.tincDown, mode: 0o755)
         try write("\(n.tincHostsDir)/\(n.name)", LabTemplates.tincHost(node: n))
@@ -167,14 +222,23 @@ extension Lab {
         try Command.run(["tincd", "-n", LabNames.tincNet, "-c", n.tincDir, "-K", "2048"], timeout: 60, check: true)
     }
 
-    /// `--keys manual`: every node gets every host file and a ConnectTo line for every peer.
-    func distributeKeys(_ nodes: [NodeSpec]) throws(LabError) {
+    /// `--keys manual`: every node gets every host file, and ConnectTo lines (`manualConnectTo`).
+    /// With `joining`, only that node's host file goes to every node and every host file to it (the
+    /// others already hold each other's). Returns the nodes whose tinc.conf changed.
+    @discardableResult
+    func distributeKeys(_ nodes: [NodeSpec], timers: LabTimers, joining: NodeSpec? = nil) throws(LabError) -> [NodeSpec] {
+        var changed: [NodeSpec] = []
         for n in nodes {
-            for p in nodes where p.index != n.index {
+            for p in nodes where p.index != n.index && (joining == nil || p == joining || n == joining) {
                 try copy("\(p.tincHostsDir)/\(p.name)", "\(n.tincHostsDir)/\(p.name)")
             }
-            try write(n.tincConf, LabTemplates.tincConf(node: n, connectTo: nodes))
+            let conf = LabTemplates.tincConf(node: n, connectTo: LabTemplates.manualConnectTo(node: n, nodes: nodes), timers: timers)
+            if (try? read(n.tincConf)) != conf {
+                try write(n.tincConf, conf)
+                changed.append(n)
+            }
         }
+        return changed
     }
 
     func tincInterfaceUp(_ n: NodeSpec) -> Bool {
@@ -184,9 +248,17 @@ extension Lab {
         return r.succeeded && r.stdout.contains(n.overlay4 + "/")
     }
 
-    func writeBirdConf(_ n: NodeSpec, peers: [NodeSpec]) throws(LabError) {
+    /// bird.conf, and the peers file it includes: the lab's own with `--keys manual`; with registry
+    /// keys an empty one when there is none yet (BIRD refuses a missing include), which the agent
+    /// then fills.
+    func writeBirdConf(_ n: NodeSpec, state: LabState) throws(LabError) {
         try mkdir(n.birdDir)
-        try write(n.birdConf, LabTemplates.birdConf(node: n, peers: peers))
+        if state.keys == .manual {
+            try write(n.birdPeersFile, LabTemplates.birdPeersConf(node: n, state: state))
+        } else if !FileManager.default.fileExists(atPath: n.birdPeersFile) {
+            try write(n.birdPeersFile, "")
+        }
+        try write(n.birdConf, LabTemplates.birdConf(node: n))
         let r = try Command.run(["bird", "-p", "-c", n.birdConf], timeout: 10)
         guard r.succeeded else {
             throw .commandFailed(command: "bird -p -c \(n.birdConf)", status: r.status, stderr: r.stderr)
@@ -241,7 +313,8 @@ extension Lab {
         try write(mon.prometheusConfig,
                   try LabTemplates.prometheusConfig(template: try readRepoFile("prometheus/prometheus.yml"), nodes: nodes,
                                                     members: state.etcdMembers(stateDir: stateDir),
-                                                    ruleFiles: repoRuleFiles(), scrapeAgents: state.agentBinary != nil))
+                                                    ruleFiles: repoRuleFiles(), scrapeAgents: state.agentBinary != nil,
+                                                    timers: state.timers))
         try write(mon.alertmanagerConfig,
                   try LabTemplates.alertmanagerConfig(template: try readRepoFile("prometheus/alertmanager.yml"), nodes: nodes,
                                                       tokenFile: mon.webhookTokenFile))

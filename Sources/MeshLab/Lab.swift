@@ -114,19 +114,20 @@ public final class Lab: Sendable {
 
     /// Sends one signal to a quiet tincd and returns its log output after the signal, once `end`
     /// appears (and the log is quiet again), or nil.
-    func tincSignalAndRead(_ n: NodeSpec, _ sig: Int32, end: String, timeout: Double = 4) -> String? {
+    func tincSignalAndRead(_ n: NodeSpec, _ sig: Int32, end: String, timeout: Double = 4,
+                           lockWait: Double = 15, quietMax: Double = 3, useLock: Bool = true) -> String? {
         guard let p = pid(.tincd, n) else { return nil }
         let lockPath = "\(n.runDir)/tincd.signal.lock"
         let fd = open(lockPath, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        let lockDeadline = Date().addingTimeInterval(15)
-        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+        let lockDeadline = Date().addingTimeInterval(lockWait)
+        while useLock && flock(fd, LOCK_EX | LOCK_NB) != 0 {
             if Date() >= lockDeadline { return nil }
             usleep(20_000)
         }
-        defer { _ = flock(fd, LOCK_UN) }
-        waitLogQuiet(n.tincLog, quiet: 0.25, max: 3)
+        defer { if useLock { _ = flock(fd, LOCK_UN) } }
+        waitLogQuiet(n.tincLog, quiet: 0.25, max: quietMax)
         let offset = fileSize(n.tincLog)
         guard kill(p, sig) == 0 else { return nil }
         let deadline = Date().addingTimeInterval(timeout)
@@ -134,7 +135,7 @@ public final class Lab: Sendable {
             usleep(20_000)
             let text = readFrom(n.tincLog, offset: offset)
             if end.isEmpty || text.contains(end) {
-                waitLogQuiet(n.tincLog, quiet: 0.1, max: 2)
+                waitLogQuiet(n.tincLog, quiet: 0.1, max: min(2, quietMax))
                 return readFrom(n.tincLog, offset: offset)
             }
         }
@@ -166,6 +167,25 @@ public final class Lab: Sendable {
 
     /// Starts one daemon and checks it is still alive shortly after.
     func startDaemon(_ kind: DaemonKind, _ node: NodeSpec, state: LabState) throws(LabError) {
+        try startDaemons(kind, [node], state: state)
+    }
+
+    /// Starts one daemon on each node, then checks once, shortly after the last, that each is
+    /// still alive (a pause per daemon would cost 25 s at 64 nodes).
+    func startDaemons(_ kind: DaemonKind, _ nodes: [NodeSpec], state: LabState) throws(LabError) {
+        var started: [(NodeSpec, Int32, String)] = []
+        for node in nodes {
+            if let (pid, log) = try launchDaemon(kind, node, state: state) { started.append((node, pid, log)) }
+        }
+        guard !started.isEmpty else { return }
+        usleep(100_000)
+        for (node, pid, log) in started where !Command.isAlive(pid) {
+            throw .daemonDidNotStart(kind: kind.rawValue, node: node.name, log: log, lastLine: lastLine(log))
+        }
+    }
+
+    /// Spawns one daemon; its pid and log, or nil when there is nothing to start (no agent binary).
+    func launchDaemon(_ kind: DaemonKind, _ node: NodeSpec, state: LabState) throws(LabError) -> (Int32, String)? {
         try mkdir(node.runDir)
         try mkdir(node.logDir)
         let argv: [String]
@@ -176,24 +196,22 @@ public final class Lab: Sendable {
         case .bird:
             guard node.birdSocket.utf8.count < 108 else { throw .unixSocketPathTooLong(node.birdSocket) }
             try? FileManager.default.removeItem(atPath: node.birdSocket)
-            argv = ["bird", "-f", "-c", node.birdConf, "-s", node.birdSocket, "-P", node.pidfile(.bird)]
+            argv = LabTemplates.birdArguments(node: node)
         case .etcd:
             argv = LabTemplates.etcdArguments(node: node, members: state.etcdMembers(stateDir: stateDir))
         case .agent:
-            guard let binary = state.agentBinary else { return }
+            guard let binary = state.agentBinary else { return nil }
             guard FileManager.default.isExecutableFile(atPath: binary) else { throw .missingAgentBinary(path: binary) }
             try mkdir(node.agentDir)
             try write(node.tincdRestartScript, LabTemplates.tincdRestartScript(node: node), mode: 0o755)
+            try write(node.birdRestartScript, LabTemplates.birdRestartScript(node: node), mode: 0o755)
             argv = AgentCommand.arguments(binary: binary, node: node, lab: state, extra: state.agentExtraArgs)
         }
         let log = kind == .tincd ? "\(node.logDir)/tincd.stderr.log" : node.log(kind)
         logger.debug("starting \(kind.rawValue) on \(node.name): \(Command.render(argv))")
         let pid = try Command.spawnDaemon(argv, netns: node.namespace, pidfile: node.pidfile(kind), log: log,
                                           environment: env)
-        usleep(100_000)
-        guard Command.isAlive(pid) else {
-            throw .daemonDidNotStart(kind: kind.rawValue, node: node.name, log: log, lastLine: lastLine(log))
-        }
+        return (pid, log)
     }
 
     /// Stops one daemon by pid. `hard` sends SIGKILL at once, as a crash would.
@@ -211,13 +229,20 @@ public final class Lab: Sendable {
     // MARK: - Waiting
 
     /// Polls `check` until it returns no missing items, or throws `notReady` with what is missing.
-    func waitUntil(_ what: String, timeout: Double, interval: Double = 0.5,
+    /// With `total` (the count `check` reports one missing line each for), says every 5 s how many
+    /// are ready.
+    func waitUntil(_ what: String, timeout: Double, interval: Double = 0.5, total: Int? = nil,
                    _ check: () throws(LabError) -> [String]) throws(LabError) {
         let deadline = Date().addingTimeInterval(timeout)
+        var nextReport = Date().addingTimeInterval(5)
         var missing: [String] = []
         repeat {
             missing = try check()
             if missing.isEmpty { return }
+            if let total, Date() >= nextReport {
+                nextReport = Date().addingTimeInterval(5)
+                progress.step("waiting for \(what): \(max(total - missing.count, 0))/\(total) ready (\(missing[0]))")
+            }
             usleep(UInt32(interval * 1_000_000))
         } while Date() < deadline
         throw .notReady(what: what, seconds: timeout, missing: missing)

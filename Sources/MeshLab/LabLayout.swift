@@ -15,6 +15,12 @@ public enum LabNames {
     /// The agents' `mesh.overlay-prefixes`: the overlay addresses and the nodes' routed prefixes.
     public static let overlayPrefixes = ["198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"]
     public static let asn = 65000
+    /// The BGP template bird.conf defines and the peers file's protocols use (`bird.template`).
+    public static let birdTemplate = "bgpmesh"
+    /// Peers' protocol names: this prefix and the node name (as the agent names them).
+    public static let bgpProtocolPrefix = "bgpmesh_"
+    /// The reflectors' shared `rr cluster id` (`bird.rr-cluster-id`).
+    public static let rrClusterID = "192.0.2.254"
     public static let tincPort = 655
     public static let agentPort = 10179
     public static let etcdClientPort = 12379
@@ -67,6 +73,8 @@ public struct NodeSpec: Sendable, Hashable, Comparable {
     public var birdDir: String { "\(dir)/bird" }
     public var birdConf: String { "\(birdDir)/bird.conf" }
     public var birdSocket: String { "\(birdDir)/bird.ctl" }
+    /// The include bird.conf reads its BGP peers from (`bird.peers-file`).
+    public var birdPeersFile: String { "\(birdDir)/bgpmesh-peers.conf" }
     public var etcdDataDir: String { "\(dir)/etcd" }
     public var agentDir: String { "\(dir)/agent" }
     public var logDir: String { "\(dir)/log" }
@@ -79,6 +87,8 @@ public struct NodeSpec: Sendable, Hashable, Comparable {
     /// While this file exists, the next restart by that script stops tincd and fails (removing the
     /// file): the lab's stand-in for a tincd that refuses a new key.
     public var tincdRestartFailOnce: String { "\(runDir)/restart-tincd.fail-once" }
+    /// The script the agent runs as `repair.bird-restart-command` (LabTemplates.birdRestartScript).
+    public var birdRestartScript: String { "\(runDir)/restart-bird" }
 
     public func pidfile(_ kind: DaemonKind) -> String { "\(runDir)/\(kind.rawValue).pid" }
     public func log(_ kind: DaemonKind) -> String {

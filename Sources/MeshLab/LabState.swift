@@ -20,13 +20,58 @@ public struct LabState: Codable, Sendable {
     public var agentBinary: String?
     public var agentExtraArgs: [String]
     public var startedAt: Date
+    public var topology: LabTopology
+    /// Nodes 1...reflectors are route reflectors (0 with the full mesh).
+    public var reflectors: Int
+    /// Timers for the lab's size at `up`; an added node gets the same.
+    public var timers: LabTimers
+    /// Neighbour table sysctls `up` raised, with their values before, for `down` to put back.
+    public var neighbourSysctlsBefore: [String: Int]
 
-    public init(nodes: [Int], keys: KeyMode, agentBinary: String?, agentExtraArgs: [String]) {
+    public init(nodes: [Int], keys: KeyMode, agentBinary: String?, agentExtraArgs: [String],
+                topology: LabTopology = .full, reflectors: Int = 0) {
         self.nodes = nodes
         self.keys = keys
         self.agentBinary = agentBinary
         self.agentExtraArgs = agentExtraArgs
         self.startedAt = Date()
+        self.topology = topology
+        self.reflectors = topology == .reflectors ? reflectors : 0
+        self.timers = LabTimers.forNodes(nodes.count)
+        self.neighbourSysctlsBefore = [:]
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case version, nodes, keys, agentBinary, agentExtraArgs, startedAt, topology, reflectors, timers
+        case neighbourSysctlsBefore
+    }
+
+    /// Reads state files of earlier labs too (no topology: a full mesh with the small-lab timers).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        version = try c.decode(Int.self, forKey: .version)
+        nodes = try c.decode([Int].self, forKey: .nodes)
+        keys = try c.decode(KeyMode.self, forKey: .keys)
+        agentBinary = try c.decodeIfPresent(String.self, forKey: .agentBinary)
+        agentExtraArgs = try c.decode([String].self, forKey: .agentExtraArgs)
+        startedAt = try c.decode(Date.self, forKey: .startedAt)
+        topology = try c.decodeIfPresent(LabTopology.self, forKey: .topology) ?? .full
+        reflectors = try c.decodeIfPresent(Int.self, forKey: .reflectors) ?? 0
+        timers = try c.decodeIfPresent(LabTimers.self, forKey: .timers) ?? LabTimers.forNodes(nodes.count)
+        neighbourSysctlsBefore = try c.decodeIfPresent([String: Int].self, forKey: .neighbourSysctlsBefore) ?? [:]
+    }
+
+    /// True when node `index` is a route reflector.
+    public func isReflector(_ index: Int) -> Bool {
+        topology == .reflectors && index >= 1 && index <= reflectors
+    }
+
+    /// The nodes `node` has BGP sessions with: every other node in a full mesh; with reflectors,
+    /// every other node for a reflector and the reflectors for a client.
+    public func bgpPeers(of node: NodeSpec, stateDir: String) -> [NodeSpec] {
+        specs(stateDir: stateDir).filter { p in
+            p.index != node.index && (topology == .full || isReflector(node.index) || isReflector(p.index))
+        }
     }
 
     public func specs(stateDir: String) -> [NodeSpec] {

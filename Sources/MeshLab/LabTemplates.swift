@@ -3,7 +3,8 @@ import Foundation
 /// Configuration files and command lines of the lab's daemons. Pure functions, tested without root.
 public enum LabTemplates {
     /// tinc.conf. With manual keys it lists a ConnectTo line for every peer.
-    public static func tincConf(node: NodeSpec, connectTo peers: [NodeSpec]) -> String {
+    public static func tincConf(node: NodeSpec, connectTo peers: [NodeSpec],
+                                timers: LabTimers = .forNodes(1)) -> String {
         var s = """
         # Written by bgpmesh-lab. Managed ConnectTo lines belong in conf.d/bgpmesh.conf.
         Name = \(node.name)
@@ -16,12 +17,26 @@ public enum LabTemplates {
         # ping is unanswered at the next check. 1 and 1 notice a dead link in 1-2 s
         # (the defaults, 60 and 5, take up to 70 s). tinc counts whole seconds, so a pong
         # or a new connection's handshake may get well under 1 s: fine on the lab bridge.
-        PingInterval = 1
-        PingTimeout = 1
+        # Labs above \(LabTimers.smallLab) nodes ping less often (docs/scale.md).
+        PingInterval = \(timers.tincPingInterval)
+        PingTimeout = \(timers.tincPingTimeout)
 
         """
         for p in peers where p.index != node.index { s += "ConnectTo = \(p.name)\n" }
         return s
+    }
+
+    /// With `--keys manual`, the peers a node's tinc.conf names in ConnectTo lines: every other node
+    /// in a lab of up to `LabTimers.smallLab` nodes; above, the next 3 nodes in a ring (as many as
+    /// the agents' `mesh.connect-to` default). tinc 1.0 floods every edge change to every meta
+    /// connection, so N - 1 connections each cost O(N³) messages at a cold start: 64 nodes did
+    /// not form their mesh within minutes on 2 cores. Data still goes node to node over UDP.
+    public static func manualConnectTo(node: NodeSpec, nodes: [NodeSpec]) -> [NodeSpec] {
+        let others = nodes.filter { $0.index != node.index }
+        guard nodes.count > LabTimers.smallLab else { return others }
+        let sorted = nodes.sorted()
+        guard let at = sorted.firstIndex(of: node) else { return Array(others.prefix(3)) }
+        return (1...3).map { sorted[(at + $0) % sorted.count] }
     }
 
     /// hosts/<name> without the key; `tincd -K` appends the public key.
@@ -150,14 +165,77 @@ public enum LabTemplates {
         """
     }
 
+    /// BIRD's command line on a node: the lab's own start and the node's restart script
+    /// (`birdRestartScript`) use this one list.
+    public static func birdArguments(node: NodeSpec) -> [String] {
+        ["bird", "-f", "-c", node.birdConf, "-s", node.birdSocket, "-P", node.pidfile(.bird)]
+    }
+
+    /// The node's `run/restart-bird`: what a service manager's restart does for this node's BIRD,
+    /// given to the agent as `repair.bird-restart-command`. It stops the BIRD named by the pidfile
+    /// only if that process is this node's BIRD (its command line holds this control socket):
+    /// SIGTERM, SIGKILL after 5 s (a stopped or hung BIRD ignores SIGTERM until it runs again), starts
+    /// BIRD in the node's namespace with the lab's own arguments (`birdArguments`) and exits 0 once
+    /// `birdc show status` answers on the socket, or 1 with the reason on stderr.
+    public static func birdRestartScript(node: NodeSpec) -> String {
+        let argv = birdArguments(node: node).map(shellQuote).joined(separator: " ")
+        return """
+        #!/bin/sh
+        # Written by bgpmesh-lab: restarts \(node.name)'s BIRD as a service manager would.
+        set -u
+        PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+        pidfile=\(shellQuote(node.pidfile(.bird)))
+        sock=\(shellQuote(node.birdSocket))
+        log=\(shellQuote(node.log(.bird)))
+        alive() { [ -r "/proc/$1/stat" ] && [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+        ours() { alive "$1" && tr '\\0' '\\n' <"/proc/$1/cmdline" 2>/dev/null | grep -qxF -- "$sock"; }
+        exec 8>>\(shellQuote("\(node.runDir)/bird.restart.lock"))
+        flock -w 30 8 || { echo "restart-bird: another restart holds the lock for 30 s" >&2; exit 1; }
+        pid=$(cat "$pidfile" 2>/dev/null || true)
+        case "$pid" in ''|*[!0-9]*) pid= ;; esac
+        if [ -n "$pid" ] && ours "$pid"; then
+            kill -TERM "$pid"
+            i=0
+            while alive "$pid"; do
+                i=$((i + 1))
+                if [ "$i" -eq 50 ]; then kill -KILL "$pid"; fi
+                if [ "$i" -ge 100 ]; then echo "restart-bird: BIRD $pid does not exit" >&2; exit 1; fi
+                sleep 0.1
+            done
+        fi
+        rm -f "$pidfile" "$sock"
+        ip netns exec \(shellQuote(node.namespace)) setsid sh -c 'echo $$ >"$0"; exec "$@"' "$pidfile" \\
+            \(argv) </dev/null >>"$log" 2>&1 8>&- &
+        starter=$!
+        i=0
+        while :; do
+            sleep 0.1
+            i=$((i + 1))
+            new=$(cat "$pidfile" 2>/dev/null || true)
+            if [ -z "$new" ] && [ "$i" -ge 10 ] && ! alive "$starter"; then
+                echo "restart-bird: could not start BIRD: $(tail -n 1 "$log" 2>/dev/null)" >&2; exit 1
+            fi
+            if [ -n "$new" ] && ! alive "$new"; then
+                echo "restart-bird: BIRD exited at start: $(tail -n 1 "$log" 2>/dev/null)" >&2; exit 1
+            fi
+            if [ -n "$new" ] && [ -S "$sock" ] && timeout 2 birdc -s "$sock" show status >/dev/null 2>&1; then exit 0; fi
+            if [ "$i" -ge 150 ]; then echo "restart-bird: BIRD does not answer on $sock within 15 s (see $log)" >&2; exit 1; fi
+        done
+
+        """
+    }
+
     /// Single-quotes `s` for sh.
     static func shellQuote(_ s: String) -> String {
         "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
-    /// bird.conf: iBGP full mesh over the overlay, IPv4 and IPv6 channels on one session per peer.
-    public static func birdConf(node: NodeSpec, peers: [NodeSpec]) -> String {
-        var s = """
+    /// bird.conf: the include of the node's peers file and the template `bgpmesh` its protocols
+    /// use, never a peer. The peers come from `<node>/bird/bgpmesh-peers.conf`, which the agent
+    /// writes from the registry (`bird.peers-file`), or the lab with `--keys manual`
+    /// (`birdPeersConf`). IPv4 and IPv6 channels on one session per peer.
+    public static func birdConf(node: NodeSpec) -> String {
+        """
         # Written by bgpmesh-lab for BIRD 2.0.12.
         log "\(node.log(.bird))" all;
         router id \(node.underlay);
@@ -173,7 +251,7 @@ public enum LabTemplates {
 
         # Lab timers (BIRD defaults: connect delay 5 s, connect retry 120 s, error wait 60-300 s,
         # hold 240 s).
-        template bgp mesh {
+        template bgp \(LabNames.birdTemplate) {
           local \(node.overlay4) as \(LabNames.asn);
           direct;
           # BIRD shuts a direct session down when the interface loses its carrier (`check link`
@@ -185,13 +263,31 @@ public enum LabTemplates {
           error wait time 5, 30;
           hold time 30;
           keepalive time 10;
-          ipv4 { import all; export where source = RTS_STATIC; next hop self; gateway direct; };
-          ipv6 { import all; export where source = RTS_STATIC; next hop self; next hop address \(node.overlay6); gateway direct; };
+          # No `next hop self`: the node's own routes get its address anyway (they have no next
+          # hop), and a route reflector must pass on the originating node's next hop, so traffic
+          # still goes node to node over tinc.
+          ipv4 { import all; export where source = RTS_STATIC || source = RTS_BGP; gateway direct; };
+          ipv6 { import all; export where source = RTS_STATIC || source = RTS_BGP; next hop address \(node.overlay6); gateway direct; };
         }
 
+        # The peers: one BGP protocol from template \(LabNames.birdTemplate) each.
+        include "\(node.birdPeersFile)";
+
         """
-        for p in peers where p.index != node.index {
-            s += "protocol bgp \(p.name) from mesh { neighbor \(p.overlay4) as \(LabNames.asn); }\n"
+    }
+
+    /// The peers file the lab writes itself with `--keys manual`, in the form the agent writes
+    /// (`bird.peers-file`): a comment naming the peer, then `protocol bgp bgpmesh_<peer> from
+    /// bgpmesh { neighbor <overlay> as <asn>; }`, with `rr client` and the shared `rr cluster id`
+    /// on a reflector's sessions to its clients. Empty peers give a file BIRD accepts.
+    public static func birdPeersConf(node: NodeSpec, state: LabState) -> String {
+        var s = "# Written by bgpmesh-lab (--keys manual, topology \(state.topology.rawValue)) for \(node.name).\n"
+        for p in state.bgpPeers(of: node, stateDir: node.stateDir) {
+            let rrClient = state.isReflector(node.index) && !state.isReflector(p.index)
+            s += "# peer \(p.name)\n"
+            s += "protocol bgp \(LabNames.bgpProtocolPrefix)\(p.name) from \(LabNames.birdTemplate) { neighbor \(p.overlay4) as \(LabNames.asn);"
+            if rrClient { s += " rr client; rr cluster id \(LabNames.rrClusterID);" }
+            s += " }\n"
         }
         return s
     }
@@ -223,15 +319,17 @@ public enum LabTemplates {
     }
 
     /// The lab's prometheus.yml: the repo's `prometheus/prometheus.yml` (`template`) with the lab's
-    /// targets (every agent, every etcd member, the monitoring namespace), 5 s intervals and the
+    /// targets (every agent, every etcd member, the monitoring namespace), the lab's scrape interval (5 s
+    /// up to 16 nodes, `LabTimers`) and the
     /// repo's rule files by absolute path (promtool test files left out). Throws when the template
     /// lacks a section the lab fills in.
     public static func prometheusConfig(template: String, nodes: [NodeSpec], members: [NodeSpec],
-                                        ruleFiles: [String], scrapeAgents: Bool) throws(LabError) -> String {
+                                        ruleFiles: [String], scrapeAgents: Bool,
+                                        timers: LabTimers = .forNodes(1)) throws(LabError) -> String {
         var y = YAMLLines(template, source: "prometheus/prometheus.yml")
-        try y.setValue(section: "global", key: "scrape_interval", "5s")
-        try y.setValue(section: "global", key: "scrape_timeout", "4s")
-        try y.setValue(section: "global", key: "evaluation_interval", "5s")
+        try y.setValue(section: "global", key: "scrape_interval", "\(timers.scrapeInterval)s")
+        try y.setValue(section: "global", key: "scrape_timeout", "\(timers.scrapeTimeout)s")
+        try y.setValue(section: "global", key: "evaluation_interval", "\(timers.scrapeInterval)s")
         let rules = ruleFiles.filter { !$0.hasSuffix(".test.yml") }
         try y.replaceSection("rule_files", with: rules.isEmpty ? ["rule_files: []"]
                                  : ["rule_files:"] + rules.map { "  - \(yamlQuote($0))" })

@@ -20,7 +20,7 @@ struct BgpmeshLab: ParsableCommand {
           bgpmesh-lab fault kill-bird node2; bgpmesh-lab fault restart-bird node2
           bgpmesh-lab down
         """,
-        subcommands: [Up.self, Status.self, Wait.self, Exec.self, Birdc.self, Fault.self,
+        subcommands: [Up.self, Status.self, Wait.self, Exec.self, Birdc.self, Fault.self, Chaos.self,
                       AddNode.self, RemoveNode.self, RotateKey.self, Down.self, Forward.self]
     )
 }
@@ -81,11 +81,12 @@ func failing<T>(_ body: () throws(LabError) -> T) throws -> T {
 }
 
 extension KeyMode: ExpressibleByArgument {}
+extension LabTopology: ExpressibleByArgument {}
 
 struct Up: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Build the lab and start every daemon.",
-        discussion: "Order: namespaces and bridge, tinc keys, tincd (with --keys manual it then waits until the overlay is a full mesh, so BIRD's first connect succeeds), etcd, BIRD, Prometheus and Alertmanager, agents, loopback forwarder. It does not wait for BGP; follow with `bgpmesh-lab wait converged`.")
+        discussion: "Order: the kernel's neighbour table limits (raised for labs of this size, put back by `down`), namespaces and bridge, tinc keys, tincd (with --keys manual it then waits until the overlay is a full mesh, so BIRD's first connect succeeds), etcd, BIRD, Prometheus and Alertmanager, agents, loopback forwarder. bird.conf includes <node>/bird/bgpmesh-peers.conf and defines the template `bgpmesh`; the agents write that file from the registry (with --keys manual the lab writes it). Above 16 nodes the lab's timers are slower (docs/scale.md). It does not wait for BGP; follow with `bgpmesh-lab wait converged`.")
 
     @OptionGroup var common: CommonOptions
 
@@ -111,6 +112,12 @@ struct Up: ParsableCommand {
     @Flag(help: "Start again on the files the last `up` left after `down` (keys, host files, conf.d, etcd data) instead of new ones.")
     var resume = false
 
+    @Option(help: "BGP topology. full: every node peers with every other. reflectors: nodes 1..R are route reflectors, the others peer with them only.")
+    var topology: LabTopology = .full
+
+    @Option(help: "Route reflectors with --topology reflectors (nodes 1..R).")
+    var reflectors = 2
+
     func run() throws {
         let lab = common.makeLab()
         var binary: String? = nil
@@ -119,9 +126,10 @@ struct Up: ParsableCommand {
             if let b = binary, !b.hasPrefix("/") { binary = FileManager.default.currentDirectoryPath + "/" + b }
         }
         let opts = UpOptions(nodes: nodes, keys: keys, agentBinary: binary, agentExtraArgs: agentArgs,
-                             selfExecutable: RepoLocator.selfExecutable, forward: !noForward, resume: resume)
+                             selfExecutable: RepoLocator.selfExecutable, forward: !noForward, resume: resume,
+                             topology: topology, reflectors: reflectors)
         let state = try failing { () throws(LabError) in try lab.up(opts) }
-        lab.progress.step("up: done. Next: bgpmesh-lab wait converged --timeout 120")
+        lab.progress.step("up: done. Next: bgpmesh-lab wait converged (deadline \(Int(LabTimers.convergenceTimeout(nodes: nodes))) s for \(nodes) nodes)")
         print(lab.accessText(state: state, forwarding: !noForward), terminator: "")
     }
 }
@@ -158,8 +166,8 @@ struct Wait: ParsableCommand {
     @Argument(help: "What to wait for (only `converged`).")
     var condition: Condition
 
-    @Option(help: "Give up after this many seconds.")
-    var timeout: Double = 120
+    @Option(help: "Give up after this many seconds (default: 60 + 2 per node).")
+    var timeout: Double?
 
     @Flag(help: "Do not print the status table at the end.")
     var quiet = false
@@ -168,7 +176,8 @@ struct Wait: ParsableCommand {
         let lab = common.makeLab()
         let state = try failing { () throws(LabError) in try LabState.load(stateDir: lab.stateDir) }
         let start = Date()
-        let st = try failing { () throws(LabError) in try lab.waitConverged(state: state, timeout: timeout) }
+        let limit = timeout ?? LabTimers.convergenceTimeout(nodes: state.nodes.count)
+        let st = try failing { () throws(LabError) in try lab.waitConverged(state: state, timeout: limit) }
         let took = Date().timeIntervalSince(start)
         let sinceUp = Date().timeIntervalSince(state.startedAt)
         print(String(format: "converged after %.1f s of waiting (%.1f s since up started)", took, sinceUp))
@@ -253,13 +262,75 @@ struct Fault: ParsableCommand {
     @OptionGroup var common: CommonOptions
     @Argument(help: "The fault, e.g. kill-bird or heal-link.") var fault: KindArg
     @Argument(help: "The node (node2 or 2).") var node: String?
-    @Argument(help: "The peer, for cut-link, heal-link, delete-host-key and restore-host-key.") var peer: String?
+    @Argument(help: "The peer, for cut-link, heal-link, delete-host-key, restore-host-key, netem, corrupt-host-file and restore-host-file.") var peer: String?
+    @Option(help: ArgumentHelp("netem: packet loss in percent.", valueName: "P")) var loss: Double = 0
+    @Option(help: ArgumentHelp("netem: added delay in milliseconds.", valueName: "MS")) var delay: Double = 0
+    @Flag(help: "netem with a PEER: both directions, not only NODE->PEER.") var both = false
 
     func run() throws {
         let lab = common.makeLab()
         let state = try failing { () throws(LabError) in try LabState.load(stateDir: lab.stateDir) }
-        let msg = try failing { () throws(LabError) in try lab.fault(fault.kind, node: node, peer: peer, state: state) }
+        let opts = FaultOptions(loss: loss, delay: delay, both: both)
+        let msg = try failing { () throws(LabError) in try lab.fault(fault.kind, node: node, peer: peer, state: state, options: opts) }
         print(msg)
+    }
+}
+
+struct Chaos: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Inject random faults from a seeded plan, heal each, and check the mesh's invariants all the time.",
+        discussion: """
+        Each step injects one fault (\(ChaosFault.allCases.map(\.rawValue).joined(separator: ", "))) on a node the seed picks, holds it, heals it with its undo and waits until the lab is converged again. Every poll (about a second) reads `status` and every agent (/healthz, /api/v1/status, /metrics, from the node's own namespace) and checks: converged within --recover-timeout after each heal; no agent takes more repairs per window than repair.max-actions, and none repeats one action on one target more often than the ladder's backoff allows; no host file, ConnectTo line or private key lost or changed outside the files the fault touches (an isolated node must keep its peers' files); every agent runs and answers /healthz (3 misses in a row are a violation).
+
+        The same seed, faults and nodes give the same steps. The run injects a step only if its hold and --recover-timeout fit in --duration, so it ends by itself within it; on exit, error or SIGINT/SIGTERM it heals the current fault and runs `fault heal-all`. It prints a line per event, then a table (fault, when, time to detect, time to recover, repairs) and per fault kind the median and worst recovery; --json writes the same. Exit status 1 when any invariant was violated.
+        """)
+
+    @OptionGroup var common: CommonOptions
+    @Option(help: ArgumentHelp("How long to run: 10m, 120s, 1h.", valueName: "duration")) var duration: String = "10m"
+    @Option(help: "Seed of the fault sequence.") var seed: UInt64 = 1
+    @Option(help: ArgumentHelp("Comma-separated faults to draw from (default: all).", valueName: "list")) var faults: String = "all"
+    @Option(help: ArgumentHelp("Also write the report as JSON to this file.", valueName: "file")) var json: String?
+    @Option(help: "Seconds the lab may take to converge after a heal.") var recoverTimeout: Double = 60
+    @Option(help: "The agents' repair.max-actions.") var maxActions: Int = 10
+    @Option(help: "The agents' repair.window, in seconds.") var window: Double = 60
+    @Option(help: "The agents' repair.cooldown, in seconds.") var cooldown: Double = 2
+    @Option(help: "The agents' repair.cooldown-max, in seconds.") var cooldownMax: Double = 60
+
+    func run() throws {
+        guard let seconds = ChaosDuration.parse(duration), seconds >= 10 else {
+            throw ValidationError("--duration: expected a duration of at least 10 s such as 10m, 120s or 1h, got \(duration.debugDescription)")
+        }
+        let lab = common.makeLab()
+        let state = try failing { () throws(LabError) in try LabState.load(stateDir: lab.stateDir) }
+        let list = try failing { () throws(LabError) in try ChaosFault.parseList(faults) }
+        var opts = ChaosOptions(duration: seconds, seed: seed, faults: list)
+        opts.recoverTimeout = recoverTimeout
+        opts.limits.maxActions = maxActions
+        opts.limits.window = window
+        opts.limits.cooldown = cooldown
+        opts.limits.cooldownMax = cooldownMax
+        let runner = ChaosRunner(lab: lab, state: state, options: opts) { line in
+            FileHandle.standardOutput.write(Data((line + "\n").utf8))
+        }
+        var sources: [DispatchSourceSignal] = []
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
+            signal(sig, SIG_IGN)
+            let src = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            src.setEventHandler { runner.requestStop("signal \(sig)") }
+            src.resume()
+            sources.append(src)
+        }
+        defer { sources.forEach { $0.cancel() } }
+        let report = try failing { () throws(LabError) in try runner.run() }
+        print("")
+        print(report.table(), terminator: "")
+        if let json {
+            do { try Data(report.json().utf8).write(to: URL(fileURLWithPath: json), options: .atomic) } catch {
+                FileHandle.standardError.write(Data("bgpmesh-lab: error: cannot write \(json): \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+        }
+        if !report.violations.isEmpty || report.stopped_early != nil { throw ExitCode(1) }
     }
 }
 
@@ -338,6 +409,7 @@ struct Down: ParsableCommand {
         let lab = common.makeLab()
         let r = lab.down()
         print("down: stopped \(r.processes) processes, removed \(r.namespaces.count) namespaces and \(r.links.count) links")
+        if !r.restored.isEmpty { print("down: neighbour table limits put back: \(r.restored.joined(separator: " "))") }
         if !r.failures.isEmpty {
             for f in r.failures { FileHandle.standardError.write(Data("bgpmesh-lab: error: \(f)\n".utf8)) }
             throw ExitCode(1)

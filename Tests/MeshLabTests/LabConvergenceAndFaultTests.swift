@@ -58,7 +58,7 @@ final class LabConvergenceAndFaultTests: XCTestCase {
 
     func birdRoutes(_ n: NodeSpec) -> Set<String> {
         guard let r = try? Command.run(["birdc", "-s", n.birdSocket, "show", "route"]), r.succeeded else { return [] }
-        return Set(BirdReplies.routes(r.stdout).filter { $0.proto.hasPrefix("node") }.map(\.prefix))
+        return Set(BirdReplies.routes(r.stdout).filter { $0.proto.hasPrefix(LabNames.bgpProtocolPrefix) }.map(\.prefix))
     }
 
     func reachable(_ lab: Lab, _ n: NodeSpec) -> Set<String> {
@@ -119,14 +119,16 @@ final class LabConvergenceAndFaultTests: XCTestCase {
         let n1 = lab.node(1)
         func fault(_ args: String...) throws { try LabHarness.labOK(["fault"] + args, stateDir: dir, timeout: 60) }
         func format(_ t: Double?) -> String { t.map { String(format: "%.2f s", $0) } ?? "never" }
-        XCTAssertTrue(LabHarness.eventually(10) { self.agentMetric(lab, n1, "bgpmesh_peer_up{peer=\"node2\"}") == 1 })
+        // Without a registry (manual keys) the agent probes BIRD's BGP neighbors, named after their
+        // protocols: the lab's peers file names node2's `bgpmesh_node2`.
+        XCTAssertTrue(LabHarness.eventually(10) { self.agentMetric(lab, n1, "bgpmesh_peer_up{peer=\"bgpmesh_node2\"}") == 1 })
         XCTAssertTrue(LabHarness.eventually(10) {
             guard let m = self.agentMetrics(lab, n1) else { return false }
             return m["tinc_node_indirect{node=\"node2\"}"] == 0 && Self.nexthop(m, node: "node2") == "node2"
         }, "node1's agent does not show node2 reached directly before the cut")
         XCTAssertEqual(agentMetric(lab, n1, "tinc_up"), 1)
         // The loss window (60 s) must hold no loss from the cold start, so any loss seen is the cut's.
-        XCTAssertTrue(LabHarness.eventually(70, interval: 1) { self.agentMetric(lab, n1, "bgpmesh_peer_loss_ratio{peer=\"node2\"}") == 0 },
+        XCTAssertTrue(LabHarness.eventually(70, interval: 1) { self.agentMetric(lab, n1, "bgpmesh_peer_loss_ratio{peer=\"bgpmesh_node2\"}") == 0 },
                       "probes to node2 kept losing packets before the cut")
 
         // Within 5 s of the cut: probe loss to node2, and tinc relaying node2 through node3. The
@@ -139,7 +141,7 @@ final class LabConvergenceAndFaultTests: XCTestCase {
         _ = LabHarness.eventually(15, interval: 0.1) {
             guard let m = self.agentMetrics(lab, n1) else { return false }
             let t = Date().timeIntervalSince(cut)
-            if lossAt == nil, (m["bgpmesh_peer_loss_ratio{peer=\"node2\"}"] ?? 0) > 0 {
+            if lossAt == nil, (m["bgpmesh_peer_loss_ratio{peer=\"bgpmesh_node2\"}"] ?? 0) > 0 {
                 lossAt = t
             }
             if relayedAt == nil, m["tinc_node_reachable{node=\"node2\"}"] == 1, m["tinc_node_indirect{node=\"node2\"}"] == 1,
@@ -160,7 +162,7 @@ final class LabConvergenceAndFaultTests: XCTestCase {
         _ = LabHarness.eventually(15, interval: 0.1) {
             guard let m = self.agentMetrics(lab, n1) else { return false }
             let t = Date().timeIntervalSince(heal)
-            if upAt == nil, m["bgpmesh_peer_up{peer=\"node2\"}"] == 1 { upAt = t }
+            if upAt == nil, m["bgpmesh_peer_up{peer=\"bgpmesh_node2\"}"] == 1 { upAt = t }
             if directAt == nil, m["tinc_node_indirect{node=\"node2\"}"] == 0, Self.nexthop(m, node: "node2") == "node2" { directAt = t }
             return upAt != nil && directAt != nil
         }
@@ -199,7 +201,7 @@ final class LabConvergenceAndFaultTests: XCTestCase {
             let others = nodes.filter { $0 != n }
             XCTAssertEqual(reachable(lab, n), Set(others.map(\.name)), "\(n.name): tinc SIGUSR2 dump")
             let bgp = birdProtocols(n)
-            XCTAssertEqual(Set(bgp.map(\.name)), Set(others.map(\.name)), "\(n.name): birdc show protocols")
+            XCTAssertEqual(Set(bgp.map(\.name)), Set(others.map { LabNames.bgpProtocolPrefix + $0.name }), "\(n.name): birdc show protocols")
             XCTAssertTrue(bgp.allSatisfy(\.established), "\(n.name): \(bgp)")
             let routes = birdRoutes(n)
             for o in others {
@@ -280,7 +282,7 @@ final class LabConvergenceAndFaultTests: XCTestCase {
         XCTAssertFalse(lab.isRunning(.bird, n2))
         XCTAssertFalse((try Command.run(["birdc", "-s", n2.birdSocket, "show", "status"])).succeeded)
         XCTAssertTrue(LabHarness.eventually(40) {
-            self.birdProtocols(n1).first { $0.name == "node2" }?.established == false
+            self.birdProtocols(n1).first { $0.name == LabNames.bgpProtocolPrefix + "node2" }?.established == false
         }, "node1's session to node2 stayed Established")
         try fault("restart-bird", "node2")
         try assertConverged(dir, lab, state, after: "restart-bird")

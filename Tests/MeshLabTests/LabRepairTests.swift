@@ -192,12 +192,12 @@ final class LabRepairTests: XCTestCase {
 
         // BGP held down by the peer: node2 disables its session to node1 for 15 s, then enables it.
         // The session comes back because it is enabled by hand: a baseline of BIRD, not a repair.
-        try birdc(n2, "disable", "node1")
+        try birdc(n2, "disable", "bgpmesh_node1")
         Thread.sleep(forTimeInterval: 15) // the stimulus: the hold-down lasts 15 s
-        try birdc(n2, "enable", "node1")
+        try birdc(n2, "enable", "bgpmesh_node1")
         start = Date()
         let established = LabHarness.eventually(limit, interval: 0.1) {
-            self.bgp(n1).first { $0.name == "node2" }?.established == true && self.bgp(n2).first { $0.name == "node1" }?.established == true
+            self.bgp(n1).first { $0.name == "bgpmesh_node2" }?.established == true && self.bgp(n2).first { $0.name == "bgpmesh_node1" }?.established == true
         }
         out["BGP held down (baseline: enabled by hand)"] = established ? Date().timeIntervalSince(start) : nil
         XCTAssertNotNil(recovery(dir, since: Date(), limit: 90), "\(mode): no convergence after the BGP hold-down")
@@ -213,7 +213,7 @@ final class LabRepairTests: XCTestCase {
         let n1 = nodes[0], n3 = nodes[2]
         func repairs() -> Double { sum(metrics(lab, n1), "bgpmesh_repairs_total") }
         let flapsOf: (NodeSpec, String) -> Double = { n, s in self.metrics(lab, n)["bird_bgp_session_flaps_total{name=\"\(s)\"}"] ?? 0 }
-        let others = [(n1, "node3"), (n3, "node1"), (n3, "node2")]
+        let others = [(n1, "bgpmesh_node3"), (n3, "bgpmesh_node1"), (n3, "bgpmesh_node2")]
         let before = others.map { flapsOf($0.0, $0.1) }
         let repairsBefore = repairs()
         let start = Date()

@@ -188,7 +188,7 @@ final class LabRotationTests: XCTestCase {
             for line in added.split(separator: "\n") where line.contains(": State changed to down") {
                 guard let r = line.range(of: "<TRACE> ") else { continue }
                 let name = line[r.upperBound...].prefix { $0 != ":" }
-                if name.hasPrefix("node") { watch.wentDown.append("\(n.name)/\(name)") }
+                if name.hasPrefix(LabNames.bgpProtocolPrefix) { watch.wentDown.append("\(n.name)/\(name)") }
             }
         }
         watch.wentDown = Array(Set(watch.wentDown)).sorted()

@@ -80,15 +80,27 @@ final class TemplatesTests: XCTestCase {
         XCTAssertTrue(other.isRunning, "the script stopped a process that is not this net's tincd")
     }
 
+    /// bird.conf holds the include and the template, never a peer; BIRD accepts it with an empty
+    /// peers file (as `up` starts it with registry keys) and with the lab's own (`--keys manual`).
     func testBirdConfParses() throws {
         let bird = try requireTool("bird")
-        let conf = LabTemplates.birdConf(node: nodes[0], peers: nodes)
-        XCTAssertEqual(conf.components(separatedBy: "protocol bgp ").count - 1, 3)
+        let n = nodes[0]
+        let conf = LabTemplates.birdConf(node: n)
+        XCTAssertFalse(conf.contains("protocol bgp "), conf)
+        XCTAssertTrue(conf.contains("template bgp bgpmesh {"))
+        XCTAssertTrue(conf.contains("include \"\(n.birdPeersFile)\";"))
         XCTAssertTrue(conf.contains("router id 192.0.2.1;"))
         XCTAssertFalse(conf.contains("timeformat"), "the BIRD collector must see BIRD's default time format")
-        let path = "\(dir)/bird.conf"
-        try conf.write(toFile: path, atomically: true, encoding: .utf8)
-        let r = try Command.run([bird, "-p", "-c", path])
+        try FileManager.default.createDirectory(atPath: n.birdDir, withIntermediateDirectories: true)
+        try conf.write(toFile: n.birdConf, atomically: true, encoding: .utf8)
+        try "".write(toFile: n.birdPeersFile, atomically: true, encoding: .utf8)
+        let empty = try Command.run([bird, "-p", "-c", n.birdConf])
+        XCTAssertTrue(empty.succeeded, empty.stderr)
+        let state = LabState(nodes: [1, 2, 3, 4], keys: .manual, agentBinary: nil, agentExtraArgs: [])
+        let peers = LabTemplates.birdPeersConf(node: n, state: state)
+        XCTAssertEqual(peers.components(separatedBy: "protocol bgp bgpmesh_node").count - 1, 3, peers)
+        try peers.write(toFile: n.birdPeersFile, atomically: true, encoding: .utf8)
+        let r = try Command.run([bird, "-p", "-c", n.birdConf])
         XCTAssertTrue(r.succeeded, r.stderr)
     }
 
