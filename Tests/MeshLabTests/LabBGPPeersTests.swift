@@ -14,10 +14,7 @@ final class LabBGPPeersTests: XCTestCase {
         super.tearDown()
     }
 
-    func bgp(_ n: NodeSpec) -> [BirdProtocol] {
-        guard let r = try? Command.run(["birdc", "-s", n.birdSocket, "show", "protocols"]), r.succeeded else { return [] }
-        return BirdReplies.protocols(r.stdout).filter { $0.proto == "BGP" }
-    }
+    func bgp(_ n: NodeSpec) -> [BirdProtocol] { LabReflectorTests.bgp(n) }
 
     func routes(_ n: NodeSpec) -> Set<String> {
         guard let r = try? Command.run(["birdc", "-s", n.birdSocket, "show", "route"]), r.succeeded else { return [] }

@@ -13,10 +13,13 @@ final class LabReflectorTests: XCTestCase {
         super.tearDown()
     }
 
-    func bgp(_ n: NodeSpec) -> [BirdProtocol] {
+    /// The BGP protocols of a node's BIRD (`birdc show protocols`), none when BIRD does not answer.
+    static func bgp(_ n: NodeSpec) -> [BirdProtocol] {
         guard let r = try? Command.run(["birdc", "-s", n.birdSocket, "show", "protocols"]), r.succeeded else { return [] }
         return BirdReplies.protocols(r.stdout).filter { $0.proto == "BGP" }
     }
+
+    func bgp(_ n: NodeSpec) -> [BirdProtocol] { Self.bgp(n) }
 
     /// The kernel route of `prefix` in the node's namespace (`ip route show`), one line.
     func kernelRoute(_ n: NodeSpec, _ prefix: String, v6: Bool = false) -> String {
