@@ -8,7 +8,7 @@ extension Lab {
     public func addNode(selfExecutable: String) throws(LabError) -> NodeSpec {
         try Lab.preflight()
         var state = try LabState.load(stateDir: stateDir)
-        let index = (state.nodes.max() ?? 0) + 1
+        let index = state.nextIndex
         guard index <= LabNames.maxNodes else { throw .invalidArgument("the lab is full (\(LabNames.maxNodes) nodes)") }
         let n = node(index)
         try? FileManager.default.removeItem(atPath: n.dir)
@@ -77,6 +77,7 @@ extension Lab {
         for p in Netns.pids(in: n.namespace) { Command.stop(p, grace: 2) }
         _ = try? Command.run([Netns.ip, "netns", "del", n.namespace], timeout: 10)
         state.nodes.removeAll { $0 == n.index }
+        state.retired.append(n.index)
         try state.save(stateDir: stateDir)
         let rest = state.specs(stateDir: stateDir)
         if state.keys == .agent {

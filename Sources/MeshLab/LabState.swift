@@ -27,6 +27,10 @@ public struct LabState: Codable, Sendable {
     public var timers: LabTimers
     /// Neighbour table sysctls `up` raised, with their values before, for `down` to put back.
     public var neighbourSysctlsBefore: [String: Int]
+    /// Indexes of removed nodes: never given out again, because every agent keeps a removed
+    /// name pinned to its old key (trust on first use), so a new node under that name would be
+    /// refused everywhere.
+    public var retired: [Int] = []
 
     public init(nodes: [Int], keys: KeyMode, agentBinary: String?, agentExtraArgs: [String],
                 topology: LabTopology = .full, reflectors: Int = 0) {
@@ -43,7 +47,7 @@ public struct LabState: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case version, nodes, keys, agentBinary, agentExtraArgs, startedAt, topology, reflectors, timers
-        case neighbourSysctlsBefore
+        case neighbourSysctlsBefore, retired
     }
 
     /// Reads state files of earlier labs too (no topology: a full mesh with the small-lab timers).
@@ -59,7 +63,11 @@ public struct LabState: Codable, Sendable {
         reflectors = try c.decodeIfPresent(Int.self, forKey: .reflectors) ?? 0
         timers = try c.decodeIfPresent(LabTimers.self, forKey: .timers) ?? LabTimers.forNodes(nodes.count)
         neighbourSysctlsBefore = try c.decodeIfPresent([String: Int].self, forKey: .neighbourSysctlsBefore) ?? [:]
+        retired = try c.decodeIfPresent([Int].self, forKey: .retired) ?? []
     }
+
+    /// The index `add-node` gives out: above every node the lab has or had.
+    public var nextIndex: Int { ((nodes + retired).max() ?? 0) + 1 }
 
     /// True when node `index` is a route reflector.
     public func isReflector(_ index: Int) -> Bool {
