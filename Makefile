@@ -5,7 +5,7 @@ SWIFT ?= swift
 # 5 MiB less resident memory than loading the runtime as shared libraries.
 RELEASE := -c release --static-swift-stdlib
 
-.PHONY: all deps revision build test bench bench-http bench-lab bench-bird bench-tinc bench-keys bench-rotate bench-scale fuzz fuzz-http fuzz-bird fuzz-tinc fuzz-trust fuzz-alerts demo demo-down clean help
+.PHONY: all deps revision build test bench bench-http bench-lab bench-bird bench-tinc bench-keys bench-rotate bench-idle bench-scale fuzz fuzz-http fuzz-bird fuzz-tinc fuzz-trust fuzz-alerts demo demo-down clean help
 
 all: build
 
@@ -14,8 +14,9 @@ help:
 	@echo "make demo-down   stop the demo"
 	@echo "make test        every test this machine can run (static checks, unit, end-to-end, lab integration)"
 	@echo "make build       release build of bgpmesh-agent"
-	@echo "make bench       every benchmark (bench-http, bench-bird, bench-tinc, bench-lab, bench-keys, bench-rotate)"
-	@echo "make bench-scale the lab at 16, 32 and 64 nodes, full mesh and 2 route reflectors (about 20 min; BENCH_SCALE_QUICK=1 for a check)"
+	@echo "make bench       every benchmark (bench-http, bench-bird, bench-tinc, bench-lab, bench-keys, bench-rotate, bench-idle)"
+	@echo "make bench-idle  the agent idle against real BIRD, tincd and etcd: RSS, threads, CPU, wakeups vs bird_exporter"
+	@echo "make bench-scale the lab at 16, 32 and 64 nodes, full mesh and 2 route reflectors (about 15 min; BENCH_SCALE_QUICK=1 for a check)"
 	@echo "make fuzz        every fuzzer below, FUZZ_SECONDS each (default 60); a crash fails it"
 	@echo "make fuzz-http   the HTTP request parser"
 	@echo "make fuzz-bird   the BIRD reply framer and parsers"
@@ -45,7 +46,7 @@ test: deps revision
 	bash scripts/check-monitoring.sh
 	$(SWIFT) test --skip-build --disable-swift-testing
 
-bench: bench-http bench-bird bench-tinc bench-lab bench-keys bench-rotate
+bench: bench-http bench-bird bench-tinc bench-lab bench-keys bench-rotate bench-idle
 
 bench-http: build
 	bash scripts/bench-http.sh
@@ -65,7 +66,10 @@ bench-keys: build
 bench-rotate: build
 	bash lab/bench-rotate.sh
 
-# Not part of `make bench`: it holds the machine's one lab for about 20 minutes.
+bench-idle: build
+	bash scripts/bench-idle.sh
+
+# Not part of `make bench`: it holds the machine's one lab for about 15 minutes.
 bench-scale: build
 	bash lab/bench-scale.sh
 

@@ -4,6 +4,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include "CLinux.h"
 
 int bgpmesh_set_malloc_arena_max(int arenas) { return mallopt(M_ARENA_MAX, arenas); }
@@ -19,3 +20,5 @@ int bgpmesh_accept4(int fd, void *address, void *length, int flags) {
 int bgpmesh_set_thread_name(unsigned long thread, const char *name) {
     return pthread_setname_np((pthread_t)thread, name);
 }
+
+int bgpmesh_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }

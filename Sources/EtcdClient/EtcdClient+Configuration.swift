@@ -47,8 +47,9 @@ extension EtcdClient {
         /// reads (`rangeAll`) and watch lines allow at least `EtcdClient.minimumPageBytes`, so
         /// one value as large as etcd accepts always fits.
         public var maxResponseBytes: Int
-        /// Threads for unary calls: that many calls run at once, each thread with its own
-        /// connection. Each watch has a thread of its own besides these.
+        /// Threads for unary calls: at most that many calls run at once, each thread with its own
+        /// connection. One runs from the start; the others start when calls wait and end after
+        /// a minute without one. Each watch has a thread of its own besides these.
         public var threads: Int
         /// A watch gives up (throws `.unavailable`) after this many reconnects in a row that
         /// did not reach a created watch.

@@ -349,6 +349,12 @@ extension FamilyScratch {
         }
         let count = table.count
         guard count > 0 else { return }
+        // Rows given in order already, each label set once (the big collectors build them so):
+        // no keys, no sort.
+        if table.rowsAscend(labelOrder: tableLabels) {
+            order.append(contentsOf: 0..<count)
+            return
+        }
         keyBounds.reserveCapacity(count + 1)
         keyBounds.append(0)
         let width = names.count

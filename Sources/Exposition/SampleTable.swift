@@ -95,6 +95,19 @@ public struct SampleTable: Sendable, Equatable {
         finishRow(value, arity: labelValues.count)
     }
 
+    /// A row with the label values of row `row` of `other`, which has as many labels, copied as
+    /// bytes: for families that repeat one entity's labels (one row each per entity).
+    public mutating func append(labelsOf row: Int, in other: SampleTable, value: Double) {
+        let width = labelNames.count
+        precondition(other.labelNames.count == width && width > 0, "SampleTable: copied row has \(other.labelNames.count) labels for \(width)")
+        let start = other.valueRange(row: row, label: 0).lowerBound
+        let shift = bytes.count - start
+        bytes.append(contentsOf: other.bytes[start..<Int(other.ends[row * width + width - 1])])
+        precondition(bytes.count <= Int(UInt32.max), "SampleTable: over 4 GiB of label values")
+        for k in 0..<width { ends.append(UInt32(truncatingIfNeeded: Int(other.ends[row * width + k]) + shift)) }
+        finishRow(value, arity: width)
+    }
+
     /// One entity of a state-set table; `current` nil or not among the states makes every sample 0.
     public mutating func appendStates(_ a: String, current: String?) {
         label(a); finishStates(current, arity: 1)
@@ -194,6 +207,33 @@ extension SampleTable {
             guard let base = raw.baseAddress else { return false }
             return memchr(base, Int32(UInt8(ascii: "\\")), raw.count) != nil || memchr(base, Int32(UInt8(ascii: "\"")), raw.count) != nil
                 || memchr(base, Int32(UInt8(ascii: "\n")), raw.count) != nil
+        }
+    }
+
+    /// Whether each row's label values, compared label by label in `labelOrder` by bytes (a
+    /// prefix first), come after the previous row's: the encoder's order, without repeats.
+    /// False when a value holds a NUL byte, which the encoder's sort keys escape.
+    func rowsAscend(labelOrder: [Int]) -> Bool {
+        guard count > 1 else { return true }
+        let width = labelNames.count
+        guard width > 0 else { return false }
+        return withStorage { bytes, ends, _ in
+            guard let base = bytes.baseAddress, memchr(base, 0, bytes.count) == nil else { return false }
+            for row in 1..<count {
+                var ascends = false
+                for k in labelOrder {
+                    let i = row * width + k, j = i - width
+                    let aStart = j == 0 ? 0 : Int(ends[j - 1]), aLength = Int(ends[j]) - aStart
+                    let bStart = Int(ends[i - 1]), bLength = Int(ends[i]) - bStart
+                    let shared = min(aLength, bLength)
+                    var c = shared > 0 ? memcmp(base + aStart, base + bStart, shared) : 0
+                    if c == 0 { c = aLength < bLength ? -1 : (aLength > bLength ? 1 : 0) }
+                    if c > 0 { return false }
+                    if c < 0 { ascends = true; break }
+                }
+                if !ascends { return false }
+            }
+            return true
         }
     }
 

@@ -41,6 +41,9 @@ final class Connection {
     var inFlight: InFlight?
     var output: [UInt8] = []
     var outputOffset = 0
+    /// Sent after `output`: a response body, kept apart from its head so a big body is never
+    /// copied to put the head in front of it.
+    var outputNext: [UInt8] = []
     var closeAfterWrite = false
     var lingerAfterWrite = false
     var peerClosed = false
@@ -61,5 +64,10 @@ final class Connection {
         self.isRefusal = isRefusal
     }
 
-    var hasPendingOutput: Bool { outputOffset < output.count }
+    var hasPendingOutput: Bool { outputOffset < output.count || !outputNext.isEmpty }
+
+    /// Queues bytes after everything pending.
+    func appendOutput<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
+        if outputNext.isEmpty { output.append(contentsOf: bytes) } else { outputNext.append(contentsOf: bytes) }
+    }
 }

@@ -101,7 +101,7 @@ extension EventLoop {
                 setDeadline(connection, .request, after: readTimeout)
             }
             if connection.parser.takeContinueExpectation() {
-                connection.output.append(contentsOf: "HTTP/1.1 100 Continue\r\n\r\n".utf8)
+                connection.appendOutput("HTTP/1.1 100 Continue\r\n\r\n".utf8)
                 flush(connection)
                 return
             }
@@ -141,14 +141,14 @@ extension EventLoop {
             response = .text(500, "500 Internal Server Error\n")
         }
         let close = !inFlight.keepAlive || draining || response.headers.tokens("Connection").contains("close")
-        let bytes = response.encoded(
+        let (head, sendsBody) = response.encodedHead(
             requestMethod: inFlight.method, close: close,
             keepAliveHeader: inFlight.version == "HTTP/1.0", date: date.now())
         observer?(HTTPExchange(
             method: inFlight.method, path: inFlight.path, status: response.status,
             duration: .nanoseconds(Int64(clamping: now &- inFlight.dispatchedAt)), remoteAddress: connection.remoteAddress))
         connection.inFlight = nil
-        startWriting(connection, bytes, close: close, linger: false)
+        startWriting(connection, head, then: sendsBody ? response.body : [], close: close, linger: false)
     }
 
     /// Answers a request the server itself rejects (parse error, 408), then closes.
@@ -159,11 +159,14 @@ extension EventLoop {
         startWriting(connection, bytes, close: true, linger: true)
     }
 
-    func startWriting(_ connection: Connection, _ bytes: [UInt8], close: Bool, linger: Bool) {
+    /// Sends `bytes`, then `body`.
+    func startWriting(_ connection: Connection, _ bytes: [UInt8], then body: [UInt8] = [], close: Bool, linger: Bool) {
         if connection.hasPendingOutput {
-            connection.output.append(contentsOf: bytes)
+            connection.appendOutput(bytes)
+            connection.appendOutput(body)
         } else {
             connection.output = bytes
+            connection.outputNext = body
             connection.outputOffset = 0
         }
         connection.phase = .writing
@@ -176,10 +179,19 @@ extension EventLoop {
     func flush(_ connection: Connection) {
         let fd = connection.descriptor.rawValue
         while connection.hasPendingOutput {
+            if connection.outputOffset >= connection.output.count {
+                // The head is out: the body next, without a copy.
+                connection.output = connection.outputNext
+                connection.outputNext = []
+                connection.outputOffset = 0
+                continue
+            }
+            // MSG_MORE while a body follows, so a small head does not leave as a packet of its own.
+            let flags = Int32(MSG_NOSIGNAL) | (connection.outputNext.isEmpty ? 0 : Int32(MSG_MORE))
             let written = connection.output.withUnsafeBytes { bytes in
                 let start = bytes.baseAddress! + connection.outputOffset
                 let count = bytes.count - connection.outputOffset
-                return Syscall.retryingEINTR { send(fd, start, count, Int32(MSG_NOSIGNAL)) }
+                return Syscall.retryingEINTR { send(fd, start, count, flags) }
             }
             if written > 0 {
                 connection.outputOffset += written
@@ -193,6 +205,7 @@ extension EventLoop {
             }
         }
         connection.output = []
+        connection.outputNext = []
         connection.outputOffset = 0
         writeFinished(connection)
     }

@@ -2,6 +2,13 @@ extension HTTPResponse {
     /// The wire form (RFC 9112 §4, §6). The server owns framing and connection management:
     /// handler-set Content-Length, Transfer-Encoding, Connection and Date are replaced.
     func encoded(requestMethod: String?, close: Bool, keepAliveHeader: Bool, date: String) -> [UInt8] {
+        var (bytes, sendsBody) = encodedHead(requestMethod: requestMethod, close: close, keepAliveHeader: keepAliveHeader, date: date)
+        if sendsBody { bytes.append(contentsOf: body) }
+        return bytes
+    }
+
+    /// The status line and headers, and whether `body` follows them.
+    func encodedHead(requestMethod: String?, close: Bool, keepAliveHeader: Bool, date: String) -> (head: [UInt8], sendsBody: Bool) {
         let informational = (100..<200).contains(status)
         // RFC 9110 §6.4.1: no content in 1xx, 204 and 304, nor in any response to HEAD.
         let omitBody = informational || status == 204 || status == 304 || requestMethod == "HEAD"
@@ -39,9 +46,7 @@ extension HTTPResponse {
             head += "Connection: keep-alive\r\n"
         }
         head += "\r\n"
-        var bytes = Array(head.utf8)
-        if !omitBody { bytes.append(contentsOf: body) }
-        return bytes
+        return (Array(head.utf8), !omitBody && !body.isEmpty)
     }
 
     /// CR, LF and other controls in a handler's value would allow response splitting.

@@ -13,6 +13,8 @@ public enum TincControlError: Error, Sendable, Equatable, CustomStringConvertibl
     case notRunning(pid: Int32, pidfile: String)
     /// The pid exists but is not tincd (pid reused after tincd died); it is never signalled.
     case notTincd(pid: Int32, command: String)
+    /// The pid is a tincd, but of another net or configuration directory; it is never signalled.
+    case otherNet(pid: Int32, detail: String)
     /// tincd logs to syslog or stderr/journald: the 1.0 dumps cannot be read. Everything that
     /// does not need a dump (interface, configuration, host files) still works.
     case logNotAFile(pid: Int32, destination: TincLogDestination)
@@ -63,6 +65,8 @@ public enum TincControlError: Error, Sendable, Equatable, CustomStringConvertibl
             "tincd is not running: pid \(pid) from \(pidfile) does not exist (stale pidfile)"
         case .notTincd(let pid, let command):
             "pid \(pid) is \(command.debugDescription), not tincd (stale pidfile, pid reused); not signalling it"
+        case .otherNet(let pid, let detail):
+            "pid \(pid) is a tincd of another net (\(detail)); not signalling it"
         case .logNotAFile(let pid, let destination):
             "tincd (pid \(pid)) logs to \(destination), not to a file, so its node, edge, subnet and connection dumps cannot be read; start it with --logfile=FILE (interface, configuration and host-file metrics still work)"
         case .wrongVersion(let pidfile, let expected, let found):

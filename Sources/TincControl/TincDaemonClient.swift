@@ -196,11 +196,20 @@ public final class TincDaemonClient: @unchecked Sendable {
         dispatchPrecondition(condition: .onQueue(queue))
         let now = ContinuousClock.now
         if let lastAttempt, now - lastAttempt < configuration.minimumDumpInterval {
+            // After a failed attempt the failure stands until the next one: the cached snapshot
+            // of a tincd that has since died or hung is not served as if it were current.
+            if let lastError { return .failure(lastError) }
             if let cache {
+                // Served only while the same tincd still runs: a dead one's dump is not current.
+                do {
+                    _ = try verifiedProcess()
+                } catch {
+                    lastError = error
+                    return .failure(error)
+                }
                 statisticsValue.cacheHits += 1
                 return .success(cache.cached())
             }
-            if let lastError { return .failure(lastError) }
         }
         lastAttempt = now
         do throws(TincControlError) {
@@ -240,15 +249,7 @@ public final class TincDaemonClient: @unchecked Sendable {
         let pidfile = try TincPidfile.read(pidfilePath)
         guard !pidfile.isTinc11 else { throw .wrongVersion(pidfile: pidfilePath, expected: "1.0", found: "1.1") }
         let pid = pidfile.pid
-        guard probe.isAlive(pid) else { throw .notRunning(pid: pid, pidfile: pidfilePath) }
-        if let expected = configuration.expectedProcessName {
-            let name = probe.commandName(pid)
-            guard let name, name == expected else {
-                // The pid vanished between the two checks, or it is another program now.
-                guard probe.isAlive(pid) else { throw .notRunning(pid: pid, pidfile: pidfilePath) }
-                throw .notTincd(pid: pid, command: name ?? "(unreadable)")
-            }
-        }
+        try verify(pid)
         let fromCommandLine = probe.commandLine(pid).map { TincLogDestination.from(arguments: $0) }
         let destination: TincLogDestination
         switch (fromCommandLine, configuration.logfile) {
@@ -258,6 +259,61 @@ public final class TincDaemonClient: @unchecked Sendable {
         case (.none, .none): destination = .file("/var/log/tinc.\(configuration.net).log")
         }
         return TincDaemonInfo(pid: pid, pidfile: pidfilePath, logDestination: destination)
+    }
+
+    /// The pidfile (1.0 or 1.1) whose pid is alive, not a zombie, and this net's tincd: its
+    /// executable (or, for a wrapper script, its command name) is `expectedProcessName`, and its
+    /// command line names this net or configuration directory. Reads /proc only: no signal, and
+    /// not on the client's queue, so a dump waiting on a hung tincd never delays it.
+    public func verifiedProcess() throws(TincControlError) -> TincPidfile {
+        let pidfile = try TincPidfile.read(configuration.pidfilePath)
+        try verify(pidfile.pid)
+        return pidfile
+    }
+
+    func verify(_ pid: Int32) throws(TincControlError) {
+        let pidfilePath = configuration.pidfilePath
+        guard probe.isAlive(pid), probe.processState(pid) != "Z" else { throw .notRunning(pid: pid, pidfile: pidfilePath) }
+        guard let expected = configuration.expectedProcessName else { return }
+        let executable = probe.executable(pid).map(ProcessInspection.baseName(ofExecutable:))
+        let name = probe.commandName(pid)
+        guard executable == expected || name == expected else {
+            // The pid vanished between the two checks, or it is another program now.
+            guard probe.isAlive(pid) else { throw .notRunning(pid: pid, pidfile: pidfilePath) }
+            throw .notTincd(pid: pid, command: name ?? executable ?? "(unreadable)")
+        }
+        if let arguments = probe.commandLine(pid),
+           let why = TincProcessIdentity(arguments: arguments).mismatch(
+               net: configuration.net, directory: configuration.directoryPath, workingDirectory: probe.workingDirectory(pid)) {
+            throw .otherNet(pid: pid, detail: why)
+        }
+    }
+
+    /// SIGKILL to this net's tincd (checked by `verifiedProcess()` just before), for a tincd
+    /// that no longer answers its signals; a stopped (SIGSTOP) process dies of SIGKILL too.
+    /// Waits until it is gone (or a zombie), at most `timeout`, then removes the pidfile if it still
+    /// names it. Returns the pid killed, nil when no tincd of this net was running.
+    public func killVerified(timeout: Duration = .seconds(5)) async throws(TincControlError) -> Int32? {
+        let pid: Int32
+        do {
+            pid = try verifiedProcess().pid
+        } catch .notRunning, .pidfile(_, _, ENOENT) {
+            return nil
+        }
+        let code = probe.signal(pid, SIGKILL)
+        if code == ESRCH { return nil }
+        guard code == 0 else { throw .signal(pid: pid, signal: "SIGKILL", errno: code) }
+        logger.notice("killed tincd", metadata: ["pid": .stringConvertible(pid)])
+        let deadline = ContinuousClock.now + timeout
+        while probe.isAlive(pid) && probe.processState(pid) != "Z" {
+            guard ContinuousClock.now < deadline else { throw .signal(pid: pid, signal: "SIGKILL", errno: ETIMEDOUT) }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        // A killed tincd leaves its pidfile. Until its parent reaps it, it is a zombie that a new
+        // tincd's own check (1.0.36 kill(pid, 0) on the pidfile's pid) takes for a running tincd
+        // and refuses to start; the pidfile names a dead process, so it goes.
+        if (try? TincPidfile.read(configuration.pidfilePath))?.pid == pid { unlink(configuration.pidfilePath) }
+        return pid
     }
 
     private func plainSignal(_ number: Int32, _ name: String, end: String?) throws(TincControlError) {

@@ -65,42 +65,12 @@ public enum TincLogDestination: Sendable, Hashable, CustomStringConvertible {
         var useLogfile = false
         var detach = true
         var netname: String?
-        var index = 1
-        // Short options of 1.0.36 `getopt_long(..., "c:DLd::k::n:o:K::RU:")`.
-        let withArgument: Set<Character> = ["c", "n", "o", "U"]
-        let withOptionalArgument: Set<Character> = ["d", "k", "K"]
-        while index < arguments.count, index < 256 {
-            let argument = arguments[index]
-            index += 1
-            if argument == "--" { break }
-            if argument.hasPrefix("--") {
-                let body = argument.dropFirst(2)
-                let name = body.split(separator: "=", maxSplits: 1).first.map(String.init) ?? ""
-                let value = body.contains("=") ? String(body.split(separator: "=", maxSplits: 1).dropFirst().first ?? "") : nil
-                switch name {
-                case "logfile": useLogfile = true; logfile = value.flatMap { $0.isEmpty ? nil : $0 }
-                case "no-detach": detach = false
-                case "net":
-                    if let value { netname = value } else if index < arguments.count { netname = arguments[index]; index += 1 }
-                case "config", "pidfile", "option", "user":
-                    if value == nil { index += 1 }
-                default: continue
-                }
-                continue
-            }
-            guard argument.hasPrefix("-"), argument.count > 1 else { continue }
-            var characters = Array(argument.dropFirst())
-            while !characters.isEmpty {
-                let option = characters.removeFirst()
-                if option == "D" { detach = false }
-                if withArgument.contains(option) {
-                    let value = characters.isEmpty ? (index < arguments.count ? arguments[index] : nil) : String(characters)
-                    if characters.isEmpty { index += 1 }
-                    if option == "n" { netname = value }
-                    characters = []
-                } else if withOptionalArgument.contains(option) {
-                    characters = []
-                }
+        for (name, value) in TincProcessIdentity.options(arguments) {
+            switch name {
+            case "logfile": useLogfile = true; logfile = value.flatMap { $0.isEmpty ? nil : $0 }
+            case "no-detach", "D": detach = false
+            case "net", "n": netname = value
+            default: continue
             }
         }
         if useLogfile {

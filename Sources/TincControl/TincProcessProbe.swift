@@ -13,6 +13,12 @@ struct TincProcessProbe: Sendable {
     var signal: @Sendable (Int32, Int32) -> Int32
     /// Paths tincd has open (/proc/PID/fd/*), to notice a log that was rotated away; nil: unknown.
     var openFiles: @Sendable (Int32) -> [String]?
+    /// The target of /proc/PID/exe (nil: unreadable, e.g. another user's process without privileges).
+    var executable: @Sendable (Int32) -> String? = { _ in nil }
+    /// The state letter of /proc/PID/stat (`R`, `S`, `T` stopped, `Z` zombie); nil: unreadable.
+    var processState: @Sendable (Int32) -> Character? = { _ in nil }
+    /// The target of /proc/PID/cwd, for a relative `-c`; nil: unreadable.
+    var workingDirectory: @Sendable (Int32) -> String? = { _ in nil }
 
     static let system = TincProcessProbe(
         isAlive: { pid in kill(pid, 0) == 0 || errno == EPERM },
@@ -25,7 +31,10 @@ struct TincProcessProbe: Sendable {
             return bytes.split(separator: 0, omittingEmptySubsequences: false).dropLast().map { String(decoding: $0, as: UTF8.self) }
         },
         signal: { pid, number in kill(pid, number) == 0 ? 0 : errno },
-        openFiles: { pid in procOpenFiles(pid) })
+        openFiles: { pid in procOpenFiles(pid) },
+        executable: { pid in ProcessInspection.link("/proc/\(pid)/exe") },
+        processState: { pid in ProcessInspection.state(pid) },
+        workingDirectory: { pid in ProcessInspection.link("/proc/\(pid)/cwd") })
 }
 
 /// What the 1.0 client knows about the running tincd.

@@ -42,6 +42,25 @@ final class HTTPServerTests: XCTestCase {
         XCTAssertEqual(third.text, "body")
     }
 
+    func testPipelinedResponsesAfterABigBodyKeepTheirOrder() throws {
+        // The head and the body of a response go out as two buffers: a response queued while
+        // a big body is still being sent (the socket full, the client not reading yet) must
+        // follow that body whole, and a HEAD answer carries no body.
+        let client = try TestClient(port: port)
+        try client.send("GET /big?3000000 HTTP/1.1\r\nHost: t\r\n\r\nHEAD /big?5 HTTP/1.1\r\nHost: t\r\n\r\n"
+            + "GET /echo?after HTTP/1.1\r\nHost: t\r\n\r\nGET /big?70000 HTTP/1.1\r\nHost: t\r\n\r\n")
+        let big = try client.readResponse()
+        XCTAssertEqual(big.status, 200)
+        XCTAssertEqual(big.header("Content-Length"), "3000000")
+        XCTAssertEqual(big.body.count, 3_000_000)
+        XCTAssertTrue(big.body.allSatisfy { $0 == 0x61 })
+        let head = try client.readResponse(head: true)
+        XCTAssertEqual(head.header("Content-Length"), "5")
+        XCTAssertEqual(head.body.count, 0)
+        XCTAssertEqual(try client.readResponse().header("X-Query"), "after")
+        XCTAssertEqual(try client.readResponse().body.count, 70000)
+    }
+
     func testHeadHasGetHeadersButNoBody() throws {
         let client = try TestClient(port: port)
         try client.send("HEAD /hello HTTP/1.1\r\nHost: t\r\n\r\n")

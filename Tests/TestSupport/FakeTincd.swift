@@ -54,18 +54,7 @@ public final class FakeTincd {
 
     /// SIGTERM, then reaps it (at most 5 s, then SIGKILL).
     public func stop() {
-        guard pid > 0 else { return }
-        kill(pid, SIGTERM)
-        var status: Int32 = 0
-        let deadline = ContinuousClock.now + .seconds(5)
-        while waitpid(pid, &status, WNOHANG) == 0 {
-            if ContinuousClock.now >= deadline {
-                kill(pid, SIGKILL)
-                waitpid(pid, &status, 0)
-                break
-            }
-            usleep(10_000)
-        }
+        Spawn.terminateAndReap(pid)
         pid = 0
     }
 

@@ -44,4 +44,20 @@ public enum Spawn {
         }
         return pid
     }
+
+    /// SIGTERM to a child of this process, then reaps it (at most 5 s, then SIGKILL).
+    public static func terminateAndReap(_ pid: pid_t) {
+        guard pid > 0 else { return }
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        let deadline = ContinuousClock.now + .seconds(5)
+        while waitpid(pid, &status, WNOHANG) == 0 {
+            if ContinuousClock.now >= deadline {
+                kill(pid, SIGKILL)
+                waitpid(pid, &status, 0)
+                break
+            }
+            usleep(10_000)
+        }
+    }
 }

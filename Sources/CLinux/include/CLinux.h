@@ -19,4 +19,6 @@ int bgpmesh_accept4(int fd, void *address, void *length, int flags);
 
 /// pthread_setname_np(3) on a pthread_t.
 int bgpmesh_set_thread_name(unsigned long thread, const char *name);
+/// pipe2(2) (O_CLOEXEC, so a descriptor never leaks into a child another thread spawns).
+int bgpmesh_pipe2(int fds[2], int flags);
 #endif

@@ -58,21 +58,31 @@ public enum BGPPeersFile {
     }
 
     /// The whole file. `kept` holds blocks read back from the current file (`blocks(in:)`) that
-    /// stay verbatim, whatever the plan says of their name. Blocks are sorted by name; peers
-    /// whose name cannot make a protocol name are left out and returned in `unnamed`.
-    public static func render(plan: BGPPeerPlan, kept: [String: String] = [:], options: Options)
-        -> (text: String, peers: [String], unnamed: [String]) {
+    /// stay verbatim, whatever the plan says of their name. Blocks are sorted by name. Left out,
+    /// so that one record cannot make BIRD refuse the whole file: peers whose name cannot make a
+    /// protocol name (`unnamed`), and peers whose AS number BIRD 2.0.12 would refuse
+    /// (`unusableAS`): AS 0, and on a reflector a client whose AS number is not `localASN`
+    /// (`rr client` is for internal sessions only).
+    public static func render(plan: BGPPeerPlan, kept: [String: String] = [:], options: Options, localASN: UInt32? = nil)
+        -> (text: String, peers: [String], unnamed: [String], unusableAS: [String]) {
         var blocks = kept
         var unnamed: [String] = []
+        var unusableAS: [String] = []
         for peer in plan.peers where kept[peer.name] == nil {
-            if let text = block(peer, options: options) { blocks[peer.name] = text } else { unnamed.append(peer.name) }
+            if peer.asn == 0 || (peer.rrClient && localASN.map { peer.asn != $0 } == true) {
+                unusableAS.append(peer.name)
+            } else if let text = block(peer, options: options) {
+                blocks[peer.name] = text
+            } else {
+                unnamed.append(peer.name)
+            }
         }
         let names = blocks.keys.sorted()
         var text = header(plan: plan, options: options)
         for name in names {
             text += "\n" + blocks[name]! + "\n"
         }
-        return (text, names, unnamed)
+        return (text, names, unnamed, unusableAS)
     }
 
     static func header(plan: BGPPeerPlan, options: Options) -> String {

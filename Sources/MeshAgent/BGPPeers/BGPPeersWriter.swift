@@ -88,15 +88,17 @@ public actor BGPPeersWriter {
 
     var ledger: BGPPeersLedger
     var backoff: Backoff
-    /// The wanted bytes last tried and not applied (refused, or BIRD did not answer), and when
-    /// to try them again; other bytes are tried at once.
-    var retry: (hash: String, at: ContinuousClock.Instant)?
+    /// The wanted bytes last tried and not applied, and when to try them again; other bytes are
+    /// tried at once. Refused bytes are not even written again before then; bytes BIRD did not
+    /// answer about stay in the file (put right if it changes), only the apply waits.
+    var retry: (hash: String, at: ContinuousClock.Instant, refused: Bool)?
     /// The hash of the bytes BIRD applied in this run (nil at start: the first round applies).
     var appliedHash: String?
     /// The last failure logged, so a failure that repeats every round is logged once.
     var lastLogged: String?
-    /// Names that cannot make a protocol name, last logged.
+    /// Names that cannot make a protocol name, and clients with another AS number, last logged.
     var lastUnnamed: [String] = []
+    var lastUnusableAS: [String] = []
 
     /// `bird` must be an unrestricted client (`configure` needs it); its timeout bounds each command.
     public init(settings: Settings, bird: BIRDClient, metrics: BGPPeersMetrics = BGPPeersMetrics(), logger: Logger,
@@ -180,13 +182,23 @@ extension BGPPeersWriter {
         let onFile = ownedFile ? current.map(BGPPeersFile.blocks(in:)) ?? [:] : [:]
         let kept = onFile.filter { input.kept.contains($0.key) }
         let plan = BGPPeerPlan.make(me: input.me, role: settings.role, topology: settings.topology, records: input.records)
-        let rendered = BGPPeersFile.render(plan: plan, kept: kept, options: options)
+        let localASN = input.records.first { $0.name == input.me }?.bgp.asn
+        let rendered = BGPPeersFile.render(plan: plan, kept: kept, options: options, localASN: localASN)
         let wanted = Array(rendered.text.utf8)
         if rendered.unnamed != lastUnnamed {
             lastUnnamed = rendered.unnamed
             if !rendered.unnamed.isEmpty {
                 logger.warning("node names too long for a BIRD protocol name (bgpmesh_<name>, 64 bytes at most); no session for them",
                                metadata: ["peers": "\(rendered.unnamed.joined(separator: ","))"])
+            }
+        }
+        if rendered.unusableAS != lastUnusableAS {
+            lastUnusableAS = rendered.unusableAS
+            if !rendered.unusableAS.isEmpty {
+                logger.warning("""
+                    peers whose AS number BIRD would refuse (0, or a route reflector client with another AS number than this node's: \
+                    rr client is for iBGP only); no session for them
+                    """, metadata: ["peers": "\(rendered.unusableAS.joined(separator: ","))", "local_as": "\(localASN.map(String.init) ?? "")"])
             }
         }
         metrics.update {
@@ -223,7 +235,8 @@ extension BGPPeersWriter {
 
         guard let hash = OwnedFiles.hash(wanted) else { return failed(.write(path: path, reason: "cannot hash (no libcrypto)"), kind: "write") }
         if onDisk == wanted && appliedHash == hash { return }
-        if let retry, retry.hash == hash, clock.now() < retry.at { return }
+        let waiting = retry.map { $0.hash == hash && clock.now() < $0.at } ?? false
+        if waiting && retry?.refused == true { return }
 
         if onDisk != wanted {
             if let onDisk, let last = ledger.sha256, OwnedFiles.hash(onDisk) != last {
@@ -236,6 +249,7 @@ extension BGPPeersWriter {
                 "added": "\(after.subtracting(before).sorted().joined(separator: ","))",
                 "removed": "\(before.subtracting(after).sorted().joined(separator: ","))"])
         }
+        if waiting { return }
         await apply(hash: hash, previous: onDisk == wanted ? nil : .some(onDisk))
     }
 
@@ -259,7 +273,7 @@ extension BGPPeersWriter {
                 }
                 let now = clock.date()
                 updateState { $0.refused = .init(message: message, since: $0.refused?.since ?? now) }
-                retry = (hash, clock.now() + backoff.next())
+                retry = (hash, clock.now() + backoff.next(), true)
                 logger.error("BIRD refused the peers config; it keeps running the previous one",
                              metadata: ["file": "\(path)", "command": "\(command)", "bird": "\(message)",
                                         "previous_file": "\(previous == nil ? "unchanged" : restored ? "put back" : "not put back")"])
@@ -294,7 +308,7 @@ extension BGPPeersWriter {
             $0.pending = true
         }
         updateState { $0.pending = true }
-        retry = (hash, clock.now() + backoff.next())
+        retry = (hash, clock.now() + backoff.next(), false)
         logOnce(.warning, "BIRD did not apply the peers file; it stays in place (BIRD reads it when it starts), retrying",
                 metadata: ["file": "\(settings.path)", "error": "\(reason)"])
     }

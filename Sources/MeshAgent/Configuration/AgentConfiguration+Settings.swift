@@ -187,8 +187,13 @@ extension AgentConfiguration {
         .int("repair.max-actions", \.repairMaxActions, in: 1...10_000, help: "Most repair actions per repair.window."),
         .duration("repair.window", \.repairWindow, help: "Window of repair.max-actions."),
         .text("repair.tincd-restart-command", \.repairTincdRestartCommand, valueName: "command",
-              help: "Command that restarts a dead tincd, run with sh -c (e.g. systemctl restart tinc@bgpmesh).",
+              help: "Command that restarts a dead tincd, run with sh -c (e.g. systemctl restart tinc@bgpmesh); a hung tincd is SIGKILLed first.",
               unset: "none, a dead tincd is only reported") {
+            $0.isEmpty || $0.contains("\0") ? "expected a command" : nil
+        },
+        .text("repair.bird-restart-command", \.repairBIRDRestartCommand, valueName: "command",
+              help: "Command that starts BIRD again when it died or hung (a hung BIRD is SIGKILLed first), run with sh -c (e.g. systemctl restart bird).",
+              unset: "none, a dead or hung BIRD is only reported") {
             $0.isEmpty || $0.contains("\0") ? "expected a command" : nil
         },
 

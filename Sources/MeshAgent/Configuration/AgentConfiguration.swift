@@ -139,6 +139,8 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var repairWindow: Duration = .seconds(60)
     /// Command that restarts tincd, run with /bin/sh -c (none: tincd is not restarted).
     public var repairTincdRestartCommand: String?
+    /// `repair.bird-restart-command`: starts BIRD again after it died or hung.
+    public var repairBIRDRestartCommand: String?
 
     /// Scheduled key rotation: rotate when the key is this old (zero: never on its own).
     public var keysRotateInterval: Duration = .zero

@@ -17,6 +17,10 @@ public struct HealthProblem: Sendable, Hashable, Comparable {
         case noReflectorSession = "no_reflector_session"
         case birdConfigRefused = "bird_config_refused"
         case bgpSessionDown = "bgp_session_down"
+        /// tincd runs but did not answer its dump signals within the dump timeout.
+        case tincdHung = "tincd_hung"
+        /// BIRD runs and its socket accepts, but it did not answer within collector.bird.timeout.
+        case birdHung = "bird_hung"
     }
 
     public var kind: Kind
@@ -54,8 +58,16 @@ public struct HealthReport: Sendable, Equatable {
 public enum HealthModel {
     public static func evaluate(_ state: MeshState) -> HealthReport {
         var problems: [HealthProblem] = []
-        if state.tincdRunning == false { problems.append(.init(.tincdDown, "tincd is not running")) }
-        if state.birdUp == false { problems.append(.init(.birdDown, "BIRD does not answer on its control socket")) }
+        if state.tincdHung {
+            problems.append(.init(.tincdHung, "tincd runs but did not answer its dump signals (USR2, USR1) within the dump timeout: hung or stopped"))
+        } else if state.tincdRunning == false {
+            problems.append(.init(.tincdDown, "tincd is not running"))
+        }
+        if state.birdHung {
+            problems.append(.init(.birdHung, "BIRD runs and its socket accepts, but it did not answer within collector.bird.timeout: hung or stopped"))
+        } else if state.birdUp == false {
+            problems.append(.init(.birdDown, "BIRD does not answer on its control socket"))
+        }
         if state.registrySynced == false {
             problems.append(.init(.registryStale, "the registry view is not current (etcd unreachable); files are kept as they are"))
         }
@@ -89,7 +101,7 @@ public enum HealthModel {
         let bgp = state.birdUp == false ? 0 : bgpShare(state)
         let losses = state.peers.compactMap(\.probeLoss)
         let probes = losses.isEmpty ? 1 : losses.map { 1 - min(max($0, 0), 1) }.reduce(0, +) / Double(losses.count)
-        let daemons = (state.tincdRunning == false ? 0 : 0.5) + (state.birdUp == false ? 0 : 0.5)
+        let daemons = (state.tincdRunning == false || state.tincdHung ? 0 : 0.5) + (state.birdUp == false || state.birdHung ? 0 : 0.5)
         let drift = state.connectToDrift || state.peers.contains { $0.hostFile != .ok }
         let registry = (state.registrySynced == false ? 0.0 : 0.5) + (drift ? 0.0 : 0.5)
         let score = 0.3 * tinc + 0.3 * bgp + 0.2 * probes + 0.1 * daemons + 0.1 * registry

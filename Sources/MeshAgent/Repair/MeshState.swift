@@ -77,6 +77,12 @@ public struct MeshState: Sendable, Equatable {
     public var bgpExpectation = BGPExpectation()
     /// conf.d/bgpmesh.conf differs from the agent's plan.
     public var connectToDrift: Bool
+    /// tincd runs (this net's, checked live) but its last dump timed out.
+    public var tincdHung = false
+    /// BIRD's process runs but a poll timed out since the last good one.
+    public var birdHung = false
+    /// BIRD's process serves our socket, checked now (nil: not checked).
+    public var birdRunning: Bool?
 
     public init(node: String? = nil, peers: [Peer] = [], sessions: [Session] = [], tincdRunning: Bool? = nil, birdUp: Bool? = nil,
                 registrySynced: Bool? = nil, connectToDrift: Bool = false) {

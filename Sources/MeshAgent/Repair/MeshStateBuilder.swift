@@ -14,6 +14,7 @@ struct MeshStateBuilder: Sendable {
         state.registrySynced = registry?.synced
         state.connectToDrift = registry?.connectToDrift ?? false
         state.tincdRunning = inputs.tincdRunning
+        state.tincdHung = inputs.tincdHung && inputs.tincdRunning != false
         var overlay: [String: String] = [:]
         for peer in registry?.peers ?? [] {
             let isReachable = inputs.tincReachable.map { $0.contains(peer.name) }
@@ -29,6 +30,10 @@ struct MeshStateBuilder: Sendable {
 
         guard let bgp = inputs.bgp else { return Self.expecting(inputs, in: state) }
         state.birdUp = bird.update(polls: bgp.polls, errors: bgp.pollErrors)
+        // The process checked now wins over the last poll: a BIRD that died since is down.
+        if inputs.birdRunning == false { state.birdUp = false }
+        state.birdHung = inputs.birdHung && inputs.birdRunning != false
+        state.birdRunning = inputs.birdRunning
         let neighbors = Dictionary(
             (inputs.bird?.protocols?.protocols ?? []).compactMap { p in p.bgp?.neighborAddress.map { (p.name, $0) } },
             uniquingKeysWith: { a, _ in a })

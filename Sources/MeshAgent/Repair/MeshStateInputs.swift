@@ -19,6 +19,12 @@ public struct MeshStateInputs: Sendable {
     public var bgp: BGPSessionHistory.Snapshot?
     /// The BIRD sampler's last detailed read, for the neighbor address of each session.
     public var bird: BIRDSnapshot?
+    /// tincd runs but did not answer its last dump in time.
+    public var tincdHung = false
+    /// BIRD's process runs, checked now (nil: not checked).
+    public var birdRunning: Bool?
+    /// BIRD runs but timed out since its last good answer.
+    public var birdHung = false
 
     public init(registry: RegistrySync.Health? = nil, tincReachable: Set<String>? = nil, tincConnections: Set<String>? = nil,
                 tincdRunning: Bool? = nil, probes: [String: ProbeHistory.Peer] = [:], bgp: BGPSessionHistory.Snapshot? = nil,

@@ -28,6 +28,9 @@ public struct MeshStateSources: Sendable {
             probes: probes?.snapshot ?? [:],
             bgp: bird?.history.snapshot(),
             bird: bird?.snapshot)
+        inputs.tincdHung = tinc?.daemonHung ?? false
+        inputs.birdRunning = bird?.processRunning
+        inputs.birdHung = bird?.hung ?? false
         await bgp.read(into: &inputs, registry: registry)
         return inputs
     }

@@ -124,11 +124,13 @@ public actor RepairController: RepairService {
         if trigger == .auto { lastSkip = current }
     }
 
+    /// `forced`: a manual request with `"force": true`; counted with trigger="forced".
     private func perform(_ action: RepairAction, trigger: RepairTrigger, reason: String, now: ContinuousClock.Instant,
-                         dryRun: Bool? = nil) async {
+                         dryRun: Bool? = nil, forced: Bool = false) async {
         history.record(action, at: now)
         let dry = dryRun ?? (settings.mode == .dryRun)
-        var entry = AuditEntry(time: clock.date().timeIntervalSince1970, action: action.name, target: action.target, trigger: trigger.rawValue,
+        var entry = AuditEntry(time: clock.date().timeIntervalSince1970, action: action.name, target: action.target,
+                               trigger: forced ? "forced" : trigger.rawValue,
                                result: "dry_run", reason: reason, detail: "", durationSeconds: 0)
         if dry {
             entry.detail = "dry-run: not carried out"
@@ -150,7 +152,8 @@ public actor RepairController: RepairService {
                                                            "error": "\(failure.description)"])
             }
         }
-        metrics.values.withLock { $0.repairs[RepairMetrics.Key(action: action.name, result: entry.result, trigger: trigger.rawValue), default: 0] += 1 }
+        let label = forced ? "forced" : trigger.rawValue
+        metrics.values.withLock { $0.repairs[RepairMetrics.Key(action: action.name, result: entry.result, trigger: label), default: 0] += 1 }
         audit.append(entry)
         if audit.count > settings.auditSize { audit.removeFirst(audit.count - settings.auditSize) }
     }
@@ -163,6 +166,9 @@ public actor RepairController: RepairService {
         case .tincRetry, .tincReload: kinds = [.peerUnreachable]
         case .restartTincd: kinds = [.tincdDown]
         case .bgpRestart: kinds = [.bgpSessionDown]
+        case .restartHungTincd: kinds = [.tincdHung]
+        case .restartBIRD: kinds = [.birdDown]
+        case .restartHungBIRD: kinds = [.birdHung]
         }
         let matching = report.problems.filter { kinds.contains($0.kind) && (action.target.isEmpty || $0.peer == action.target) }
         return matching.map(\.reason).joined(separator: "; ")
@@ -177,6 +183,25 @@ public actor RepairController: RepairService {
         }
         if request.trigger == .manual, request.kind != "auto", RepairAction.manual(request.kind, target: request.target) == nil {
             return .skipped(reason: "unknown action \(request.kind.debugDescription)")
+        }
+        if request.trigger == .manual {
+            if settings.mode == .off && !request.force {
+                metrics.values.withLock { $0.skipped[.off, default: 0] += 1 }
+                return .refused(reason: "repair.mode is off; send \"force\": true to carry it out anyway (logged and counted)", status: 409)
+            }
+            // Manual requests count against the same budget as every other repair.
+            let now = clock.now()
+            let used = history.taken.filter { now - $0 < settings.policy.window }.count + pending.count
+            if used >= settings.policy.maxActions {
+                metrics.values.withLock { $0.skipped[.rateLimited, default: 0] += 1 }
+                logger.notice("manual repair refused: rate limit", metadata: ["kind": "\(request.kind)", "used": "\(used)"])
+                return .refused(reason: "rate limit: \(used) repairs in the last \(DurationSyntax.format(settings.policy.window)) "
+                                    + "(repair.max-actions \(settings.policy.maxActions))", status: 429)
+            }
+            if request.force {
+                logger.warning("forced manual repair", metadata: ["kind": "\(request.kind)", "target": "\(request.target ?? "")",
+                                                                  "mode": "\(settings.mode.rawValue)"])
+            }
         }
         let id = nextID
         nextID += 1
@@ -194,8 +219,16 @@ public actor RepairController: RepairService {
 
     private func handle(_ request: RepairRequest, state: MeshState, now: ContinuousClock.Instant) async {
         // A manual request names its action and is carried out as asked (dry-run still only logs).
+        let forced = request.trigger == .manual && request.force
         if request.trigger == .manual, let action = RepairAction.manual(request.kind, target: request.target) {
-            await perform(action, trigger: .manual, reason: "requested by hand", now: now)
+            // The budget may have gone to the repair loop since the request was accepted.
+            guard history.taken.filter({ now - $0 < settings.policy.window }).count < settings.policy.maxActions else {
+                metrics.values.withLock { $0.skipped[.rateLimited, default: 0] += 1 }
+                logger.notice("manual repair skipped: rate limit", metadata: ["action": "\(action)"])
+                return
+            }
+            await perform(action, trigger: .manual, reason: forced ? "requested by hand (forced)" : "requested by hand", now: now,
+                          dryRun: forced ? false : nil, forced: forced)
             return
         }
         let decision = policy.decide(state, history: history, now: now, immediate: true)
@@ -211,20 +244,29 @@ public actor RepairController: RepairService {
             return
         }
         for action in chosen {
-            await perform(action, trigger: request.trigger, reason: "\(request.trigger.rawValue) \(request.kind)", now: now)
+            await perform(action, trigger: request.trigger, reason: "\(request.trigger.rawValue) \(request.kind)", now: now,
+                          dryRun: forced ? false : nil, forced: forced)
         }
     }
+
+    /// The repairs of a hung daemon. The alerts a hung daemon fires at its node (a stopped tincd:
+    /// MeshPeerUnreachable, BGPSessionDown, MeshPeerHighLoss, MeshHealthDegraded) allow them; the
+    /// policy offers them only while the local health shows `tincd_hung` or `bird_hung`.
+    static let hungDaemonRepairs: Set<RepairAction> = [.restartHungTincd, .restartHungBIRD]
 
     /// Which actions an alert is about (nil: whatever the policy finds).
     static func actions(for request: RepairRequest) -> ((RepairAction) -> Bool)? {
         let target = request.target
         switch request.kind {
         case "BGPSessionDown", "BGPNoRoutesImported":
-            return { if case .bgpRestart(let s) = $0 { return target == nil || s == target } else { return false } }
+            return {
+                if case .bgpRestart(let s) = $0 { return target == nil || s == target }
+                return hungDaemonRepairs.contains($0)
+            }
         case "HostKeyMissing":
             return { $0 == .reinstallHostKeys }
         case "MeshPeerUnreachable", "TincMetaConnectionsLow", "MeshPeerHighLoss":
-            return { [.tincRetry, .tincReload, .rewriteConnectTo, .reinstallHostKeys].contains($0) }
+            return { [.tincRetry, .tincReload, .rewriteConnectTo, .reinstallHostKeys].contains($0) || hungDaemonRepairs.contains($0) }
         default:
             return nil
         }

@@ -18,14 +18,23 @@ public struct RepairExecutor: Sendable {
     let bird: BIRDClient?
     let restartCommand: String?
     let commandTimeout: Duration
+    /// Finds and kills a hung tincd (checked to be this net's).
+    let tincd: TincDaemonClient?
+    /// Finds and kills a hung BIRD (the one serving our socket).
+    let birdProcess: BIRDProcessLocator?
+    let birdRestartCommand: String?
 
     public init(registry: RegistrySync?, reloader: TincReloader?, bird: BIRDClient?, restartCommand: String?,
-                commandTimeout: Duration = .seconds(30)) {
+                commandTimeout: Duration = .seconds(30), tincd: TincDaemonClient? = nil, birdProcess: BIRDProcessLocator? = nil,
+                birdRestartCommand: String? = nil) {
         self.registry = registry
         self.reloader = reloader
         self.bird = bird
         self.restartCommand = restartCommand
         self.commandTimeout = commandTimeout
+        self.tincd = tincd
+        self.birdProcess = birdProcess
+        self.birdRestartCommand = birdRestartCommand
     }
 
     public struct Failure: Error, CustomStringConvertible {
@@ -55,6 +64,21 @@ public struct RepairExecutor: Sendable {
             case .restartTincd:
                 guard let restartCommand else { return .failure(Failure(description: "repair.tincd-restart-command is not set")) }
                 return try await runCommand(restartCommand).map { "ran \($0)" }
+            case .restartHungTincd:
+                guard let restartCommand else { return .failure(Failure(description: "repair.tincd-restart-command is not set")) }
+                guard let tincd else { return .failure(Failure(description: "the tinc collector is off")) }
+                return try await killThenRun(restartCommand, daemon: "tincd", nobody: "no tincd of this net was running") {
+                    try await tincd.killVerified()
+                }
+            case .restartBIRD:
+                guard let birdRestartCommand else { return .failure(Failure(description: "repair.bird-restart-command is not set")) }
+                return try await runCommand(birdRestartCommand).map { "ran \($0)" }
+            case .restartHungBIRD:
+                guard let birdRestartCommand else { return .failure(Failure(description: "repair.bird-restart-command is not set")) }
+                guard let birdProcess else { return .failure(Failure(description: "the BIRD collector is off")) }
+                return try await killThenRun(birdRestartCommand, daemon: "BIRD", nobody: "no BIRD of our socket was running") {
+                    try await birdProcess.killVerified()
+                }
             case .bgpRestart(let session):
                 guard let bird else { return .failure(Failure(description: "the BIRD collector is off")) }
                 let reply = try await bird.restart(protocol: session)
@@ -66,43 +90,30 @@ public struct RepairExecutor: Sendable {
         }
     }
 
-    /// `/bin/sh -c command` with stdin, stdout and stderr on /dev/null, killed after
-    /// `commandTimeout`.
+    /// The hung-daemon rung: `kill` (SIGKILL to the checked pid), then the restart command.
+    func killThenRun(_ command: String, daemon: String, nobody: String,
+                     kill: () async throws -> Int32?) async throws -> Result<String, Failure> {
+        let what = try await kill().map { "SIGKILL to hung \(daemon) \($0), " } ?? nobody + ", "
+        return try await runCommand(command).map { what + "ran \($0)" }
+    }
+
+    /// `/bin/sh -c command` through `CommandRunner`: default signal dispositions, an empty mask,
+    /// its own process group (killed as a whole after `commandTimeout`), stdin from /dev/null,
+    /// and its output (bounded) in the result.
     func runCommand(_ command: String) async throws -> Result<String, Failure> {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        var pid: pid_t = 0
-        let argv = ["/bin/sh", "-c", command]
-        let cArgs = argv.map { strdup($0) } + [nil]
-        defer { for p in cArgs { free(p) } }
-        let spawned = posix_spawn(&pid, "/bin/sh", &actions, nil, cArgs, environ)
-        guard spawned == 0 else {
-            return .failure(Failure(description: "cannot run \(command.debugDescription): \(Syscall.errorText(spawned, call: "posix_spawn"))"))
-        }
-        let deadline = ContinuousClock.now + commandTimeout
-        var status: Int32 = 0
-        while true {
-            let done = waitpid(pid, &status, WNOHANG)
-            if done == pid { break }
-            if done < 0 && errno != EINTR { return .failure(Failure(description: Syscall.errorText(errno, call: "waitpid"))) }
-            if ContinuousClock.now >= deadline {
-                kill(pid, SIGKILL)
-                _ = waitpid(pid, &status, 0)
-                return .failure(Failure(description: "\(command.debugDescription) did not finish within \(DurationSyntax.format(commandTimeout))"))
+        let described = command.debugDescription
+        switch await CommandRunner.run(["/bin/sh", "-c", command], timeout: commandTimeout) {
+        case .failure(let error):
+            return .failure(Failure(description: "cannot run \(described): \(error)"))
+        case .success(let outcome):
+            let said = outcome.outputText.isEmpty ? "" : ": " + outcome.outputText
+            switch outcome.termination {
+            case .exited(0): return .success(described + said)
+            case .exited(let code): return .failure(Failure(description: "\(described) exited with \(code)\(said)"))
+            case .signalled(let signal): return .failure(Failure(description: "\(described) was killed by signal \(signal)\(said)"))
+            case .timedOut:
+                return .failure(Failure(description: "\(described) did not finish within \(DurationSyntax.format(commandTimeout)); its process group was killed\(said)"))
             }
-            try? await Task.sleep(for: .milliseconds(50))
         }
-        // WIFEXITED / WEXITSTATUS, which Swift does not import as macros.
-        let exited = status & 0x7f == 0
-        let code = (status >> 8) & 0xff
-        guard exited, code == 0 else {
-            return .failure(Failure(description: exited ? "\(command.debugDescription) exited with \(code)"
-                                                        : "\(command.debugDescription) was killed by signal \(status & 0x7f)"))
-        }
-        return .success(command.debugDescription)
     }
 }

@@ -28,7 +28,7 @@ public final class RepairMetrics: Sendable {
                    [Metric([], v.score)]),
             .gauge("bgpmesh_health_problems", help: "Current problems by kind and peer (1 while present).",
                    v.problems.map { Metric([Label("kind", $0.kind.rawValue), Label("peer", $0.peer)], 1) }),
-            .counter("bgpmesh_repairs_total", help: "Repair actions by action, result (ok, failed, dry_run) and trigger (auto, webhook, manual).",
+            .counter("bgpmesh_repairs_total", help: "Repair actions by action, result (ok, failed, dry_run) and trigger (auto, webhook, manual, forced: manual with force).",
                      v.repairs.keys.sorted { ($0.action, $0.result, $0.trigger) < ($1.action, $1.result, $1.trigger) }.map {
                          Metric([Label("action", $0.action), Label("result", $0.result), Label("trigger", $0.trigger)], Double(v.repairs[$0]!))
                      }),

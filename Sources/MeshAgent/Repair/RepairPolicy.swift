@@ -12,6 +12,15 @@ public enum RepairAction: Sendable, Hashable, CustomStringConvertible {
     case restartTincd
     /// `restart <protocol>` over BIRD's unrestricted session.
     case bgpRestart(String)
+    /// tincd does not answer its signals: SIGKILL the pid checked to be this net's tincd, then
+    /// `repair.tincd-restart-command`.
+    case restartHungTincd
+    /// BIRD's process is gone: `repair.bird-restart-command`.
+    case restartBIRD
+    /// BIRD accepts but does not answer: SIGKILL the BIRD of our socket, then
+    /// `repair.bird-restart-command` (a stopped BIRD ignores SIGTERM until continued; SIGKILL
+    /// ends it either way).
+    case restartHungBIRD
 
     /// The `action` label.
     public var name: String {
@@ -22,6 +31,9 @@ public enum RepairAction: Sendable, Hashable, CustomStringConvertible {
         case .tincReload: "tinc_reload"
         case .restartTincd: "restart_tincd"
         case .bgpRestart: "bgp_restart"
+        case .restartHungTincd: "restart_hung_tincd"
+        case .restartBIRD: "restart_bird"
+        case .restartHungBIRD: "restart_hung_bird"
         }
     }
 
@@ -48,6 +60,7 @@ public enum RepairAction: Sendable, Hashable, CustomStringConvertible {
         case "tinc-retry": .tincRetry
         case "tinc-reload": .tincReload
         case "restart-tincd": .restartTincd
+        case "restart-bird": .restartBIRD
         case "bgp-restart": target.flatMap { $0.isEmpty ? nil : .bgpRestart($0) }
         default: nil
         }
@@ -119,6 +132,8 @@ public struct RepairPolicy: Sendable {
         public var window: Duration = .seconds(60)
         /// A command to restart tincd is configured.
         public var canRestartTincd = false
+        /// A command to restart BIRD is configured (`repair.bird-restart-command`).
+        public var canRestartBIRD = false
 
         public init() {}
     }
@@ -148,7 +163,10 @@ public struct RepairPolicy: Sendable {
         var candidates: [RepairAction] = []
         func want(_ action: RepairAction) { if !candidates.contains(action) { candidates.append(action) } }
 
-        if state.tincdRunning == false {
+        if state.tincdHung {
+            // Nothing else reaches a tincd that does not answer signals.
+            want(.restartHungTincd)
+        } else if state.tincdRunning == false {
             want(.restartTincd)
         } else {
             // A conflict is the operator's file: nothing to reinstall.
@@ -164,7 +182,12 @@ public struct RepairPolicy: Sendable {
                 want(retries >= 2 ? .tincReload : .tincRetry)
             }
         }
-        if state.birdUp != false, state.tincdRunning != false {
+        if state.birdHung {
+            want(.restartHungBIRD)
+        } else if state.birdRunning == false {
+            want(.restartBIRD)
+        }
+        if state.birdUp != false, !state.birdHung, state.tincdRunning != false, !state.tincdHung {
             let peers = Dictionary(state.peers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
             for session in state.sessions where !session.established && !session.administrativelyDown {
                 guard immediate || (session.downFor ?? 0) >= settings.bgpGrace.seconds else { continue }
@@ -188,7 +211,8 @@ public struct RepairPolicy: Sendable {
                 decision.skipped.append((action, .quorum))
                 continue
             }
-            if action == .restartTincd && !settings.canRestartTincd {
+            if (action == .restartTincd || action == .restartHungTincd) && !settings.canRestartTincd
+                || (action == .restartBIRD || action == .restartHungBIRD) && !settings.canRestartBIRD {
                 decision.skipped.append((action, .noRestartCommand))
                 continue
             }

@@ -39,6 +39,10 @@ extension Agent {
         var registry: RegistrySync?
         // The peers-file writer (bird.peers-file); its `state` is for health and status.
         let bgpPeers = registryOn ? addBGPPeers(c, logger: logger, to: &parts) : nil
+        if let path = c.birdPeersFile, !registryOn {
+            logger.warning("bird.peers-file is set but the registry is off (registry, etcd.endpoints): the agent leaves the file alone",
+                           metadata: ["file": "\(path)"])
+        }
         if registryOn, let etcd, let tincClient {
             registry = addRegistry(c, etcd: etcd, tinc: tincClient, dumps: tinc, bird: bird, peers: bgpPeers, logger: logger, to: &parts)
             if let registry { parts.rotation = addRotation(c, registry: registry, tinc: tincClient, logger: logger, to: &parts) }
@@ -46,7 +50,7 @@ extension Agent {
         let probes = c.collectors["probe"] == true ? addProbes(c, registry: registry, bird: bird, tinc: tinc, logger: logger, to: &parts) : nil
         var sources = MeshStateSources(registry: registry, tinc: tinc, tincMaxAge: c.tincMinDumpInterval * 4, probes: probes, bird: bird)
         sources.bgp = .init(role: c.meshRole, topology: c.meshBGPTopology, peers: bgpPeers)
-        let repair = makeRepair(c, sources: sources, tinc: tincClient, logger: logger)
+        let repair = makeRepair(c, sources: sources, tinc: tincClient, birdProcess: bird?.process, logger: logger)
         parts.loops.append { await repair.run() }
         parts.collectors.append(RepairCollector(metrics: repair.metrics))
         parts.repair = repair
@@ -61,7 +65,7 @@ extension Agent {
         let sampler = BIRDSampler(
             client: client, history: BGPSessionHistory(stablePolls: c.birdConvergenceStablePolls),
             settings: .init(interval: c.birdSamplerInterval, detailInterval: c.birdDetailInterval, routeCountInterval: c.birdRouteCountInterval),
-            logger: logger)
+            process: BIRDProcessLocator(socketPath: c.birdSocket), logger: logger)
         parts.addSampler(run: { await sampler.run() }, poll: { await sampler.poll(detailed: true) }, firstPoll: sampler.firstPoll)
         parts.collectors.append(BIRDCollector(sampler: sampler, compat: c.birdCompat))
         return sampler
@@ -76,7 +80,8 @@ extension Agent {
     }
 
     static func addTinc(_ client: TincDaemonClient, _ c: AgentConfiguration, logger: Logger, to parts: inout Parts) -> TincDumpState {
-        let dumps = TincDumpState()
+        // The health model's tincd state follows the process, like tinc_up.
+        let dumps = TincDumpState(process: { try? client.verifiedProcess().pid })
         let sampler = TincDumpSampler(client: client, state: dumps, interval: c.tincMinDumpInterval, logger: logger)
         parts.addSampler(run: { await sampler.run() }, poll: { await sampler.poll() }, firstPoll: sampler.firstPoll)
         parts.collectors.append(TincCollector(client: client, dumps: dumps, interface: c.tincInterface))
@@ -104,6 +109,12 @@ extension Agent {
         let settings = BGPPeersWriter.Settings(
             path: path, template: c.birdTemplate, clusterID: c.birdRRClusterID, bfd: c.birdBFD, passwordFile: c.birdPasswordFile,
             role: c.meshRole, topology: c.meshBGPTopology, registryPrefix: c.effectiveRegistryPrefix, stateDirectory: c.stateDir)
+        if c.meshASN == 0 {
+            logger.warning("""
+                bird.peers-file without mesh.asn: this node's record takes its AS number from BIRD's first BGP protocol, \
+                and until the agent has written peers there may be none, so no node peers with this one; set mesh.asn
+                """)
+        }
         let writer = BGPPeersWriter(settings: settings, bird: client, logger: logger)
         parts.loops.append { await writer.run() }
         parts.collectors.append(BGPPeersCollector(metrics: writer.metrics))
@@ -154,7 +165,7 @@ extension Agent {
             stateDirectory: c.stateDir, tincDirectory: tinc.configuration.directoryPath, restartCommand: c.repairTincdRestartCommand,
             bits: c.keysBits, ackTimeout: c.keysRotationAckTimeout, rotateInterval: c.keysRotateInterval > .zero ? c.keysRotateInterval : nil)
         let reloader = TincReloader(daemon: tinc)
-        // The restart command runs as the repair loop runs it (sh -c, 30 s deadline, output dropped).
+        // The restart command runs as the repair loop runs it (sh -c, 30 s deadline, its group killed on timeout).
         let runner = RepairExecutor(registry: nil, reloader: nil, bird: nil, restartCommand: c.repairTincdRestartCommand)
         let daemon = KeyRotation.Daemon(
             pid: { try? tinc.daemonInfo().pid },
@@ -190,7 +201,8 @@ extension Agent {
         return probes
     }
 
-    static func makeRepair(_ c: AgentConfiguration, sources: MeshStateSources, tinc: TincDaemonClient?, logger: Logger) -> RepairController {
+    static func makeRepair(_ c: AgentConfiguration, sources: MeshStateSources, tinc: TincDaemonClient?, birdProcess: BIRDProcessLocator?,
+                           logger: Logger) -> RepairController {
         var settings = RepairController.Settings()
         settings.mode = c.repairMode
         settings.interval = c.repairInterval
@@ -201,6 +213,7 @@ extension Agent {
         settings.policy.maxActions = c.repairMaxActions
         settings.policy.window = c.repairWindow
         settings.policy.canRestartTincd = c.repairTincdRestartCommand != nil
+        settings.policy.canRestartBIRD = c.repairBIRDRestartCommand != nil
         // The unrestricted BIRD session exists only when repairs can use it.
         var repairBIRD: BIRDClient?
         if c.repairMode != .off, c.collectors["bird"] == true {
@@ -212,7 +225,8 @@ extension Agent {
         return RepairController(
             settings: settings, sources: sources,
             executor: RepairExecutor(registry: sources.registry, reloader: tinc.map { TincReloader(daemon: $0) }, bird: repairBIRD,
-                                     restartCommand: c.repairTincdRestartCommand),
+                                     restartCommand: c.repairTincdRestartCommand, tincd: tinc, birdProcess: birdProcess,
+                                     birdRestartCommand: c.repairBIRDRestartCommand),
             logger: logger)
     }
 }

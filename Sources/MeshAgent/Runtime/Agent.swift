@@ -50,6 +50,13 @@ public final class Agent: Sendable {
     /// etcd endpoints), so a bad setting is one clear line at start, not a silent gap later.
     public static func validate(_ configuration: AgentConfiguration) throws {
         if let path = configuration.webhookTokenFile { _ = try WebhookToken.load(path: path) }
+        if configuration.birdPeersFile != nil, let path = configuration.birdPasswordFile {
+            do {
+                _ = try BGPPeersPassword.literal(path: path)
+            } catch {
+                throw ConfigError.inconsistent(error.description)
+            }
+        }
         if !configuration.etcdEndpoints.isEmpty {
             if configuration.registryEnabled && configuration.meshOverlayPrefixes.isEmpty {
                 throw ConfigError.inconsistent(

@@ -49,7 +49,8 @@ struct RepairAPI: Sendable {
     static let maxRepairBodyBytes = 16 << 10
 
     /// The actions POST /api/v1/repair accepts (`RepairRequest.kind` for a manual request).
-    static let manualActions = ["auto", "reinstall-host-keys", "connectto", "tinc-retry", "tinc-reload", "restart-tincd", "bgp-restart"]
+    static let manualActions = ["auto", "reinstall-host-keys", "connectto", "tinc-retry", "tinc-reload", "restart-tincd", "restart-bird",
+                                "bgp-restart"]
 
     // MARK: POST /api/v1/alerts
 
@@ -116,7 +117,7 @@ struct RepairAPI: Sendable {
             case let .queued(id):
                 outcome.id = id
                 return verdict(.queued)
-            case let .skipped(reason):
+            case let .skipped(reason), let .refused(reason, _):
                 return verdict(.skipped, reason)
             }
         }
@@ -143,35 +144,53 @@ struct RepairAPI: Sendable {
     struct ManualResult: Encodable {
         var action: String
         var target: String?
+        /// `queued`, `skipped`, or `refused` (with its HTTP status: 409 repair.mode off, 429 rate limit).
         var result: String
+        var force: Bool?
         var id: UInt64?
         var reason: String?
     }
 
     func repair(_ request: HTTPRequest) async -> HTTPResponse {
         if let refusal = authorize(request, maxBody: Self.maxRepairBodyBytes) { return refusal }
-        let action: String, target: String?
+        let action: String, target: String?, force: Bool
         switch Self.parseManual(request.body) {
-        case let .success(parsed): (action, target) = parsed
+        case let .success(parsed): (action, target, force) = parsed
         case let .failure(problem): return .text(400, problem.reason + "\n")
         }
-        let submission = await service.submit(RepairRequest(trigger: .manual, kind: action, target: target))
+        var manual = RepairRequest(trigger: .manual, kind: action, target: target)
+        manual.force = force
+        let submission = await service.submit(manual)
         var result = ManualResult(action: action, target: target, result: "queued")
+        if force { result.force = true }
+        var status = 202
         switch submission {
         case let .queued(id): result.id = id
         case let .skipped(reason):
             result.result = "skipped"
             result.reason = reason
+        case let .refused(reason, code):
+            result.result = "refused"
+            result.reason = reason
+            status = code
         }
-        logger.info("manual repair", metadata: ["action": "\(action)", "target": "\(target ?? "")", "result": "\(result.result)",
-                                                "remote": "\(request.remoteAddress)"])
-        return Self.json(202, result)
+        var metadata: Logger.Metadata = ["action": "\(action)", "target": "\(target ?? "")", "result": "\(result.result)",
+                                         "remote": "\(request.remoteAddress)"]
+        if force { metadata["force"] = "true" }
+        if let reason = result.reason { metadata["reason"] = "\(reason)" }
+        if force || status != 202 {
+            logger.notice("manual repair", metadata: metadata)
+        } else {
+            logger.info("manual repair", metadata: metadata)
+        }
+        return Self.json(status, result)
     }
 
     struct Problem: Error { var reason: String }
 
-    /// `{"action": "...", "target": "..."}`, both optional; an empty body means `{}` (action "auto").
-    static func parseManual(_ body: [UInt8]) -> Result<(action: String, target: String?), Problem> {
+    /// `{"action": "...", "target": "...", "force": false}`, all optional; an empty body means `{}`
+    /// (action "auto"). `force: true` runs it even with repair.mode off (logged and counted).
+    static func parseManual(_ body: [UInt8]) -> Result<(action: String, target: String?, force: Bool), Problem> {
         let isBlank = body.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
         var object: [String: JSONStringOrNull] = [:]
         if !isBlank {
@@ -183,14 +202,14 @@ struct RepairAPI: Sendable {
                 return .failure(Problem(reason: "the body is not JSON: \(JSONProblem.describe(error))"))
             }
         }
-        if let unknown = object.keys.sorted().first(where: { $0 != "action" && $0 != "target" }) {
-            return .failure(Problem(reason: "unknown field \"\(unknown)\"; the fields are action and target"))
+        if let unknown = object.keys.sorted().first(where: { !["action", "target", "force"].contains($0) }) {
+            return .failure(Problem(reason: "unknown field \"\(unknown)\"; the fields are action, target and force"))
         }
         let action: String
         switch object["action"] {
         case nil, .null?: action = "auto"
         case .string(let value)?: action = value
-        case .other?: return .failure(Problem(reason: "\"action\" must be a string"))
+        case .other?, .bool?: return .failure(Problem(reason: "\"action\" must be a string"))
         }
         guard manualActions.contains(action) else {
             return .failure(Problem(reason: "unknown action \"\(action)\"; known: " + manualActions.joined(separator: ", ")))
@@ -203,9 +222,15 @@ struct RepairAPI: Sendable {
                 return .failure(Problem(reason: "target \"\(value)\" is not a tinc node or BIRD protocol name ([A-Za-z0-9_], at most 64)"))
             }
             target = value
-        case .other?: return .failure(Problem(reason: "\"target\" must be a string"))
+        case .other?, .bool?: return .failure(Problem(reason: "\"target\" must be a string"))
         }
-        return .success((action, target))
+        var force = false
+        switch object["force"] {
+        case nil, .null?: force = false
+        case .bool(let value)?: force = value
+        case .string?, .other?: return .failure(Problem(reason: "\"force\" must be true or false"))
+        }
+        return .success((action, target, force))
     }
 
     static func isValidTarget(_ name: String) -> Bool { AlertTriage.isValidTarget(name) }
@@ -285,10 +310,12 @@ struct RepairAPI: Sendable {
     }
 }
 
-/// A JSON value that is a string, null, or anything else (which the caller refuses).
+/// A JSON value that is a string, null, a boolean, or anything else (which the caller refuses).
 enum JSONStringOrNull: Decodable {
     case string(String)
     case null
+    /// Only `force` takes one.
+    case bool(Bool)
     case other
 
     init(from decoder: any Decoder) throws {
@@ -297,6 +324,8 @@ enum JSONStringOrNull: Decodable {
             self = .null
         } else if let s = try? c.decode(String.self) {
             self = .string(s)
+        } else if let b = try? c.decode(Bool.self) {
+            self = .bool(b)
         } else {
             self = .other
         }

@@ -178,6 +178,7 @@ final class ConfigurationTests: XCTestCase {
             "repair.bgp-grace": .scalar("5s"), "repair.peer-grace": .scalar("5s"), "repair.cooldown": .scalar("1s"),
             "repair.cooldown-max": .scalar("30s"), "repair.window": .scalar("5m"),
             "repair.tincd-restart-command": .scalar("systemctl restart tinc@bgpmesh"),
+            "repair.bird-restart-command": .scalar("systemctl restart bird"),
             "keys.rotate-interval": .scalar("720h"), "keys.bits": .scalar("3072"), "keys.rotation-ack-timeout": .scalar("2m"),
             "mesh.asn": .scalar("4200000001"), "mesh.bgp-topology": .scalar("reflectors"), "mesh.role": .scalar("reflector"),
             "bird.peers-file": .scalar("/etc/bird/bgpmesh-peers.conf"), "bird.template": .scalar("mesh_peer"),

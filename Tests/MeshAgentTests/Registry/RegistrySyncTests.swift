@@ -37,7 +37,7 @@ final class RegistrySyncTests: XCTestCase {
         try RegistryTestRecords.makeNodeDirectory(root: root, name)
     }
 
-    func start(_ name: String, fanout: Int = 3, observer: EtcdClient.Observer? = nil) throws {
+    func start(_ name: String, fanout: Int = 3, observer: EtcdClient.Observer? = nil, peersWriter: BGPPeersWriter? = nil) throws {
         let client = try EtcdClient(configuration: .init(endpoints: cluster.endpoints, connectTimeout: .milliseconds(300),
                                                          requestTimeout: .seconds(2), watchRetryLimit: 2,
                                                          watchBackoff: .milliseconds(100), watchBackoffMax: .milliseconds(300)),
@@ -48,7 +48,8 @@ final class RegistrySyncTests: XCTestCase {
         var logger = Logger(label: "test")
         logger.logLevel = ProcessInfo.processInfo.environment["BGPMESH_TEST_LOG"] == nil ? .critical : .info
         let sync = RegistrySync(settings: settings, etcd: client, reloader: nil, reachable: { nil },
-                                bgp: { .init(asn: 65000, routerID: nil) }, metrics: RegistryMetrics(), logger: logger, clock: clock.clock)
+                                bgp: { .init(asn: 65000, routerID: nil) }, metrics: RegistryMetrics(), logger: logger, clock: clock.clock,
+                                peersWriter: peersWriter)
         running[name] = (sync, Task { await sync.run() }, client)
     }
 
@@ -226,6 +227,7 @@ final class RegistrySyncTests: XCTestCase {
         // stayed deleted for the hold.
         let client = try etcd()
         defer { client.shutdown() }
+        let deleted = ContinuousClock.now
         _ = try await client.delete(.key(prefix + "nodes/node3"))
         let node3 = TincNodeName("node3")!
         for name in ["node1", "node2"] {
@@ -233,8 +235,13 @@ final class RegistrySyncTests: XCTestCase {
             try await eventuallyAsync("\(name) saw node3's record go") { await sync.hostFiles.pendingRemoval[node3] != nil }
             try await roundsPass(name)
         }
-        XCTAssertEqual(hostNames("node1"), ["node1", "node2", "node3"], "removed before the hold")
-        XCTAssertEqual(hostNames("node2"), ["node1", "node2", "node3"], "removed before the hold")
+        let names = (hostNames("node1"), hostNames("node2"))
+        // The hold runs on the real clock too (plus what the test adds): on a machine so loaded
+        // that the rounds above outlasted it, the files may rightly be gone already.
+        if ContinuousClock.now - deleted < running["node1"]!.sync.settings.removalHold {
+            XCTAssertEqual(names.0, ["node1", "node2", "node3"], "removed before the hold")
+            XCTAssertEqual(names.1, ["node1", "node2", "node3"], "removed before the hold")
+        }
         clock.advance(by: running["node1"]!.sync.settings.removalHold)
         try await eventually("node3 gone from node1 and node2") {
             hostNames("node1") == ["node1", "node2"] && hostNames("node2") == ["node1", "node2"]

@@ -33,9 +33,20 @@ final class RepairExecutorTests: XCTestCase {
         XCTAssertEqual(errno, ESRCH)
     }
 
+    func testTheCommandsOutputIsInTheResult() async {
+        guard case .failure(let failed) = await executor("echo cannot start tincd >&2; exit 2").run(.restartTincd) else {
+            return XCTFail("exit 2 succeeded")
+        }
+        XCTAssertTrue(failed.description.contains("exited with 2: cannot start tincd"), failed.description)
+        let bird = RepairExecutor(registry: nil, reloader: nil, bird: nil, restartCommand: nil, birdRestartCommand: "echo bird started")
+        let started = await bird.run(.restartBIRD)
+        XCTAssertEqual(try? started.get(), #"ran "echo bird started": bird started"#)
+    }
+
     func testMissingClientsFailWithAReason() async {
         let e = executor(nil)
-        for action in [RepairAction.restartTincd, .tincRetry, .reinstallHostKeys, .bgpRestart("node2")] {
+        for action in [RepairAction.restartTincd, .tincRetry, .reinstallHostKeys, .bgpRestart("node2"), .restartHungTincd, .restartBIRD,
+                       .restartHungBIRD] {
             guard case .failure(let failure) = await e.run(action) else { return XCTFail("\(action) succeeded without a client") }
             XCTAssertFalse(failure.description.isEmpty)
         }

@@ -268,8 +268,10 @@ final class RepairAPITests: XCTestCase {
         let cases: [(String, String)] = [
             ("not json", "the body is not JSON: "),
             ("[]", "the body must be a JSON object"),
-            (#"{"action":"reboot"}"#, #"unknown action "reboot"; known: auto, reinstall-host-keys, connectto, tinc-retry, tinc-reload, restart-tincd, bgp-restart"#),
+            (#"{"action":"reboot"}"#, #"unknown action "reboot"; known: auto, reinstall-host-keys, connectto, tinc-retry, tinc-reload, restart-tincd, restart-bird, bgp-restart"#),
             (#"{"action":1}"#, #""action" must be a string"#),
+            (#"{"action":true}"#, #""action" must be a string"#),
+            (#"{"force":"yes"}"#, #""force" must be true or false"#),
             (#"{"target":"node2; rm -rf /"}"#, #"target "node2; rm -rf /" is not a tinc node or BIRD protocol name"#),
             (#"{"acton":"auto"}"#, #"unknown field "acton""#),
         ]

@@ -41,7 +41,7 @@ public final class BGPPeersMetrics: Sendable {
     var families: [MetricFamily] {
         let v = values.withLock { $0 }
         return [
-            .gauge("bgpmesh_bird_peers_configured", help: "BGP protocols in bird.peers-file (peers from the registry, and blocks on hold).",
+            .gauge("bgpmesh_bird_peers_configured", help: "BGP protocols the agent wants in bird.peers-file (peers of the topology, and blocks on hold).",
                    [Metric([], Double(v.configured))]),
             .gauge("bgpmesh_bird_peers_skipped",
                    help: "Nodes the topology wants as peers whose record gives no session, by reason (no AS number, no overlay address).",

@@ -7,8 +7,8 @@ import Foundation
 #endif
 
 /// The `bird` collector: encodes what the `BIRDSampler` holds as `bird_*`; a scrape never
-/// talks to BIRD. A dead or hung BIRD gives `bird_up 0` (within one sampler interval), never a
-/// failed scrape; before the sampler's first poll the collector fails.
+/// talks to BIRD. A dead BIRD gives `bird_up 0` at the next scrape (its process is checked), a
+/// hung one once a poll timed out, never a failed scrape; before the sampler's first poll the collector fails.
 public struct BIRDCollector: Collector {
     public let name = "bird"
     let sampler: BIRDSampler
@@ -22,7 +22,9 @@ public struct BIRDCollector: Collector {
     }
 
     public func collect() async throws -> [MetricFamily] {
-        guard let snapshot = sampler.snapshot else { throw BIRDSamplerError.noPollYet }
+        guard var snapshot = sampler.snapshot else { throw BIRDSamplerError.noPollYet }
+        // bird_up follows the process at every scrape: a BIRD that died since the last poll is down now.
+        if snapshot.isUp, sampler.processRunning == false { snapshot.status = nil }
         var families = BIRDMetrics.families(snapshot, history: sampler.history.snapshot())
         if compat { families += BIRDCompatMetrics.families(snapshot) }
         let counts = sampler.errorCounts

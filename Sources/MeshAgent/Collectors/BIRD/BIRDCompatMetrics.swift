@@ -13,50 +13,85 @@ import Foundation
 /// reporting a missing count or a `---` cell as 0 is kept, for its dashboards;
 /// the native `bird_channel_*` series leave those out instead.
 public enum BIRDCompatMetrics {
+    /// `bird_protocol_prefix_<kind>_count`: imported, exported, filtered, preferred.
+    static let prefixKinds = ["import", "export", "filter", "preferred"]
+    /// `bird_protocol_changes_<change>_<direction>_<result>_count`, in the order of the stats rows and columns.
+    static let changeKeys: [String] = {
+        var keys: [String] = []
+        for (change, direction) in [("update", "import"), ("withdraw", "import"), ("update", "export"), ("withdraw", "export")] {
+            for result in ["receive", "reject", "filter", "ignore", "accept"] { keys.append(change + "_" + direction + "_" + result) }
+        }
+        return keys
+    }()
+
     public static func families(_ snapshot: BIRDSnapshot) -> [MetricFamily] {
-        let names = ["name", "proto", "ip_version", "import_filter", "export_filter"]
-        var up = SampleTable(labelNames: names + ["state"]), uptime = SampleTable(labelNames: names)
-        var prefixes: [String: SampleTable] = [:], changes: [String: SampleTable] = [:]
-        var ospf = SampleTable(labelNames: ["name"])
+        let labelNames = ["name", "proto", "ip_version", "import_filter", "export_filter"]
+        let protocols = snapshot.protocols?.protocols ?? []
+        // bird_exporter reports one series per channel and skips protocols without channels and pipes.
+        var rows: [(protocol: Int, channel: Int)] = []
+        var outputs: [String] = [], inputs: [String] = [], versions: [String] = [], names: [String] = [], protos: [String] = []
+        for (i, p) in protocols.enumerated() where p.kind != .pipe {
+            for (k, c) in p.channels.enumerated() {
+                rows.append((i, k))
+                outputs.append(c.outputFilter ?? "")
+                inputs.append(c.inputFilter ?? "")
+                versions.append(ipVersion(c.name))
+                names.append(p.name)
+                protos.append(p.proto)
+            }
+        }
+        // In the order the encoder sorts these label sets (export_filter, import_filter, ip_version,
+        // name, proto, then the order given), so it finds each table sorted and skips its sort.
+        let output = BIRDMetrics.ranks(outputs), input = BIRDMetrics.ranks(inputs), version = BIRDMetrics.ranks(versions)
+        let name = BIRDMetrics.ranks(names), proto = BIRDMetrics.ranks(protos)
+        let order = rows.indices.sorted { a, b in
+            (output[a], input[a], version[a], name[a], proto[a], a) < (output[b], input[b], version[b], name[b], proto[b], b)
+        }
+        // Each channel's five label values once; every family but bird_protocol_up copies them from here.
+        var labels = SampleTable(labelNames: labelNames, reservingRows: rows.count)
+        var up = SampleTable(labelNames: labelNames + ["state"], reservingRows: rows.count)
+        var uptime = SampleTable(labelNames: labelNames, reservingRows: rows.count)
+        var prefixes = prefixKinds.map { _ in SampleTable(labelNames: labelNames, reservingRows: rows.count) }
+        var changes = changeKeys.map { _ in SampleTable(labelNames: labelNames, reservingRows: rows.count) }
         let now = snapshot.now
-        for p in snapshot.protocols?.protocols ?? [] {
-            if p.kind == .ospf {
-                ospf.append(p.name, value: p.state == .up && p.info != "Alone" ? 1 : 0)
+        for index in order {
+            let p = protocols[rows[index].protocol], c = p.channels[rows[index].channel]
+            let row = labels.count
+            labels.append(names[index], protos[index], versions[index], inputs[index], outputs[index], value: 0)
+            // Only bird_protocol_up carries the Info column, as `state`, in bird_exporter.
+            up.append(names[index], protos[index], versions[index], inputs[index], outputs[index], p.info, value: p.state == .up ? 1 : 0)
+            if let since = p.since {
+                uptime.append(labelsOf: row, in: labels,
+                              value: p.state == .up ? max(0, now.timeIntervalSince(since)).rounded(.down) : 0)
             }
-            // bird_exporter reports one series per channel and skips protocols without channels and pipes.
-            guard p.kind != .pipe else { continue }
-            for c in p.channels {
-                let labels = [p.name, p.proto, ipVersion(c.name), c.inputFilter ?? "", c.outputFilter ?? ""]
-                // Only bird_protocol_up carries the Info column, as `state`, in bird_exporter.
-                up.append(labels + [p.info], value: p.state == .up ? 1 : 0)
-                if let since = p.since {
-                    uptime.append(labels, value: p.state == .up ? max(0, now.timeIntervalSince(since)).rounded(.down) : 0)
-                }
-                // Like bird_exporter, a missing count or a `---` cell is a 0 here, so its dashboards see every series.
-                let r = c.routes
-                for (kind, value) in [("import", r?.imported), ("export", r?.exported), ("filter", r?.filtered), ("preferred", r?.preferred)] {
-                    prefixes[kind, default: SampleTable(labelNames: names)].append(labels, value: Double(value ?? 0))
-                }
-                let s = c.stats ?? BIRDRouteChangeStats()
-                for (change, direction, row) in [("update", "import", s.importUpdates), ("withdraw", "import", s.importWithdraws),
-                                                 ("update", "export", s.exportUpdates), ("withdraw", "export", s.exportWithdraws)] {
-                    for (result, value) in [("receive", row.received), ("reject", row.rejected), ("filter", row.filtered),
-                                            ("ignore", row.ignored), ("accept", row.accepted)] {
-                        changes[change + "_" + direction + "_" + result, default: SampleTable(labelNames: names)]
-                            .append(labels, value: Double(value ?? 0))
-                    }
+            // Like bird_exporter, a missing count or a `---` cell is a 0 here, so its dashboards see every series.
+            let r = c.routes
+            prefixes[0].append(labelsOf: row, in: labels, value: Double(r?.imported ?? 0))
+            prefixes[1].append(labelsOf: row, in: labels, value: Double(r?.exported ?? 0))
+            prefixes[2].append(labelsOf: row, in: labels, value: Double(r?.filtered ?? 0))
+            prefixes[3].append(labelsOf: row, in: labels, value: Double(r?.preferred ?? 0))
+            let s = c.stats ?? BIRDRouteChangeStats()
+            var k = 0
+            for stats in [s.importUpdates, s.importWithdraws, s.exportUpdates, s.exportWithdraws] {
+                for value in [stats.received, stats.rejected, stats.filtered, stats.ignored, stats.accepted] {
+                    changes[k].append(labelsOf: row, in: labels, value: Double(value ?? 0))
+                    k += 1
                 }
             }
+        }
+        var ospf = SampleTable(labelNames: ["name"])
+        for p in protocols where p.kind == .ospf {
+            ospf.append(p.name, value: p.state == .up && p.info != "Alone" ? 1 : 0)
         }
         var out: [MetricFamily] = [
             .gauge("bird_protocol_up", help: "Protocol is up", up),
             .gauge("bird_protocol_uptime", help: "Uptime of the protocol in seconds", uptime),
             .gauge("bird_ospf_running", help: "State of OSPF: 0 = Alone, 1 = Running (Neighbor-Adjacencies established)", ospf),
         ]
-        for (kind, table) in prefixes {
+        for (kind, table) in zip(prefixKinds, prefixes) where !rows.isEmpty {
             out.append(.gauge("bird_protocol_prefix_\(kind)_count", help: "Number of \(kind)ed prefixes", table))
         }
-        for (key, table) in changes {
+        for (key, table) in zip(changeKeys, changes) where !rows.isEmpty {
             out.append(.gauge("bird_protocol_changes_\(key)_count", help: "Route change statistics (\(key.replacing("_", with: " ")))", table))
         }
         if let bfd = snapshot.bfd {

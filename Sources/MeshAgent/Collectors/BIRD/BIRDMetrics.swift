@@ -1,5 +1,8 @@
 import BIRDControl
 import Exposition
+#if canImport(Glibc)
+import Glibc
+#endif
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -84,59 +87,109 @@ public enum BIRDMetrics {
         var keepalive = SampleTable(labelNames: ["name"], reservingRows: n)
         var timers = SampleTable(labelNames: ["name", "timer"], reservingRows: n * 3)
 
-        // By name (the first label of most families), so those rows come out already sorted.
+        // Rows go in the order the encoder sorts them (label by label, labels by name, values by
+        // UTF-8 bytes), so it finds each table sorted and skips the sort: by name for most
+        // protocol families, by channel first for the channel families.
         // (Indices are sorted, not the protocols: copying those structs costs more than the sort.)
         let names = protocols.map(\.name)
-        for index in names.indices.sorted(by: { names[$0] < names[$1] }) {
+        let nameRank = ranks(names)
+        let byName = names.indices.sorted { (nameRank[$0], $0) < (nameRank[$1], $1) }
+        for index in byName {
             let p = protocols[index]
             let name = p.name, proto = p.proto
             up.append(name, proto, value: p.state == .up ? 1 : 0)
             states.appendStates(name, proto, current: p.state.text)
-            info.append(name, proto, p.table ?? "", p.description ?? "", value: 1)
             if let since = p.since {
                 changed.append(name, proto, value: since.timeIntervalSince1970)
                 // Absent (never zero) when the time did not parse.
                 if p.state == .up { uptime.append(name, proto, value: max(0, now.timeIntervalSince(since))) }
             }
-            for c in p.channels {
-                let channel = c.name, table = c.table ?? ""
-                if let s = c.state { chState.appendStates(name, proto, channel, table, current: s.text) }
-                filters.append(name, proto, channel, table, c.inputFilter ?? "", c.outputFilter ?? "", value: 1)
-                if let r = c.routes {
-                    routes.append(name, proto, channel, table, "imported", value: Double(r.imported))
-                    routes.append(name, proto, channel, table, "exported", value: Double(r.exported))
-                    if let f = r.filtered { routes.append(name, proto, channel, table, "filtered", value: Double(f)) }
-                    if let f = r.preferred { routes.append(name, proto, channel, table, "preferred", value: Double(f)) }
-                }
-                if let s = c.stats {
-                    for (direction, kind, row) in [("import", "update", s.importUpdates), ("import", "withdraw", s.importWithdraws),
-                                                   ("export", "update", s.exportUpdates), ("export", "withdraw", s.exportWithdraws)] {
-                        // `---` is "not applicable": no series, not a zero.
-                        for (result, value) in [("received", row.received), ("rejected", row.rejected), ("filtered", row.filtered),
-                                                ("ignored", row.ignored), ("accepted", row.accepted)] {
-                            if let value { changes.append(name, proto, channel, table, direction, kind, result, value: Double(value)) }
-                        }
-                    }
-                }
-                for (which, limit) in [("receive", c.receiveLimit), ("import", c.importLimit), ("export", c.exportLimit)] {
-                    guard let limit else { continue }
-                    limits.append(name, proto, channel, table, which, limit.action?.text ?? "", value: Double(limit.limit))
-                    limitHit.append(name, proto, channel, table, which, value: limit.hit ? 1 : 0)
-                }
-            }
             if let bgp = p.bgp {
                 bgpEstablished.append(name, value: bgp.state == .established ? 1 : 0)
                 bgpStatesOut.appendStates(name, current: bgp.state.text)
-                bgpInfo.append(name, bgp.neighborAddress ?? "", bgp.neighborAS.map(String.init) ?? "",
-                               bgp.localAS.map(String.init) ?? "", bgp.neighborID ?? "", value: 1)
                 if let e = bgp.lastError, !e.isEmpty { bgpError.append(name, e, value: 1) }
                 if let c = bgp.holdTimer?.configured { hold.append(name, value: c) }
                 if let c = bgp.keepaliveTimer?.configured { keepalive.append(name, value: c) }
-                for (timer, value) in [("hold", bgp.holdTimer), ("keepalive", bgp.keepaliveTimer), ("error_wait", bgp.errorWait),
-                                       ("connect_delay", bgp.connectDelay), ("restart", bgp.restartTimer)] {
+                // Timer names in byte order.
+                for (timer, value) in [("connect_delay", bgp.connectDelay), ("error_wait", bgp.errorWait), ("hold", bgp.holdTimer),
+                                       ("keepalive", bgp.keepaliveTimer), ("restart", bgp.restartTimer)] {
                     if let value { timers.append(name, timer, value: value.remaining) }
                 }
             }
+        }
+        // bird_proto_info: description, name, proto, table.
+        let descriptionRank = ranks(protocols.map { $0.description ?? "" })
+        for index in protocols.indices.sorted(by: { (descriptionRank[$0], nameRank[$0]) < (descriptionRank[$1], nameRank[$1]) }) {
+            let p = protocols[index]
+            info.append(p.name, p.proto, p.table ?? "", p.description ?? "", value: 1)
+        }
+        // bird_bgp_session_info: local_as, name, neighbor_address, neighbor_as, neighbor_id.
+        let localAS = protocols.map { $0.bgp?.localAS.map(String.init) ?? "" }
+        let localRank = ranks(localAS)
+        for index in byName.sorted(by: { (localRank[$0], nameRank[$0]) < (localRank[$1], nameRank[$1]) }) {
+            guard let bgp = protocols[index].bgp else { continue }
+            bgpInfo.append(names[index], bgp.neighborAddress ?? "", bgp.neighborAS.map(String.init) ?? "", localAS[index], bgp.neighborID ?? "",
+                           value: 1)
+        }
+
+        // The channel families, from one flat row per channel: channel name first in all of them.
+        var rows: [ChannelRow] = []
+        rows.reserveCapacity(channels)
+        for index in byName {
+            let p = protocols[index]
+            for c in p.channels { rows.append(ChannelRow(name: p.name, proto: p.proto, nameRank: nameRank[index], channel: c)) }
+        }
+        let channelRank = ranks(rows.map(\.channel.name))
+        let inputRank = ranks(rows.map { $0.channel.inputFilter ?? "" })
+        let outputRank = ranks(rows.map { $0.channel.outputFilter ?? "" })
+        // By channel, then name (proto and table follow from the protocol and channel).
+        let byChannel = rows.indices.sorted { (channelRank[$0], rows[$0].nameRank) < (channelRank[$1], rows[$1].nameRank) }
+        var group = 0
+        while group < byChannel.count {
+            var end = group + 1
+            while end < byChannel.count && channelRank[byChannel[end]] == channelRank[byChannel[group]] { end += 1 }
+            let members = byChannel[group..<end]
+            for i in members {
+                let r = rows[i]
+                if let s = r.channel.state { chState.appendStates(r.name, r.proto, r.channel.name, r.table, current: s.text) }
+            }
+            // bird_channel_filter_info: channel, export_filter, import_filter, name, proto, table.
+            for i in members.sorted(by: { (outputRank[$0], inputRank[$0], rows[$0].nameRank) < (outputRank[$1], inputRank[$1], rows[$1].nameRank) }) {
+                let r = rows[i]
+                filters.append(r.name, r.proto, r.channel.name, r.table, r.channel.inputFilter ?? "", r.channel.outputFilter ?? "", value: 1)
+            }
+            // bird_channel_routes: channel, kind, name, proto, table.
+            for kind in 0..<4 {
+                for i in members {
+                    let r = rows[i]
+                    guard let counts = r.channel.routes else { continue }
+                    let value = [counts.exported, counts.filtered, counts.imported, counts.preferred][kind]
+                    if let value { routes.append(r.name, r.proto, r.channel.name, r.table, Self.routeKinds[kind], value: Double(value)) }
+                }
+            }
+            // bird_channel_route_changes_total: channel, direction, kind, name, proto, result, table.
+            for (d, (direction, kind)) in [("export", "update"), ("export", "withdraw"), ("import", "update"), ("import", "withdraw")].enumerated() {
+                for i in members {
+                    let r = rows[i]
+                    guard let s = r.channel.stats else { continue }
+                    let row = [s.exportUpdates, s.exportWithdraws, s.importUpdates, s.importWithdraws][d]
+                    // `---` is "not applicable": no series, not a zero. Results in byte order.
+                    for (result, value) in [("accepted", row.accepted), ("filtered", row.filtered), ("ignored", row.ignored),
+                                            ("received", row.received), ("rejected", row.rejected)] {
+                        if let value { changes.append(r.name, r.proto, r.channel.name, r.table, direction, kind, result, value: Double(value)) }
+                    }
+                }
+            }
+            // bird_channel_limit_hit: channel, limit, name, proto, table (bird_channel_limit starts with the action; the encoder sorts it).
+            for (which, path) in [("export", \BIRDChannel.exportLimit), ("import", \BIRDChannel.importLimit), ("receive", \BIRDChannel.receiveLimit)] {
+                for i in members {
+                    let r = rows[i]
+                    guard let limit = r.channel[keyPath: path] else { continue }
+                    limits.append(r.name, r.proto, r.channel.name, r.table, which, limit.action?.text ?? "", value: Double(limit.limit))
+                    limitHit.append(r.name, r.proto, r.channel.name, r.table, which, value: limit.hit ? 1 : 0)
+                }
+            }
+            group = end
         }
         return [
             .gauge("bird_proto_up", help: "Whether the protocol is up (1) or not (0).", up),
@@ -160,6 +213,52 @@ public enum BIRDMetrics {
             .gauge("bird_bgp_keepalive_time_seconds", help: "Configured (negotiated) BGP keepalive time.", keepalive),
             .gauge("bird_bgp_timer_remaining_seconds", help: "Time left on a BGP timer (hold, keepalive, error_wait, connect_delay, restart).", timers),
         ]
+    }
+
+    static let routeKinds = ["exported", "filtered", "imported", "preferred"]
+
+    /// One channel with what its rows need.
+    struct ChannelRow {
+        var name: String
+        var proto: String
+        /// The protocol's place in name order.
+        var nameRank: Int
+        var channel: BIRDChannel
+        var table: String { channel.table ?? "" }
+    }
+
+    /// Each value's place among the distinct values in byte order (equal values, equal ranks):
+    /// rows then sort on integers. Bytes, not Swift's `<` and hashing, which normalise Unicode
+    /// (slow on the UTF-8 descriptions, and not the encoder's order).
+    static func ranks(_ values: [String]) -> [Int] {
+        var buffer: [UInt8] = []
+        var bounds = [0]
+        bounds.reserveCapacity(values.count + 1)
+        for value in values {
+            buffer.append(contentsOf: value.utf8)
+            bounds.append(buffer.count)
+        }
+        return buffer.withUnsafeBufferPointer { bytes in
+            bounds.withUnsafeBufferPointer { bounds in
+                func compare(_ x: Int, _ y: Int) -> Int {
+                    let xLength = bounds[x + 1] - bounds[x], yLength = bounds[y + 1] - bounds[y]
+                    let shared = min(xLength, yLength)
+                    if shared > 0, let base = bytes.baseAddress {
+                        let c = memcmp(base + bounds[x], base + bounds[y], shared)
+                        if c != 0 { return c < 0 ? -1 : 1 }
+                    }
+                    return xLength < yLength ? -1 : (xLength > yLength ? 1 : 0)
+                }
+                let order = values.indices.sorted { compare($0, $1) < 0 }
+                var rank = [Int](repeating: 0, count: values.count)
+                var current = 0
+                for (n, index) in order.enumerated() {
+                    if n > 0 && compare(order[n - 1], index) != 0 { current += 1 }
+                    rank[index] = current
+                }
+                return rank
+            }
+        }
     }
 
     // MARK: tables, memory, BFD

@@ -41,10 +41,14 @@ public final class BIRDSampler: Sendable {
         var errors: [String: UInt64] = [:]
         /// The last failed command, for the log line when polls start failing.
         var lastFailure: String?
+        /// A short poll timed out since the last good one: BIRD accepted but did not answer.
+        var timedOutSinceSuccess = false
     }
 
     let client: BIRDClient
     public let history: BGPSessionHistory
+    /// Finds the BIRD process behind the socket; nil: liveness from the polls alone.
+    public let process: BIRDProcessLocator?
     public let settings: Settings
     let clock: AgentClock
     let logger: Logger
@@ -56,8 +60,9 @@ public final class BIRDSampler: Sendable {
     })
 
     public init(client: BIRDClient, history: BGPSessionHistory, settings: Settings = Settings(), clock: AgentClock = .system,
-                logger: Logger) {
+                process: BIRDProcessLocator? = nil, logger: Logger) {
         self.client = client
+        self.process = process
         self.history = history
         self.settings = settings
         self.clock = clock
@@ -69,6 +74,16 @@ public final class BIRDSampler: Sendable {
     /// The last detailed read (nil before the first poll). After a failed short poll that lost
     /// the connection, a snapshot without status: BIRD is down.
     public var snapshot: BIRDSnapshot? { state.withLock { $0.snapshot } }
+
+    /// BIRD runs (its process serves our socket) but a short poll timed out since the last good
+    /// one, within collector.bird.timeout: hung or stopped. False without a process locator.
+    public var hung: Bool {
+        guard let process, state.withLock({ $0.timedOutSinceSuccess }) else { return false }
+        return process.locate() != nil
+    }
+
+    /// Whether BIRD's process runs now (nil without a locator, or before one was ever found).
+    public var processRunning: Bool? { process?.running() }
 
     /// Failed commands by kind, for `bgpmesh_collector_errors_total`.
     var errorCounts: [String: UInt64] { state.withLock { $0.errors } }
@@ -103,12 +118,14 @@ public final class BIRDSampler: Sendable {
             // A lost connection means BIRD is down now; a bad reply keeps the last good read
             // (its age shows), unless there is none.
             state.withLock { s in
+                if failure.kind == "timeout" { s.timedOutSinceSuccess = true }
                 guard failure.endsConnection || s.snapshot == nil else { return }
                 s.snapshot = BIRDSnapshot(errors: [failure], collectedAt: date)
                 s.states = nil
             }
             return false
         }
+        state.withLock { $0.timedOutSinceSuccess = false }
         let bgp = list.protocols.filter { $0.kind == .bgp }
         history.observe(bgp.map { ($0.name, Self.bgpState(of: $0), $0.since) }, at: date)
         let states = Dictionary(list.protocols.map { ($0.name, "\($0.state) \(Self.bgpState(of: $0).text)") }, uniquingKeysWith: { a, _ in a })

@@ -8,7 +8,7 @@ import TincControl
 
 /// The `tinc` collector: tincd's last dump and the configuration and host files,
 /// both read by the dump sampler, and the interface counters, read per scrape (sysfs, not
-/// tincd). A dead tincd gives `tinc_up 0` and everything that needs no daemon.
+/// tincd). A dead tincd gives `tinc_up 0` at the next scrape, and everything that needs no daemon.
 public final class TincCollector: Collector {
     public let name = "tinc"
     let client: TincDaemonClient
@@ -38,8 +38,9 @@ public final class TincCollector: Collector {
         } catch {
             s.errors.append("\(error)")
         }
-        let (running, snapshot, error, took) = dumps.state.withLock { ($0.running, $0.snapshot, $0.lastError, $0.lastDumpDuration) }
-        s.running = running
+        let (snapshot, error, took) = dumps.state.withLock { ($0.snapshot, $0.lastError, $0.lastDumpDuration) }
+        // tinc_up follows the process now (pidfile, live pid, this net's tincd), not the last dump.
+        s.running = (try? client.verifiedProcess()) != nil
         s.dumpDuration = took
         if let snapshot {
             s.dump = snapshot.dump

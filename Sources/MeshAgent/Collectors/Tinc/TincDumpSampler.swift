@@ -22,10 +22,18 @@ public final class TincDumpState: Sendable {
         var config: TincServerConfig?
         var hosts: [(name: String, file: TincHostFile?)] = []
         var configErrors: [String] = []
+        /// The pid whose last dump timed out while it was alive (a hung tincd); nil after a good dump.
+        var hungPid: Int32?
     }
     let state = Mutex(State())
+    /// This net's running tincd, checked live (pidfile, /proc); nil: not running.
+    let process: (@Sendable () -> Int32?)?
 
-    public init() {}
+    /// `process` (normally `TincDaemonClient.verifiedProcess`) makes `daemonRunning` follow the
+    /// process at every call instead of the last dump.
+    public init(process: (@Sendable () -> Int32?)? = nil) {
+        self.process = process
+    }
 
     /// Records one attempt; returns true the first time tincd turns out not to log to a file.
     @discardableResult
@@ -37,11 +45,13 @@ public final class TincDumpState: Sendable {
                 s.running = true
                 s.snapshot = snapshot
                 s.lastError = nil
+                s.hungPid = nil
                 return false
             case let .failure(error):
                 s.lastError = error
+                if case let .dumpTimeout(_, pid, _, _, _, _) = error { s.hungPid = pid } else { s.hungPid = nil }
                 switch error {
-                case .pidfile, .malformedPidfile, .notRunning, .notTincd, .daemonExited:
+                case .pidfile, .malformedPidfile, .notRunning, .notTincd, .otherNet, .daemonExited:
                     s.running = false
                     s.snapshot = nil
                     return false

@@ -12,9 +12,19 @@ extension TincDumpState {
 }
 
 extension TincDumpState {
-    /// Whether the pidfile named a live tincd at the last poll (nil before the first poll).
+    /// Whether this net's tincd runs: checked now when the state has a process check, else as
+    /// the last poll found it (nil before the first poll).
     public var daemonRunning: Bool? {
-        state.withLock { s in s.polls == 0 ? nil : s.running }
+        if let process { return process() != nil }
+        return state.withLock { s in s.polls == 0 ? nil : s.running }
+    }
+
+    /// tincd runs but its last dump timed out (it did not answer USR2/USR1 within the dump
+    /// timeout): hung, or stopped. Checked against the live pid, so a restarted tincd is not hung.
+    public var daemonHung: Bool {
+        guard let hung = state.withLock({ $0.hungPid }) else { return false }
+        if let process { return process() == hung }
+        return state.withLock { $0.running }
     }
 
     /// Peers with an identified meta connection in the last fresh dump (nil: none fresh).
