@@ -240,7 +240,7 @@ final class LabRepairTests: XCTestCase {
     func testAnAlertReachesTheAgentThroughAlertmanager() throws {
         let (_, lab, nodes) = try up("on", extra: ["--repair.bgp-grace", "1h"])
         let n1 = nodes[0]
-        try birdc(nodes[1], "disable", "node1")
+        try birdc(nodes[1], "disable", "bgpmesh_node1")
         let start = Date()
         // BGPSessionDown needs 2 min without Established and then its 1 min `for`; add a scrape
         // and an evaluation (10 s each) and Alertmanager's group_wait (5 s).
@@ -260,7 +260,7 @@ final class LabRepairTests: XCTestCase {
         XCTAssertNotNil(entry, "audit trail: \(actions)")
         print("*** an alert (\(entry?["reason"] as? String ?? "?")) fired, Alertmanager called node1's webhook, "
               + "bgp_restart node2 ran: \(Int(took)) s after the hold-down ***")
-        try birdc(nodes[1], "enable", "node1")
+        try birdc(nodes[1], "enable", "bgpmesh_node1")
     }
 
     func testFaultsWithRepairOnAndOff() throws {
