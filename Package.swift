@@ -73,7 +73,7 @@ let package = Package(
         // The executable end to end: scrape-once against replayed BIRD and tinc captures, diffed with a golden file;
         // the trust commands, their output checked with the agent's own verifier.
         .testTarget(name: "bgpmesh-agentTests", dependencies: ["MeshAgent", "TincControl", "TestSupport"], exclude: ["Golden"]),
-        .testTarget(name: "MeshAgentTests", dependencies: ["MeshAgent", "Exposition", "HTTPServer", "BIRDControl", "TincControl", "EtcdClient", "TestSupport", .product(name: "Logging", package: "swift-log")], resources: [.copy("Fixtures")]),
+        .testTarget(name: "MeshAgentTests", dependencies: ["MeshAgent", "Exposition", "HTTPServer", "BIRDControl", "TincControl", "EtcdClient", "POSIXSupport", "TestSupport", .product(name: "Logging", package: "swift-log")], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]
 )
