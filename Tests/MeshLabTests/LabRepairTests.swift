@@ -256,10 +256,10 @@ final class LabRepairTests: XCTestCase {
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(status.utf8)) as? [String: Any])
         let actions = try XCTUnwrap(json["recent_actions"] as? [[String: Any]])
         let entry = actions.first { $0["trigger"] as? String == "webhook" && $0["action"] as? String == "bgp_restart"
-            && $0["target"] as? String == "node2" }
+            && $0["target"] as? String == "bgpmesh_node2" }
         XCTAssertNotNil(entry, "audit trail: \(actions)")
         print("*** an alert (\(entry?["reason"] as? String ?? "?")) fired, Alertmanager called node1's webhook, "
-              + "bgp_restart node2 ran: \(Int(took)) s after the hold-down ***")
+              + "bgp_restart bgpmesh_node2 ran: \(Int(took)) s after the hold-down ***")
         try birdc(nodes[1], "enable", "bgpmesh_node1")
     }
 
