@@ -79,6 +79,8 @@ public struct MeshState: Sendable, Equatable {
     public var connectToDrift: Bool
     /// tincd runs (this net's, checked live) but its last dump timed out.
     public var tincdHung = false
+    /// A key rotation is restarting tincd (phases installing, restarted, rolling_back).
+    public var tincdRotating = false
     /// BIRD's process runs but a poll timed out since the last good one.
     public var birdHung = false
     /// BIRD's process serves our socket, checked now (nil: not checked).

@@ -15,6 +15,7 @@ struct MeshStateBuilder: Sendable {
         state.connectToDrift = registry?.connectToDrift ?? false
         state.tincdRunning = inputs.tincdRunning
         state.tincdHung = inputs.tincdHung && inputs.tincdRunning != false
+        state.tincdRotating = inputs.tincdRotating
         var overlay: [String: String] = [:]
         for peer in registry?.peers ?? [] {
             let isReachable = inputs.tincReachable.map { $0.contains(peer.name) }

@@ -21,6 +21,8 @@ public struct MeshStateInputs: Sendable {
     public var bird: BIRDSnapshot?
     /// tincd runs but did not answer its last dump in time.
     public var tincdHung = false
+    /// A key rotation is restarting tincd (or rolling back): its restart, not the repair loop's.
+    public var tincdRotating = false
     /// BIRD's process runs, checked now (nil: not checked).
     public var birdRunning: Bool?
     /// BIRD runs but timed out since its last good answer.

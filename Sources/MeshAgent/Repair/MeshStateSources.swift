@@ -8,6 +8,8 @@ public struct MeshStateSources: Sendable {
     public var bird: BIRDSampler?
     /// The BGP topology facts (MeshStateSources+BGPTopology.swift).
     public var bgp = BGP()
+    /// This node's key rotation, if any: while it restarts tincd the repair loop leaves tincd alone.
+    public var rotation: KeyRotation?
 
     public init(registry: RegistrySync? = nil, tinc: TincDumpState? = nil, tincMaxAge: Duration = .seconds(20),
                 probes: ProbeHistory? = nil, bird: BIRDSampler? = nil) {
@@ -31,6 +33,10 @@ public struct MeshStateSources: Sendable {
         inputs.tincdHung = tinc?.daemonHung ?? false
         inputs.birdRunning = bird?.processRunning
         inputs.birdHung = bird?.hung ?? false
+        if let rotation {
+            let phase = await rotation.status().phase
+            inputs.tincdRotating = [RotationState.Phase.installing, .restarted, .rollingBack].map(\.rawValue).contains(phase)
+        }
         await bgp.read(into: &inputs, registry: registry)
         return inputs
     }

@@ -163,7 +163,10 @@ public struct RepairPolicy: Sendable {
         var candidates: [RepairAction] = []
         func want(_ action: RepairAction) { if !candidates.contains(action) { candidates.append(action) } }
 
-        if state.tincdHung {
+        if state.tincdRotating {
+            // A key rotation restarts tincd itself, checks it came up and rolls back if not: a
+            // second restart (or a kill of the tincd it just started) would only get in its way.
+        } else if state.tincdHung {
             // Nothing else reaches a tincd that does not answer signals.
             want(.restartHungTincd)
         } else if state.tincdRunning == false {

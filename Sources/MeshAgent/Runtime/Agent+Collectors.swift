@@ -50,6 +50,7 @@ extension Agent {
         let probes = c.collectors["probe"] == true ? addProbes(c, registry: registry, bird: bird, tinc: tinc, logger: logger, to: &parts) : nil
         var sources = MeshStateSources(registry: registry, tinc: tinc, tincMaxAge: c.tincMinDumpInterval * 4, probes: probes, bird: bird)
         sources.bgp = .init(role: c.meshRole, topology: c.meshBGPTopology, peers: bgpPeers)
+        sources.rotation = parts.rotation
         let repair = makeRepair(c, sources: sources, tinc: tincClient, birdProcess: bird?.process, logger: logger)
         parts.loops.append { await repair.run() }
         parts.collectors.append(RepairCollector(metrics: repair.metrics))
