@@ -14,6 +14,7 @@ declare -A GROUPS_OF=(
   [tools]="iproute2 util-linux curl jq procps openssl iputils-ping"
   [bench]="wrk"
   [checks]="python3-yaml docker-compose"
+  [browser]="chromium"
   [agent-runtime]="libcurl4 libssl3 zlib1g libyaml-0-2 ca-certificates libcap2-bin"
 )
 # Why each group is needed; printed next to what gets installed.
@@ -25,9 +26,10 @@ declare -A WHY_OF=(
   [tools]="lab plumbing and test helpers (ip, nsenter, curl, jq, openssl, ping)"
   [bench]="the HTTP benchmark (make bench-http)"
   [checks]="static checks of the monitoring bundle and the Docker stack"
+  [browser]="headless Chromium for the mesh map's lab test (LabMapTests) and the docs' screenshots"
   [agent-runtime]="images only: what the agent binary links at run time, and setcap"
 )
-DEFAULT_GROUPS=(build mesh etcd monitoring tools bench checks)
+DEFAULT_GROUPS=(build mesh etcd monitoring tools bench checks browser)
 
 groups=("$@")
 [ ${#groups[@]} -eq 0 ] && groups=("${DEFAULT_GROUPS[@]}")

@@ -125,6 +125,10 @@ public actor RegistrySync {
     var publishedFingerprint: String?
     /// Cuts the publish loop's wait short (a rotation wants its record out now).
     let publishWake = WakeSignal()
+    /// Every node's view under `views/`, and this node's last put (RegistrySync+Views.swift).
+    var viewStore = ViewStore()
+    /// This node's view, published under `views/<name>`; nothing is published until it is set.
+    public nonisolated let viewSource = ViewSource()
 
     public init(settings: Settings, etcd: EtcdClient, reloader: TincReloader?, reachable: @escaping @Sendable () -> Set<String>?,
                 bgp: @escaping @Sendable () -> NodeRecord.BGP, metrics: RegistryMetrics, logger: Logger,
@@ -166,6 +170,8 @@ public actor RegistrySync {
             group.addTask { await self.publishLoop() }
             group.addTask { await self.watchLoop() }
             group.addTask { await self.tickLoop() }
+            group.addTask { await self.viewPublishLoop() }
+            group.addTask { await self.viewWatchLoop() }
         }
         await leave()
     }

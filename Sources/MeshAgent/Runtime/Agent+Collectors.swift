@@ -51,6 +51,12 @@ extension Agent {
         var sources = MeshStateSources(registry: registry, tinc: tinc, tincMaxAge: c.tincMinDumpInterval * 4, probes: probes, bird: bird)
         sources.bgp = .init(role: c.meshRole, topology: c.meshBGPTopology, peers: bgpPeers)
         sources.rotation = parts.rotation
+        if let registry {
+            // This node's view under views/<name>, and the mesh behind /api/v1/mesh and the map.
+            let viewSources = sources
+            registry.viewSource.set { await MeshSource.localView(viewSources) }
+            parts.mesh = MeshSource(registry: registry, sources: sources)
+        }
         let repair = makeRepair(c, sources: sources, tinc: tincClient, birdProcess: bird?.process, logger: logger)
         parts.loops.append { await repair.run() }
         parts.collectors.append(RepairCollector(metrics: repair.metrics))

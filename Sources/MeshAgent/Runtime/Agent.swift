@@ -44,6 +44,8 @@ public final class Agent: Sendable {
         public var repair: RepairController?
         /// Key rotation (POST /api/v1/keys/rotate, `key_rotation` in /api/v1/status); with the registry only.
         public var rotation: KeyRotation?
+        /// The registry's views and this node's own, for /api/v1/mesh and the map; with the registry only.
+        public var mesh: MeshSource?
     }
 
     /// Checks what only the agent can check before it starts (files the settings name,
@@ -150,7 +152,7 @@ public final class Agent: Sendable {
         serverConfig.maxBodyBytes = configuration.maxRequestBodyBytes
 
         var router = HTTPRouter()
-        let pages = AgentPages(collectors: set, httpMetrics: metrics, webhookMetrics: webhookMetrics)
+        let pages = AgentPages(collectors: set, httpMetrics: metrics, webhookMetrics: webhookMetrics, repair: repairService, mesh: made.mesh)
         if let repairService, let webhookMetrics {
             var token: WebhookToken?
             if let path = configuration.webhookTokenFile {
@@ -165,9 +167,10 @@ public final class Agent: Sendable {
                                rotation: rotation)
         }
         router.add(["GET"], "/metrics") { await pages.metrics($0) }
-        // These only read memory (the landing page is cached per collection), so they are
-        // answered on the event loop without a thread hop.
-        router.addImmediate(["GET"], "/") { pages.landing($0) }
+        if repairService != nil { router.add(["GET"], APIRoutes.meshPath) { await pages.meshJSON($0) } }
+        // The map asks the repair loop and the registry (actors), so it is not answered on the event loop.
+        router.add(["GET"], "/") { await pages.landing($0) }
+        // These only read memory, so they are answered on the event loop without a thread hop.
         router.addImmediate(["GET"], "/healthz") { _ in .text(200, "ok\n") }
         router.addImmediate(["GET"], "/readyz") { _ in pages.readiness() }
 

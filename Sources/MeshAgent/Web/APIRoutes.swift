@@ -12,8 +12,10 @@ public enum APIRoutes {
     public static let repairPath = "/api/v1/repair"
     public static let statusPath = "/api/v1/status"
     public static let rotatePath = "/api/v1/keys/rotate"
+    /// The merged mesh (`MeshDocument`), served by `AgentPages`.
+    public static let meshPath = "/api/v1/mesh"
     /// For `HTTPRequestMetrics(routes:)`.
-    public static let paths: Set<String> = [alertsPath, repairPath, statusPath, rotatePath]
+    public static let paths: Set<String> = [alertsPath, repairPath, statusPath, rotatePath, meshPath]
 
     /// Registers the three routes. `nodeName` is asked per request (tinc.conf's Name may be
     /// unknown at first); `token` nil leaves the two mutating endpoints answering 503.

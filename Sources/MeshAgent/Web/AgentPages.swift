@@ -8,8 +8,9 @@ struct AgentPages: Sendable {
     let httpMetrics: HTTPRequestMetrics
     /// Present when the JSON API is served.
     var webhookMetrics: WebhookMetrics? = nil
-    /// The landing page only changes when a collection finishes, so it is rendered once per collection.
-    let landingCache = LandingCache()
+    /// The repair loop (status, health, repairs) and the mesh's views, for the map page.
+    var repair: (any RepairService)? = nil
+    var mesh: MeshSource? = nil
 
     func gather() async -> [MetricFamily] {
         var families = await collectors.collect().families
@@ -38,55 +39,36 @@ struct AgentPages: Sendable {
         return .text(503, "not ready: waiting for the first collection of " + waiting.joined(separator: ", ") + "\n")
     }
 
-    func landing(_ request: HTTPRequest) -> HTTPResponse {
-        let body = landingCache.page(generation: collectors.collectionsRun) { renderLanding() }
-        return HTTPResponse(status: 200, headers: ["Content-Type": "text/html; charset=utf-8"], body: body)
+    /// The mesh map and status page (`MeshMapPage`), rendered per request from the repair
+    /// loop's status and the registry's views.
+    func landing(_ request: HTTPRequest) async -> HTTPResponse {
+        var headers: HTTPHeaders = ["Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"]
+        // Only the page's own inline script and style run; it talks to this agent alone.
+        headers.add("Content-Security-Policy",
+                    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'")
+        headers.add("X-Content-Type-Options", "nosniff")
+        return HTTPResponse(status: 200, headers: headers, body: Array(await renderLanding().utf8))
     }
 
-    func renderLanding() -> [UInt8] {
-        let api = """
-        <li><a href="/api/v1/status">/api/v1/status</a>: health, peers, sessions and recent repairs (JSON)</li>
-        <li>POST /api/v1/alerts (Alertmanager webhook) and POST /api/v1/repair, with the bearer token</li>
-        """
-        let reports = collectors.lastReports.map { report in
-            "<tr><td>\(HTML.escape(report.name))</td><td>\(report.success ? "ok" : "failed")</td>"
-                + "<td>\(HTML.escape(report.error ?? ""))</td></tr>"
-        }.joined(separator: "\n")
-        let page = """
-        <!DOCTYPE html>
-        <html lang="en">
-        <head><meta charset="utf-8"><title>bgpmesh-agent</title>
-        <style>body{font-family:sans-serif;margin:2em;max-width:50em}td,th{padding:.2em 1em;text-align:left}</style></head>
-        <body>
-        <h1>bgpmesh-agent</h1>
-        <p>Prometheus exporter and health agent for BGP-over-tinc meshes. \(HTML.escape(BuildInfo.versionLine))</p>
-        <ul>
-        <li><a href="/metrics">/metrics</a>: Prometheus metrics (text 0.0.4 or OpenMetrics, gzip)</li>
-        <li><a href="/healthz">/healthz</a>: liveness</li>
-        <li><a href="/readyz">/readyz</a>: readiness (every collector has completed once)</li>
-        \(webhookMetrics == nil ? "" : api)
-        </ul>
-        <h2>Collectors</h2>
-        <table><tr><th>collector</th><th>last result</th><th>error</th></tr>
-        \(reports)
-        </table>
-        </body>
-        </html>
-
-        """
-        return Array(page.utf8)
+    func renderLanding() async -> String {
+        var status: StatusDigest?
+        if let repair { status = try? StatusDigest.decode(await repair.statusJSON()) }
+        let mesh = await meshDocument(status: status)
+        let reports = collectors.lastReports.map { MeshMapPage.Collector(name: $0.name, success: $0.success, error: $0.error) }
+        return MeshMapPage.render(mesh: mesh, status: status, version: BuildInfo.versionLine, collectors: reports, api: repair != nil)
     }
-}
 
-/// The last rendered landing page and the collection it shows.
-final class LandingCache: Sendable {
-    private let cached = Mutex<(generation: Int, page: [UInt8])?>(nil)
+    /// The merged mesh; without a registry, this node alone.
+    func meshDocument(status: StatusDigest? = nil) async -> MeshDocument {
+        if let mesh { return await mesh.document() }
+        return MeshDocument.merge(me: status?.node, registry: [], local: nil, views: [:])
+    }
 
-    func page(generation: Int, render: () -> [UInt8]) -> [UInt8] {
-        if let hit = cached.withLock({ $0 }), hit.generation == generation { return hit.page }
-        let page = render()
-        cached.withLock { $0 = (generation, page) }
-        return page
+    func meshJSON(_ request: HTTPRequest) async -> HTTPResponse {
+        var status: StatusDigest?
+        if mesh == nil, let repair { status = try? StatusDigest.decode(await repair.statusJSON()) }
+        return HTTPResponse(status: 200, headers: ["Content-Type": "application/json", "Cache-Control": "no-store"],
+                            body: await meshDocument(status: status).json)
     }
 }
 
