@@ -22,6 +22,8 @@ struct ViewStore: Sendable {
     var verdicts: [String: (revision: Int64, fingerprint: String?, verdict: Result<NodeView, ViewRefusal>)] = [:]
     var logged: Set<String> = []
     var publishedBytes: [UInt8] = []
+    /// The signed value last put: a different value under this node's key is put back.
+    var publishedValue: [UInt8] = []
     var publishedLease: Int64?
     var publishedAt: ContinuousClock.Instant?
     var key: TincRSAPrivateKey?
@@ -57,6 +59,7 @@ extension RegistrySync {
             let value = try SignedView.sign(view, with: key).encoded()
             _ = try await etcd.put(viewsPrefix + me.rawValue, value: value, lease: lease)
             viewStore.publishedBytes = bytes
+            viewStore.publishedValue = value
             viewStore.publishedLease = lease
             viewStore.publishedAt = clock.now()
             if viewStore.lastError != nil { logger.info("this node's view is published again") }
@@ -104,7 +107,9 @@ extension RegistrySync {
                     case .events(let events, _):
                         for event in events {
                             if event.kind == .delete {
-                                viewStore.raw[String(event.kv.keyString.dropFirst(viewsPrefix.count))] = nil
+                                let name = String(event.kv.keyString.dropFirst(viewsPrefix.count))
+                                viewStore.raw[name] = nil
+                                if name == me?.rawValue { viewStore.publishedBytes = [] }
                             } else {
                                 storeView(Self.bounded(event.kv, maxBytes: SignedView.maxBytes))
                             }
@@ -129,6 +134,10 @@ extension RegistrySync {
             return
         }
         viewStore.raw[name] = (kv.modRevision, kv.value)
+        if name == me?.rawValue, kv.value != viewStore.publishedValue {
+            // Deleted or overwritten behind this agent's back: put it again at the next step.
+            viewStore.publishedBytes = []
+        }
     }
 
     private func logViewRefusal(name: String, revision: Int64, _ refusal: ViewRefusal) {
