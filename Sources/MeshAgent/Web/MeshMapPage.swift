@@ -24,10 +24,10 @@ public enum MeshMapPage {
     /// The SVG's side in user units; nodes lie on a circle around its centre.
     static let size = 800
 
-    /// Node positions on a circle, in name order from the top, clockwise; integers, so the
-    /// output is the same on every run.
+    /// Node positions on a circle, in name order (numbers within names by value: node2 before
+    /// node10) from the top, clockwise; integers, so the output is the same on every run.
     public static func layout(_ names: [String]) -> [String: (x: Int, y: Int, angle: Double)] {
-        let sorted = names.sorted()
+        let sorted = names.sorted { naturalKey($0).lexicographicallyPrecedes(naturalKey($1)) || (naturalKey($0) == naturalKey($1) && $0 < $1) }
         let centre = Double(size) / 2
         let radius = sorted.count <= 1 ? 0 : Double(size) * (sorted.count > 16 ? 0.36 : 0.32)
         var out: [String: (x: Int, y: Int, angle: Double)] = [:]
@@ -36,6 +36,27 @@ public enum MeshMapPage {
             out[name] = (Int((centre + radius * cos(angle)).rounded()), Int((centre + radius * sin(angle)).rounded()), angle)
         }
         return out
+    }
+
+    /// A name as comparable chunks: runs of digits become their value (zero-padded to 20
+    /// digits), so `node2` sorts before `node10`.
+    static func naturalKey(_ name: String) -> [String] {
+        var chunks: [String] = [], current = "", digits = false
+        func flush() {
+            guard !current.isEmpty else { return }
+            chunks.append(digits ? String(repeating: "0", count: max(0, 20 - current.count)) + current : current)
+            current = ""
+        }
+        for c in name {
+            let isDigit = c.isASCII && c.isNumber
+            if isDigit != digits {
+                flush()
+                digits = isDigit
+            }
+            current.append(c)
+        }
+        flush()
+        return chunks
     }
 
     /// `tinc-direct bgp-up` and the like: the edge's CSS classes.
@@ -54,7 +75,9 @@ public enum MeshMapPage {
     public static func svg(_ mesh: MeshDocument) -> String {
         let places = layout(mesh.nodes.map(\.name))
         let many = mesh.nodes.count > 16
-        var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"mesh\" viewBox=\"0 0 \(size) \(size)\" role=\"img\" "
+        // Many edges: the healthy ones fade, so the broken ones stand out.
+        let dense = mesh.edges.count > 150 ? " class=\"dense\"" : ""
+        var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"mesh\"\(dense) viewBox=\"0 0 \(size) \(size)\" role=\"img\" "
             + "aria-label=\"mesh map: \(mesh.nodes.count) nodes, \(mesh.edges.count) edges\">\n"
         for edge in mesh.edges {
             guard let a = places[edge.a], let b = places[edge.b] else { continue }
@@ -180,6 +203,7 @@ public enum MeshMapPage {
         line.edge{stroke-width:1.5}line.bgp-up{stroke-width:3}line.bgp-down{stroke-width:3}
         line.tinc-direct{stroke:#2e7d32}line.tinc-relayed{stroke:#ef6c00;stroke-dasharray:8 5}
         line.tinc-down{stroke:#c62828;stroke-dasharray:2 4}line.tinc-unknown{stroke:#9e9e9e}line.bgp-down{stroke:#c62828}
+        svg.dense line.edge{stroke-width:1;opacity:.3}svg.dense line.bgp-down,svg.dense line.tinc-down{stroke-width:2;opacity:1}
         g.node circle{fill:#1565c0;stroke:#fff;stroke-width:2}g.node.dead circle{fill:#9e9e9e}
         g.node.view-unverified circle{stroke:#c62828;stroke-dasharray:3 2}g.node.this circle{stroke:#ffb300;stroke-width:4}
         g.node text{font-size:13px}g.node.this text{font-weight:bold}

@@ -53,12 +53,16 @@ final class MeshMapPageTests: XCTestCase {
         let places = MeshMapPage.layout(names)
         XCTAssertEqual(places.count, 64)
         XCTAssertEqual(Set(places.values.map { "\($0.x),\($0.y)" }).count, 64, "two nodes on one spot")
+        let sorted = names.sorted { MeshMapPage.naturalKey($0).lexicographicallyPrecedes(MeshMapPage.naturalKey($1)) }.map { places[$0]! }
         // Neighbours on the circle are at least a node's diameter and a gap apart.
-        let sorted = names.sorted().map { places[$0]! }
         for (a, b) in zip(sorted, sorted.dropFirst()) {
             XCTAssertGreaterThanOrEqual(Double((a.x - b.x) * (a.x - b.x) + (a.y - b.y) * (a.y - b.y)).squareRoot(), 18)
         }
         XCTAssertEqual(places["node1"]?.x, 400)
+        // Numbers in names by value: node2 follows node1 on the circle, node64 closes it.
+        XCTAssertLessThan(places["node2"]!.angle, places["node10"]!.angle)
+        XCTAssertEqual(places["node64"]!.angle, places.values.map(\.angle).max())
+        XCTAssertEqual(MeshMapPage.naturalKey("a10b2"), ["a", "00000000000000000010", "b", "00000000000000000002"])
         let registry = names.map { node($0) }
         let local = NodeView(name: "node1", peers: names.dropFirst().map { .init(name: $0, tinc: "relayed", bgp: "Established") })
         let one = MeshDocument.merge(me: "node1", registry: registry, local: local, views: [:])
@@ -68,6 +72,7 @@ final class MeshMapPageTests: XCTestCase {
         XCTAssertEqual(page.components(separatedBy: "<g class=\"node").count - 1, 64)
         XCTAssertEqual(page.components(separatedBy: "<line class=\"edge").count - 1, 63)
         XCTAssertTrue(page.contains("transform=\"rotate("), "64 labels are turned along the radius")
+        XCTAssertFalse(page.contains("class=\"dense\""), "63 edges are not dense")
     }
 
     func testEveryStringFromTheRegistryAndTheStatusIsEscaped() throws {
