@@ -76,7 +76,7 @@ public enum MeshMapPage {
         let places = layout(mesh.nodes.map(\.name))
         let many = mesh.nodes.count > 16
         // Many edges: the healthy ones fade, so the broken ones stand out.
-        let dense = mesh.edges.count > 150 ? " class=\"dense\"" : ""
+        let dense = mesh.edges.count > max(48, 3 * mesh.nodes.count) ? " class=\"dense\"" : ""
         var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"mesh\"\(dense) viewBox=\"0 0 \(size) \(size)\" role=\"img\" "
             + "aria-label=\"mesh map: \(mesh.nodes.count) nodes, \(mesh.edges.count) edges\">\n"
         for edge in mesh.edges {
@@ -152,7 +152,8 @@ public enum MeshMapPage {
             <ul id="problems">\(problems)</ul>
             <p class="legend"><span class="k direct"></span>tinc direct <span class="k relayed"></span>relayed
             <span class="k down"></span>down <span class="k bgpdown"></span>BGP not Established<br>
-            thick: BGP Established, thin: no session. Hover an edge for both ends' view (RTT, loss).</p>
+            Relayed: no meta connection between the two, reachable through other nodes. Hover an edge
+            for both ends' view (BGP, RTT, loss).</p>
             </div></div>
             <h2>Peers</h2>
             <table id="peers"><thead><tr><th>peer</th><th>alive</th><th>tinc</th><th>RTT ms</th><th>loss</th><th>host file</th></tr></thead>
@@ -201,14 +202,14 @@ public enum MeshMapPage {
         #map{flex:0 1 640px}#map svg{width:100%;max-width:640px;height:auto;border:1px solid #ddd;background:#fcfcfc}
         .side{flex:1 1 18em}#score{font-weight:bold}
         line.edge{stroke-width:1.5}line.bgp-up{stroke-width:3}line.bgp-down{stroke-width:3}
-        line.tinc-direct{stroke:#2e7d32}line.tinc-relayed{stroke:#ef6c00;stroke-dasharray:8 5}
-        line.tinc-down{stroke:#c62828;stroke-dasharray:2 4}line.tinc-unknown{stroke:#9e9e9e}line.bgp-down{stroke:#c62828}
-        svg.dense line.edge{stroke-width:1;opacity:.3}svg.dense line.bgp-down,svg.dense line.tinc-down{stroke-width:2;opacity:1}
+        line.tinc-direct{stroke:#2e7d32}line.tinc-relayed{stroke:#78909c;stroke-dasharray:8 5;stroke-width:1.5}
+        line.tinc-down{stroke:#c62828;stroke-dasharray:2 4}line.tinc-unknown{stroke:#9e9e9e}line.bgp-down{stroke:#c62828;stroke-width:3}
+        svg.dense line.tinc-relayed{stroke-width:1;opacity:.35}svg.dense line.tinc-direct{stroke-width:2}
         g.node circle{fill:#1565c0;stroke:#fff;stroke-width:2}g.node.dead circle{fill:#9e9e9e}
         g.node.view-unverified circle{stroke:#c62828;stroke-dasharray:3 2}g.node.this circle{stroke:#ffb300;stroke-width:4}
         g.node text{font-size:13px}g.node.this text{font-weight:bold}
         .k{display:inline-block;width:2em;height:0;border-top:3px solid;margin:0 .3em;vertical-align:middle}
-        .k.direct{border-color:#2e7d32}.k.relayed{border-color:#ef6c00;border-top-style:dashed}
+        .k.direct{border-color:#2e7d32}.k.relayed{border-color:#78909c;border-top-style:dashed}
         .k.down{border-color:#c62828;border-top-style:dotted}.k.bgpdown{border-color:#c62828}
         """
 
