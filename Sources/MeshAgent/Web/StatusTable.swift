@@ -16,7 +16,8 @@ public enum StatusTable {
         }
         let established = Dictionary((mesh?.sessions ?? []).map { ($0.name, $0.establishedAt) }, uniquingKeysWith: { a, _ in a })
         var rows: [[(text: String, colour: Colour?)]] = []
-        for peer in status.peers ?? [] {
+        let peers = (status.peers ?? []).sorted { MeshMapPage.naturalKey($0.name).lexicographicallyPrecedes(MeshMapPage.naturalKey($1.name)) }
+        for peer in peers {
             let sessions = (status.sessions ?? []).filter { $0.peer == peer.name }
             let session = sessions.first { $0.established != true } ?? sessions.first
             var uptime = ""

@@ -30,6 +30,12 @@ final class StatusTableTests: XCTestCase {
         XCTAssertTrue(StatusTable.render(status: status, mesh: nil, now: 1000, colour: true).contains("\u{1B}[32mdirect\u{1B}[0m"))
     }
 
+    func testPeersInNaturalOrder() throws {
+        let status = try StatusDigest.decode(Array(#"{"peers": [{"name": "node10"}, {"name": "node2"}, {"name": "node1"}]}"#.utf8))
+        let rows = StatusTable.render(status: status, mesh: nil, now: 0, colour: false).split(separator: "\n").filter { $0.hasPrefix("node") }
+        XCTAssertEqual(rows.map { $0.split(separator: " ")[0] }, ["node1", "node2", "node10"])
+    }
+
     func testURLFromListenAddress() {
         XCTAssertEqual(StatusTable.url(listenAddress: ":10179"), "http://127.0.0.1:10179")
         XCTAssertEqual(StatusTable.url(listenAddress: "0.0.0.0:9000"), "http://127.0.0.1:9000")
