@@ -21,6 +21,9 @@ public struct BIRDCollector: Collector {
         self.clock = clock
     }
 
+    /// The kinds `BIRDCollectionError` sorts failed BIRD commands into.
+    static let errorLabels = CounterLabels([("collector", ["bird"]), ("kind", ["connect", "timeout", "closed", "parse", "daemon", "io"])])
+
     public func collect() async throws -> [MetricFamily] {
         guard var snapshot = sampler.snapshot else { throw BIRDSamplerError.noPollYet }
         // bird_up follows the process at every scrape: a BIRD that died since the last poll is down now.
@@ -28,9 +31,9 @@ public struct BIRDCollector: Collector {
         var families = BIRDMetrics.families(snapshot, history: sampler.history.snapshot())
         if compat { families += BIRDCompatMetrics.families(snapshot) }
         let counts = sampler.errorCounts
-        families.append(.counter("bgpmesh_collector_errors_total",
-                                 help: "Failed daemon commands by collector and kind (connect, timeout, closed, parse, daemon, io).",
-                                 counts.keys.sorted().map { Metric([Label("collector", "bird"), Label("kind", $0)], Double(counts[$0]!)) }))
+        families.append(Self.errorLabels.family("bgpmesh_collector_errors_total",
+                                                help: "Failed daemon commands by collector and kind (connect, timeout, closed, parse, daemon, io).",
+                                                counts: Dictionary(uniqueKeysWithValues: counts.map { (["bird", $0.key], $0.value) })))
         families.append(.gauge("bgpmesh_bird_snapshot_age_seconds",
                                help: "Seconds since the sampler's last detailed read of BIRD, which this scrape shows.",
                                [Metric([], snapshot.age(at: clock.date()))]))
