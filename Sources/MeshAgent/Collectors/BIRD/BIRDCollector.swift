@@ -14,11 +14,14 @@ public struct BIRDCollector: Collector {
     let sampler: BIRDSampler
     let compat: Bool
     let clock: AgentClock
+    /// The registry's nodes, for the `peer` label (nil: only `bgpmesh_<peer>` protocols get one).
+    let peers: BIRDPeerDirectory?
 
-    public init(sampler: BIRDSampler, compat: Bool, clock: AgentClock = .system) {
+    public init(sampler: BIRDSampler, compat: Bool, clock: AgentClock = .system, peers: BIRDPeerDirectory? = nil) {
         self.sampler = sampler
         self.compat = compat
         self.clock = clock
+        self.peers = peers
     }
 
     /// The kinds `BIRDCollectionError` sorts failed BIRD commands into.
@@ -28,7 +31,8 @@ public struct BIRDCollector: Collector {
         guard var snapshot = sampler.snapshot else { throw BIRDSamplerError.noPollYet }
         // bird_up follows the process at every scrape: a BIRD that died since the last poll is down now.
         if snapshot.isUp, sampler.processRunning == false { snapshot.status = nil }
-        var families = BIRDMetrics.families(snapshot, history: sampler.history.snapshot())
+        let names = await peers?.names() ?? BIRDPeerNames()
+        var families = BIRDMetrics.families(snapshot, history: sampler.history.snapshot(), peers: names)
         if compat { families += BIRDCompatMetrics.families(snapshot) }
         let counts = sampler.errorCounts
         families.append(Self.errorLabels.family("bgpmesh_collector_errors_total",

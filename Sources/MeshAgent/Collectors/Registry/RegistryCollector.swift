@@ -21,6 +21,8 @@ public final class RegistryMetrics: Sendable {
         /// Names whose current record is refused, with why (at most `maxRefusedSeries`).
         var refused: [(String, RegistryRejection)] = []
         var pins = 0
+        /// Each peer with a trusted record and its key's SHA-256 fingerprint, by name.
+        var peerKeys: [(peer: String, fingerprint: String)] = []
         /// Peers whose host file exists but was not written by the agent (set by the drift check).
         var hostFileConflicts = 0
     }
@@ -42,9 +44,10 @@ public final class RegistryMetrics: Sendable {
     static let rejectedLabels = CounterLabels("reason", RegistryRejection.allCases.map(\.rawValue))
     static let errorLabels = CounterLabels("kind", errorKinds)
 
-    var families: [MetricFamily] {
-        let v = values.withLock { $0 }
-        return [
+    var families: [MetricFamily] { Self.families(values.withLock { $0 }) }
+
+    static func families(_ v: Values) -> [MetricFamily] {
+        [
             .gauge("bgpmesh_registry_nodes", help: "Valid node records in the registry, by whether the node holds its alive key.",
                    [Metric([Label("state", "alive")], Double(v.nodesAlive)), Metric([Label("state", "dead")], Double(v.nodesDead))]),
             Self.rejectedLabels.family("bgpmesh_registry_rejected_records_total", help: "Registry records refused (no file changed), by reason.",
@@ -68,7 +71,10 @@ public final class RegistryMetrics: Sendable {
                                     counts: Dictionary(uniqueKeysWithValues: v.errors.map { ([$0.key], $0.value) })),
             .gauge("bgpmesh_registry_refused_node",
                    help: "1 for each node name whose current record is refused, by reason (its host file is left as it is; at most 64).",
-                   v.refused.map { Metric([Label("node", $0.0), Label("reason", $0.1.rawValue)], 1) }),
+                   v.refused.map { Metric([Label("peer", $0.0), Label("reason", $0.1.rawValue)], 1) }),
+            .info("bgpmesh_registry_peer_key_info",
+                  help: "The SHA-256 fingerprint (as in tinc_host_key_info and the logs) of each peer's key this node trusts.",
+                  v.peerKeys.map { [Label("fingerprint", $0.fingerprint), Label("peer", $0.peer)] }),
             .gauge("bgpmesh_registry_pinned_keys", help: "Node names pinned to a key in the state directory.",
                    [Metric([], Double(v.pins))]),
             .gauge("bgpmesh_registry_synced", help: "Whether the registry view is current (range done and watch running).",
