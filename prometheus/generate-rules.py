@@ -27,7 +27,13 @@ TOKEN = "RUNBOOK_BASE#"
 def render(source, base):
     if not re.match(r"^https?://[^\s#'\"]+$", base):
         raise SystemExit(f"generate-rules: the runbook base {base!r} is no absolute http(s) URL without a fragment")
-    body = source.replace(TOKEN, base + "#")
+    lines = source.splitlines(keepends=True)
+    # The source's first paragraph says how to edit it; the generated file has its own header.
+    if lines and lines[0].startswith("# Source of "):
+        while lines and lines[0].strip() != "#":
+            lines.pop(0)
+        lines = lines[1:]
+    body = "".join(lines).replace(TOKEN, base + "#")
     return HEADER + BASE_LINE + base + "\n" + body
 
 

@@ -415,6 +415,7 @@ FAULTS = [
         ("BGPSessionDown", {"node": "node1", "name": "bgpmesh_node3", "peer": "node3"}),
         ("BGPSessionDown", {"node": "node3", "name": "bgpmesh_node1", "peer": "node1"}),
         ("MeshPeerHighLoss", {"node": "node2", "peer": "node3"}),
+        ("RegistryNodeNotPublished", {"node": "node3"}),
     ]),
     ("the agent on node2 stopped", "AgentDown", [
         ("AgentDown", {"node": "node2", "peer": "node2"}),
