@@ -421,6 +421,14 @@ FAULTS = [
         ("AgentDown", {"node": "node2", "peer": "node2"}),
         ("RegistryNodeNotAlive", {"node": "node2", "peer": "node2"}),
     ]),
+    ("node1 isolated: its agent and the etcd member beside it unreachable", "AgentDown", [
+        ("AgentDown", {"node": "node1", "peer": "node1"}),
+        ("EtcdMemberDown", {"node": "node1", "job": "etcd", "instance": "192.0.2.1:2379"}),
+        ("RegistryNodeNotAlive", {"node": "node1", "peer": "node1"}),
+    ]),
+    ("etcd member on node3 stopped", "EtcdMemberDown", [
+        ("EtcdMemberDown", {"node": "node3", "job": "etcd", "instance": "192.0.2.3:2379"}),
+    ]),
     ("host key of node2 deleted on node1", "HostKeyMissing", [
         ("HostKeyMissing", {"node": "node1", "peer": "node2"}),
         ("MeshPeerUnreachable", {"node": "node1", "peer": "node2"}),
