@@ -46,7 +46,7 @@ extension Agent {
         }
         if registryOn, let etcd, let tincClient {
             registry = addRegistry(c, etcd: etcd, tinc: tincClient, dumps: tinc, bird: bird, peers: bgpPeers, logger: logger, to: &parts)
-            if let registry { birdPeers.attach(registry) }
+            if let registry { birdPeers.attach(registry.metrics) }
             if let registry { parts.rotation = addRotation(c, registry: registry, tinc: tincClient, logger: logger, to: &parts) }
         }
         let probes = c.collectors["probe"] == true ? addProbes(c, registry: registry, bird: bird, tinc: tinc, logger: logger, to: &parts) : nil

@@ -31,7 +31,7 @@ public struct BIRDCollector: Collector {
         guard var snapshot = sampler.snapshot else { throw BIRDSamplerError.noPollYet }
         // bird_up follows the process at every scrape: a BIRD that died since the last poll is down now.
         if snapshot.isUp, sampler.processRunning == false { snapshot.status = nil }
-        let names = await peers?.names() ?? BIRDPeerNames()
+        let names = peers?.names() ?? BIRDPeerNames()
         var families = BIRDMetrics.families(snapshot, history: sampler.history.snapshot(), peers: names)
         if compat { families += BIRDCompatMetrics.families(snapshot) }
         let counts = sampler.errorCounts

@@ -41,24 +41,21 @@ public struct BIRDPeerNames: Sendable, Equatable {
     }
 }
 
-/// Where the `bird` collector learns the registry's overlay addresses. The registry is made after
-/// the collector, so it is attached later; without one only `bgpmesh_<peer>` names give a peer.
+/// Where the `bird` collector learns the registry's overlay addresses: from what the registry
+/// loop last published in its metrics (a lock, no actor hop, so a busy registry never slows a
+/// scrape). The registry is made after the collector, so it is attached later; without one only
+/// `bgpmesh_<peer>` names give a peer.
 public final class BIRDPeerDirectory: Sendable {
-    private let registry = Mutex<RegistrySync?>(nil)
+    private let registry = Mutex<RegistryMetrics?>(nil)
 
     public init() {}
 
-    public func attach(_ registry: RegistrySync) {
-        self.registry.withLock { $0 = registry }
+    public func attach(_ metrics: RegistryMetrics) {
+        registry.withLock { $0 = metrics }
     }
 
-    /// The names as the registry's view has them now (no I/O: the view is in memory).
-    public func names() async -> BIRDPeerNames {
-        guard let registry = registry.withLock({ $0 }) else { return BIRDPeerNames() }
-        var overlay: [String: String] = [:]
-        for peer in await registry.peerOverlays() {
-            for address in peer.overlay { overlay[address] = peer.name }
-        }
-        return BIRDPeerNames(overlay: overlay)
+    public func names() -> BIRDPeerNames {
+        guard let metrics = registry.withLock({ $0 }) else { return BIRDPeerNames() }
+        return BIRDPeerNames(overlay: metrics.values.withLock { $0.peerOverlays })
     }
 }

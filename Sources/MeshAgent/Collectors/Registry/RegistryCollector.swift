@@ -23,6 +23,8 @@ public final class RegistryMetrics: Sendable {
         var pins = 0
         /// Each peer with a trusted record and its key's SHA-256 fingerprint, by name.
         var peerKeys: [(peer: String, fingerprint: String)] = []
+        /// Each peer's overlay addresses: address -> name (the `peer` label of BIRD's series).
+        var peerOverlays: [String: String] = [:]
         /// Peers whose host file exists but was not written by the agent (set by the drift check).
         var hostFileConflicts = 0
     }
