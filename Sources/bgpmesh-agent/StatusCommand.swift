@@ -13,8 +13,8 @@ struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show the mesh as the local agent sees it: one row per peer (tinc, BGP state and uptime, RTT, loss, last repair).",
         discussion: """
-        Asks the agent's /api/v1/status (and /api/v1/mesh for session uptimes). The URL defaults to the
-        first web.listen-address of --config.file (or :10179), on the loopback address when it is a
+        Asks the agent's /api/v1/status (and /api/v1/mesh for session uptimes). The URL defaults to the \
+        first web.listen-address of --config.file (or :10179), on the loopback address when it is a \
         wildcard. Colours only when standard output is a terminal. Exits 1 when the agent cannot be reached.
         """)
 
