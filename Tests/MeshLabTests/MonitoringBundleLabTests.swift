@@ -17,7 +17,6 @@ final class MonitoringBundleLabTests: XCTestCase {
         "bird_channel_limit_hit": "only for channels with a route limit; the lab's bird.conf sets none",
         "bird_bfd_": "only with BFD sessions; the lab's bird.conf runs none",
         "bgpmesh_registry_refused_node": "has series only while a registry record is refused (faults)",
-        "bgpmesh_registry_peer_key_info": "new with issue 18 (the key each agent trusts per peer): absent from agents built before it; RegistryFingerprintMismatch also reads tinc_host_key_info",
     ]
 
     static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
