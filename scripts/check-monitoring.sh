@@ -17,6 +17,7 @@ step() {
     exit 1
   fi
   echo "check-monitoring: ok: $name"
+  [ -z "${SHOW:-}" ] || echo "$out"
 }
 for tool in promtool amtool python3; do
   command -v "$tool" >/dev/null || { echo "check-monitoring: $tool is missing; run scripts/install-deps.sh" >&2; exit 1; }
@@ -26,7 +27,7 @@ step "promtool check config" promtool check config prometheus/prometheus.yml
 step "promtool check rules" promtool check rules prometheus/rules/bgpmesh.rules.yml
 step "amtool check-config" amtool check-config prometheus/alertmanager.yml
 step "dashboards match grafana/dashboards.py" python3 grafana/dashboards.py --check
-step "rule tests, defect tests both ways, routing, inhibition, dashboards, targets" python3 scripts/check-monitoring.py --defects
+SHOW=1 step "rule tests, defect tests both ways, routing, inhibition, dashboards, targets" python3 scripts/check-monitoring.py --defects
 agent=${BGPMESH_AGENT_BINARY:-}
 for b in .build/debug/bgpmesh-agent .build/release/bgpmesh-agent; do
   [ -z "$agent" ] && [ -x "$b" ] && agent=$b
