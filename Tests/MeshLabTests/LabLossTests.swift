@@ -182,14 +182,30 @@ final class LabLossTests: XCTestCase {
         let sessionsAfter = nodes.map { sessions($0) }
         let countersAfter = nodes.map { flapCounters(lab, $0) }
         var flaps: [String: Int] = [:]
+        var sources: [String] = []
         for n in nodes {
             for (name, before) in sessionsBefore[n.index - 1] {
                 let key = "\(n.name) \(name)"
-                let moved = sessionsAfter[n.index - 1][name].map { $0.since != before.since } ?? true
+                let after = sessionsAfter[n.index - 1][name]
+                let moved = after.map { $0.since != before.since } ?? true
                 let counted = Int((countersAfter[n.index - 1]?[name] ?? 0) - (countersBefore[n.index - 1]?[name] ?? 0))
                 flaps[key] = max(flapsSeen[key] ?? 0, counted, moved ? 1 : 0)
+                if flaps[key]! > 0 {
+                    sources.append("\(key): polls \(flapsSeen[key] ?? 0), agent \(counted), since \(before.since) -> \(after?.since ?? "gone")")
+                }
             }
         }
+        // What the agents did meanwhile (their audit trails), to explain a flap.
+        var actions: [String] = []
+        for n in nodes {
+            guard let text = try? lab.httpGet(from: LabNames.monitoringNamespace, "http://\(n.agentListen)/api/v1/status"),
+                  let json = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { continue }
+            for e in (json["recent_actions"] as? [[String: Any]]) ?? [] where (e["time"] as? Double ?? 0) >= start.timeIntervalSince1970 - 1 {
+                actions.append("\(n.name) \(e["action"] as? String ?? "?") \(e["target"] as? String ?? "") \(e["result"] as? String ?? "")")
+            }
+        }
+        if !sources.isEmpty { print("*** flaps seen: " + sources.joined(separator: "; ") + " ***") }
+        print("*** repairs during the loss and the heal: " + (actions.isEmpty ? "none" : actions.joined(separator: "; ")) + " ***")
         let stayed = down12 == 0 && (flaps["node1 bgpmesh_node2"] ?? 0) == 0 && (flaps["node2 bgpmesh_node1"] ?? 0) == 0
         print("*** loss node1<->node2 30 % for 60 s: BGP node1<->node2 " + (stayed ? "stayed Established" : String(format: "was down %.0f s", down12))
               + "; flaps per session " + flaps.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
