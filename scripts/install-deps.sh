@@ -58,6 +58,22 @@ for g in "${groups[@]}"; do
   fi
 done
 
+# The lab's `fault loss` compiles an XDP program (clang -target bpf) and attaches it with iproute2,
+# which Debian 12 builds with libbpf (its libbpf1 dependency). Swift's own clang
+# (/opt/swift/usr/bin/clang) has the BPF target; Debian's clang is installed only when no clang
+# with that target is found.
+bpf_clang() {
+  local c
+  for c in "$(command -v clang 2>/dev/null || true)" /opt/swift/usr/bin/clang; do
+    if [ -n "$c" ] && [ -x "$c" ] && "$c" -print-targets 2>/dev/null | grep -qw bpf; then return 0; fi
+  done
+  return 1
+}
+if [[ " ${groups[*]} " == *" tools "* ]] && ! installed clang && ! bpf_clang; then
+  missing+=(clang)
+  reasons+=("  clang: the lab's \`fault loss\` compiles an XDP program, and no clang with the BPF target was found (Swift's /opt/swift/usr/bin/clang has one)")
+fi
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#PACKAGES[@]} packages present"
   exit 0

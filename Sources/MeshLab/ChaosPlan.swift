@@ -41,6 +41,8 @@ public enum ChaosFault: String, CaseIterable, Codable, Sendable {
     case fillDisk = "fill-disk"
     case etcdNospace = "etcd-nospace"
     case corruptHostFile = "corrupt-host-file"
+    /// Random packet loss on the underlay through XDP (`fault loss`), for kernels without netem.
+    case loss = "loss"
 
     /// Parses `--faults a,b,c` (every name must be known; `all` is every fault).
     public static func parseList(_ text: String) throws(LabError) -> [ChaosFault] {
@@ -68,17 +70,18 @@ public struct ChaosStep: Codable, Equatable, Sendable {
     public var hold: Int
     /// Seconds of quiet after the mesh recovered, before the next fault.
     public var gap: Int
-    /// netem only: loss in percent, delay in ms, and (with a peer) both directions.
+    /// netem and loss: loss in percent, delay in ms (netem only), and (with a peer) both directions.
     public var loss: Int?
     public var delay: Int?
     public var both: Bool?
 
-    /// `pause-tincd node2`, `netem node1->node2 loss 30% delay 50ms`.
+    /// `pause-tincd node2`, `netem node1->node2 loss 30% delay 50ms`, `loss node1<->node2 30%`.
     public var label: String {
         var s = fault.rawValue
         if let node { s += " " + node }
-        if let peer { s += (fault == .netem ? (both == true ? "<->" : "->") : " ") + peer }
+        if let peer { s += (fault == .netem || fault == .loss ? (both == true ? "<->" : "->") : " ") + peer }
         if fault == .netem { s += " loss \(loss ?? 0)%" + ((delay ?? 0) > 0 ? " delay \(delay!)ms" : "") }
+        if fault == .loss { s += " \(loss ?? 0)%" }
         return s
     }
 }
@@ -132,11 +135,11 @@ public struct ChaosPlan: Sendable {
             step.node = node
             let others = nodes.filter { $0 != node }
             if fault == .corruptHostFile { step.peer = pick(others, peerDraw) }
-            if fault == .netem {
+            if fault == .netem || fault == .loss {
                 // Half the time the whole node, else towards one peer (one direction or both).
                 if shapeDraw >> 63 == 1 { step.peer = pick(others, peerDraw); step.both = bothDraw }
                 step.loss = lossDraw * 5
-                step.delay = [0, 20, 50, 100][delayDraw]
+                if fault == .netem { step.delay = [0, 20, 50, 100][delayDraw] }
             }
         }
         return step

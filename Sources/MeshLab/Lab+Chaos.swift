@@ -190,6 +190,10 @@ public final class ChaosRunner: @unchecked Sendable {
             faults.removeAll { $0 == .netem }
             unavailable.append("netem: this kernel has no netem or prio qdisc (sch_netem, sch_prio)")
         }
+        if faults.contains(.loss), let why = lab.lossUnavailable() {
+            faults.removeAll { $0 == .loss }
+            unavailable.append("loss: \(why)")
+        }
         report = ChaosReport(seed: options.seed, duration: options.duration, faults: faults.map(\.rawValue), nodes: names,
                              limits: options.limits, started_at: start)
         report.unavailable = unavailable
@@ -323,6 +327,7 @@ public final class ChaosRunner: @unchecked Sendable {
         case .fillDisk: kind = .fillDisk
         case .etcdNospace: kind = .etcdNospace
         case .corruptHostFile: kind = .corruptHostFile
+        case .loss: kind = .loss
         }
         let opts = FaultOptions(loss: Double(step.loss ?? 0), delay: Double(step.delay ?? 0), both: step.both ?? false)
         return try lab.fault(kind, node: step.node, peer: step.peer, state: state, options: opts)
@@ -350,6 +355,7 @@ public final class ChaosRunner: @unchecked Sendable {
             case .fillDisk: return try lab.fault(.freeDisk, node: step.node, peer: nil, state: state)
             case .etcdNospace: return try lab.fault(.clearEtcdNospace, node: nil, peer: nil, state: state)
             case .corruptHostFile: return try lab.fault(.restoreHostFile, node: step.node, peer: step.peer, state: state)
+            case .loss: return try lab.fault(.clearLoss, node: step.node, peer: nil, state: state)
             }
         } catch {
             violation("the undo of \(step.label) failed: \(error.description)")

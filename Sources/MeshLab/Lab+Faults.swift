@@ -18,6 +18,7 @@ public enum FaultKind: String, CaseIterable, Sendable {
     case pauseAgent = "pause-agent", resumeAgent = "resume-agent"
     case pauseEtcd = "pause-etcd", resumeEtcd = "resume-etcd"
     case netem = "netem", clearNetem = "clear-netem"
+    case loss = "loss", clearLoss = "clear-loss"
     case isolate = "isolate", heal = "heal"
     case fillDisk = "fill-disk", freeDisk = "free-disk"
     case etcdNospace = "etcd-nospace", clearEtcdNospace = "clear-etcd-nospace"
@@ -53,6 +54,8 @@ public enum FaultKind: String, CaseIterable, Sendable {
         case .resumeEtcd: return "resume-etcd NODE          SIGCONT the paused etcd member"
         case .netem: return "netem NODE [PEER]         tc netem --loss P --delay MS; PEER: NODE->PEER only\n                            (--both: and PEER->NODE)"
         case .clearNetem: return "clear-netem [NODE]        remove NODE's netem (every node without NODE)"
+        case .loss: return "loss NODE [PEER]          XDP drops --loss P % to and from NODE; with PEER\n                            NODE->PEER only (--both: and PEER->NODE); no delay"
+        case .clearLoss: return "clear-loss [NODE]         remove loss to and from NODE (all without NODE)"
         case .isolate: return "isolate NODE              NODE's underlay links down (etcd in minority)"
         case .heal: return "heal NODE                 undo isolate/cut-link of NODE, ALRM every tincd"
         case .fillDisk: return "fill-disk NODE            NODE's tinc directory on a full small tmpfs"
@@ -87,6 +90,10 @@ extension Lab {
             return try applyNetem(try need(), peer: peer, options: options)
         case .clearNetem:
             return try clearNetem(node.map { [$0] } ?? state.specs(stateDir: stateDir))
+        case .loss:
+            return try applyLoss(try need(), peer: peer, options: options, state: state)
+        case .clearLoss:
+            return try clearLoss(node.map { [$0] } ?? state.specs(stateDir: stateDir), state: state)
         case .isolate:
             let n = try need()
             try Netns.ip("-n", LabNames.bridgeNamespace, "link", "set", n.bridgePort, "down")
@@ -297,7 +304,8 @@ extension Lab {
         let r = try Netns.exec(ns, ["tc"] + args, timeout: 10)
         guard r.succeeded else {
             if r.stderr.contains("qdisc kind is unknown"), let kind = args.first(where: { ["netem", "prio"].contains($0) }) {
-                throw .invalidArgument("this kernel has no \(kind) qdisc (sch_\(kind), CONFIG_NET_SCH_\(kind.uppercased())): tc \(kind) faults cannot run here")
+                throw .invalidArgument("this kernel has no \(kind) qdisc (sch_\(kind), CONFIG_NET_SCH_\(kind.uppercased())): tc \(kind) faults cannot run here"
+                                       + "; packet loss alone works without it: `fault loss NODE [PEER] --loss P` (XDP)")
             }
             throw .commandFailed(command: Command.render(["tc"] + args) + " in \(ns)", status: r.status, stderr: r.stderr)
         }
@@ -553,7 +561,7 @@ extension Lab {
 
     // MARK: heal-all
 
-    /// Undoes every fault that left a trace: paused daemons, netem, cut or isolated links, full
+    /// Undoes every fault that left a trace: paused daemons, netem, XDP loss, cut or isolated links, full
     /// disks, the etcd NOSPACE alarm, garbled or removed files with a backup, and starts every lab
     /// daemon that is not running. Idempotent; returns one line per thing it did or could not do.
     public func healAll(state: LabState) -> [String] {
@@ -572,6 +580,10 @@ extension Lab {
         attempt("clear-netem") { () throws(LabError) in
             let s = try clearNetem(nodes)
             return s == "no netem to clear" ? nil : s
+        }
+        attempt("clear-loss") { () throws(LabError) in
+            let s = try clearLoss(nodes, state: state)
+            return s == "no loss to clear" ? nil : s
         }
         attempt("heal-link") { () throws(LabError) in try fault(.healLink, node: nil, peer: nil, state: state) }
         for n in nodes where !fillMounts(n).isEmpty {

@@ -262,10 +262,10 @@ struct Fault: ParsableCommand {
     @OptionGroup var common: CommonOptions
     @Argument(help: "The fault, e.g. kill-bird or heal-link.") var fault: KindArg
     @Argument(help: "The node (node2 or 2).") var node: String?
-    @Argument(help: "The peer, for cut-link, heal-link, delete-host-key, restore-host-key, netem, corrupt-host-file and restore-host-file.") var peer: String?
-    @Option(help: ArgumentHelp("netem: packet loss in percent.", valueName: "P")) var loss: Double = 0
-    @Option(help: ArgumentHelp("netem: added delay in milliseconds.", valueName: "MS")) var delay: Double = 0
-    @Flag(help: "netem with a PEER: both directions, not only NODE->PEER.") var both = false
+    @Argument(help: "The peer, for cut-link, heal-link, delete-host-key, restore-host-key, netem, loss, corrupt-host-file and restore-host-file.") var peer: String?
+    @Option(help: ArgumentHelp("netem and loss: packet loss in percent.", valueName: "P")) var loss: Double = 0
+    @Option(help: ArgumentHelp("netem: added delay in milliseconds (loss cannot delay: that needs the kernel's sch_netem).", valueName: "MS")) var delay: Double = 0
+    @Flag(help: "netem or loss with a PEER: both directions, not only NODE->PEER.") var both = false
 
     func run() throws {
         let lab = common.makeLab()
