@@ -389,6 +389,11 @@ public final class TincDaemonClient: @unchecked Sendable {
                 let stillMissing = missing(scan)
                 if stillMissing.isEmpty { return LogRead(scan: scan, truncated: truncated) }
             }
+            // A tincd that dies mid-dump (killed by a repair of a hung tincd, or crashed) ends the
+            // wait at once: the dump holds the signal lock, which the restart command waits for.
+            if !grew, !probe.isAlive(pid) || probe.processState(pid) == "Z" {
+                throw .daemonExited(pid: pid, during: "SIG\(name)")
+            }
             let elapsed = ContinuousClock.now - started
             if elapsed >= configuration.dumpTimeout {
                 guard probe.isAlive(pid) else { throw .daemonExited(pid: pid, during: "SIG\(name)") }
