@@ -17,7 +17,7 @@ public struct HealthProblem: Sendable, Hashable, Comparable {
         case noReflectorSession = "no_reflector_session"
         case birdConfigRefused = "bird_config_refused"
         case bgpSessionDown = "bgp_session_down"
-        /// tincd runs but did not answer its dump signals within the dump timeout.
+        /// tincd runs but did not answer a signal (dump, HUP, ALRM) within the dump timeout.
         case tincdHung = "tincd_hung"
         /// BIRD runs and its socket accepts, but it did not answer within collector.bird.timeout.
         case birdHung = "bird_hung"
@@ -61,7 +61,7 @@ public enum HealthModel {
     public static func evaluate(_ state: MeshState) -> HealthReport {
         var problems: [HealthProblem] = []
         if state.tincdHung {
-            problems.append(.init(.tincdHung, "tincd runs but did not answer its dump signals (USR2, USR1) within the dump timeout: hung or stopped"))
+            problems.append(.init(.tincdHung, "tincd runs but did not answer a signal (a dump's USR2/USR1, or HUP/ALRM) within the dump timeout: hung or stopped"))
         } else if state.tincdRunning == false {
             problems.append(.init(.tincdDown, "tincd is not running"))
         }
