@@ -20,5 +20,9 @@ swift build -c release --static-swift-stdlib --product bgpmesh-lab
 "$LAB" up --nodes "$NODES"
 "$LAB" wait converged --timeout 180
 echo
-echo "Faults to try:   $LAB fault kill-bird node2   then   $LAB fault restart-bird node2"
+echo "Faults to try (node2's agent restarts the daemon itself within seconds; watch it with"
+echo "                 $LAB status   and   curl -s 127.0.0.1:20102/api/v1/status):"
+echo "                 $LAB fault kill-bird node2     $LAB fault kill-tincd node2"
+echo "                 $LAB fault pause-tincd node2   (a hung tincd: killed and started again by the agent)"
+echo "                 $LAB fault --help              (every fault and its undo; $LAB fault heal-all undoes them all)"
 echo "Tear down with:  make demo-down"

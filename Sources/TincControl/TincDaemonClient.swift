@@ -2,6 +2,7 @@ import POSIXSupport
 import Dispatch
 import Glibc
 import Logging
+import Synchronization
 
 /// One snapshot of a tincd: the parsed dump, and when it was taken. Between dumps the client
 /// serves the last snapshot, so exporters should publish its age.
@@ -117,6 +118,9 @@ public final class TincDaemonClient: @unchecked Sendable {
     private var lastError: TincControlError?
     private var lastSignalEnd: ContinuousClock.Instant?
     private var statisticsValue = Statistics()
+    /// The pid whose last signal (a dump's USR2/USR1, HUP or ALRM) went unanswered within the
+    /// dump timeout; nil after an answered one. Not confined to `queue`: read while it waits.
+    private let unanswered = Mutex<Int32?>(nil)
 
     public convenience init(configuration: Configuration, logger: Logger = Logger(label: "bgpmesh.tinc")) {
         self.init(configuration: configuration, logger: logger, probe: .system)
@@ -181,6 +185,15 @@ public final class TincDaemonClient: @unchecked Sendable {
 
     public var statistics: Statistics {
         queue.sync { statisticsValue }
+    }
+
+    /// The tincd that did not answer the last signal anyone sent it through this client (the
+    /// dump sampler's USR2/USR1, the registry's or the repair loop's HUP and ALRM) within the
+    /// dump timeout: hung or stopped. Every user's signals share one queue, so a hung tincd
+    /// shows at the first unanswered signal, whoever sent it, not only at the sampler's turn.
+    /// Never waits for the queue.
+    public var unansweredSignalPid: Int32? {
+        unanswered.withLock { $0 }
     }
 
     // MARK: On the queue
@@ -387,7 +400,15 @@ public final class TincDaemonClient: @unchecked Sendable {
                 var scan = TincLogScanner.scan(buffer, pid: pid)
                 if let endMessage { scan.sawMessage = Self.contains(buffer, message: endMessage) }
                 let stillMissing = missing(scan)
-                if stillMissing.isEmpty { return LogRead(scan: scan, truncated: truncated) }
+                if stillMissing.isEmpty {
+                    unanswered.withLock { if $0 == pid { $0 = nil } }
+                    return LogRead(scan: scan, truncated: truncated)
+                }
+            }
+            // A tincd that dies mid-dump (killed by a repair of a hung tincd, or crashed) ends the
+            // wait at once: the dump holds the signal lock, which the restart command waits for.
+            if !grew, !probe.isAlive(pid) || probe.processState(pid) == "Z" {
+                throw .daemonExited(pid: pid, during: "SIG\(name)")
             }
             let elapsed = ContinuousClock.now - started
             if elapsed >= configuration.dumpTimeout {
@@ -395,6 +416,7 @@ public final class TincDaemonClient: @unchecked Sendable {
                 try checkLogIsOpen(by: pid, path: logPath)
                 var scan = TincLogScanner.scan(buffer, pid: pid)
                 if let endMessage { scan.sawMessage = Self.contains(buffer, message: endMessage) }
+                unanswered.withLock { $0 = pid }
                 throw .dumpTimeout(signal: "SIG\(name)", pid: pid, logfile: logPath, after: configuration.dumpTimeout,
                                    missing: missing(scan), bytesRead: buffer.count)
             }

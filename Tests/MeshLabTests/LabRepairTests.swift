@@ -26,9 +26,8 @@ final class LabRepairTests: XCTestCase {
         LabHarness.agentMetrics(lab, n) ?? [:]
     }
 
-    /// Sum of every series of `name` whose labels contain all of `having`.
     func sum(_ m: [String: Double], _ name: String, having: [String] = []) -> Double {
-        m.filter { ($0.key == name || $0.key.hasPrefix(name + "{")) && having.allSatisfy($0.key.contains) }.values.reduce(0, +)
+        LabHarness.sum(m, name, having: having)
     }
 
     func bgp(_ n: NodeSpec) -> [BirdProtocol] {
@@ -41,23 +40,10 @@ final class LabRepairTests: XCTestCase {
         XCTAssertTrue(r.succeeded, "birdc \(args.joined(separator: " ")) on \(n.name): \(r.stdout)\(r.stderr)")
     }
 
-    /// What node `n` says it did on its own since `start` for `action` (trigger auto, result ok):
-    /// the rise of its `bgpmesh_repairs_total` over `counterBefore`, and the entries in its audit
-    /// trail. nil when the agent does not answer or reports another repair mode (so a silent
-    /// agent never passes for one that did nothing).
+    /// `LabHarness.ownRepairs`.
     func ownRepairs(_ lab: Lab, _ n: NodeSpec, _ mode: String, _ action: String, since start: Date,
                     counterBefore: Double) -> (counted: Double, audited: Double)? {
-        guard let m = LabHarness.agentMetrics(lab, n), m["bgpmesh_repair_mode_info{mode=\"\(mode)\"}"] == 1,
-              let text = try? lab.httpGet(from: LabNames.monitoringNamespace, "http://\(n.agentListen)/api/v1/status"),
-              let json = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
-              json["repair_mode"] as? String == mode,
-              let actions = json["recent_actions"] as? [[String: Any]] else { return nil }
-        let counted = sum(m, "bgpmesh_repairs_total", having: ["action=\"\(action)\"", "trigger=\"auto\"", "result=\"ok\""]) - counterBefore
-        let audited = actions.filter {
-            $0["action"] as? String == action && $0["trigger"] as? String == "auto" && $0["result"] as? String == "ok"
-                && ($0["time"] as? Double ?? 0) >= start.timeIntervalSince1970 - 1
-        }.count
-        return (counted, Double(audited))
+        LabHarness.ownRepairs(lab, n, mode, action, since: start, counterBefore: counterBefore)
     }
 
     /// `ownRepairs`, waiting up to 15 s for both to show when repair is on; read once when off
@@ -153,19 +139,15 @@ final class LabRepairTests: XCTestCase {
         XCTAssertNotNil(recovery(dir, since: Date(), limit: 90), "\(mode): no convergence after restore-connectto")
 
         // The lab gives every agent a restart command (the node's run/restart-tincd), so with repair
-        // on the agent restarts a dead tincd itself; with repair off nothing does, and the lab
-        // restarts it after 5 s (the baseline).
+        // on the agent restarts a dead tincd itself; with repair off nothing does: tincd stays dead
+        // for the 10 s the agent is given with repair on (watched all along), then the lab restarts
+        // it (the baseline), so the rest of the run has its mesh back.
         counter = autoRepairCount(lab, n2, "restart_tincd")
         start = Date()
         try run("fault", "kill-tincd", "node2")
-        if mode == "on" {
-            out["kill-tincd: tincd back on node2"] = back(since: start, 20) { lab.isRunning(.tincd, n2) }
-        } else {
-            Thread.sleep(forTimeInterval: 5) // the stimulus: 5 s for something else to restart it
-            out["kill-tincd: tincd back on node2"] = lab.isRunning(.tincd, n2) ? Date().timeIntervalSince(start) : nil
-            try run("fault", "restart-tincd", "node2")
-        }
-        out["kill-tincd node2 (on: the agent restarts it; off: the lab, after 5 s)"] = recovery(dir, since: start, limit: limit)
+        out["kill-tincd: tincd back on node2"] = back(since: start, mode == "on" ? 20 : 10) { lab.isRunning(.tincd, n2) }
+        if mode != "on" { try run("fault", "restart-tincd", "node2") }
+        out["kill-tincd node2 (on: the agent restarts it; off: the lab, after 10 s)"] = recovery(dir, since: start, limit: limit)
         own = evidence(lab, n2, mode, "restart_tincd", since: start, counterBefore: counter)
         out["kill-tincd: node2 counted restart_tincd"] = own.counted
         out["kill-tincd: node2 audited restart_tincd"] = own.audited
@@ -181,7 +163,7 @@ final class LabRepairTests: XCTestCase {
         // cut-link: node3 still reaches both, so no session may be lost; traffic goes via node3.
         let flapsBefore = nodes.map { sum(metrics(lab, $0), "bird_bgp_session_flaps_total") }
         try run("fault", "cut-link", "node1", "node2")
-        let relayed = LabHarness.eventually(15) { self.metrics(lab, n1)["tinc_node_indirect{node=\"node2\"}"] == 1 }
+        let relayed = LabHarness.eventually(15) { self.metrics(lab, n1)["tinc_node_indirect{peer=\"node2\"}"] == 1 }
         Thread.sleep(forTimeInterval: 10) // the stimulus: the link stays cut for 10 s more
         let sessionsUp = nodes.allSatisfy { n in self.bgp(n).allSatisfy(\.established) }
         let flapsAfter = nodes.map { sum(metrics(lab, $0), "bird_bgp_session_flaps_total") }
@@ -212,8 +194,11 @@ final class LabRepairTests: XCTestCase {
     func flapping(_ dir: String, _ lab: Lab, _ nodes: [NodeSpec]) throws {
         let n1 = nodes[0], n3 = nodes[2]
         func repairs() -> Double { sum(metrics(lab, n1), "bgpmesh_repairs_total") }
-        let flapsOf: (NodeSpec, String) -> Double = { n, s in self.metrics(lab, n)["bird_bgp_session_flaps_total{name=\"\(s)\"}"] ?? 0 }
-        let others = [(n1, "bgpmesh_node3"), (n3, "bgpmesh_node1"), (n3, "bgpmesh_node2")]
+        // The session to `peer` is the protocol bgpmesh_<peer>; the agent names the peer in `peer`.
+        let flapsOf: (NodeSpec, String) -> Double = { n, peer in
+            self.metrics(lab, n)["bird_bgp_session_flaps_total{name=\"bgpmesh_\(peer)\",peer=\"\(peer)\"}"] ?? 0
+        }
+        let others = [(n1, "node3"), (n3, "node1"), (n3, "node2")]
         let before = others.map { flapsOf($0.0, $0.1) }
         let repairsBefore = repairs()
         let start = Date()
@@ -297,7 +282,7 @@ final class LabRepairTests: XCTestCase {
         // daemons behave as the repair cases assume; the issue's time bounds apply with repair on.
         for (mode, row) in [("on", on), ("off", off)] {
             for fault in ["delete-host-key node1 node2 (baseline: tinc relays)", "drop-connectto node1 (baseline: tinc relays)",
-                          "kill-tincd node2 (on: the agent restarts it; off: the lab, after 5 s)",
+                          "kill-tincd node2 (on: the agent restarts it; off: the lab, after 10 s)",
                           "BGP held down (baseline: enabled by hand)"] {
                 XCTAssertNotNil(row[fault] ?? nil, "repair \(mode): no recovery within the limit after \(fault)")
             }
@@ -306,7 +291,7 @@ final class LabRepairTests: XCTestCase {
         }
         XCTAssertLessThan((on["delete-host-key node1 node2 (baseline: tinc relays)"] ?? nil) ?? 99, 10, "delete-host-key")
         XCTAssertLessThan((on["drop-connectto node1 (baseline: tinc relays)"] ?? nil) ?? 99, 10, "drop-connectto")
-        XCTAssertLessThan((on["kill-tincd node2 (on: the agent restarts it; off: the lab, after 5 s)"] ?? nil) ?? 99, 10, "kill-tincd")
+        XCTAssertLessThan((on["kill-tincd node2 (on: the agent restarts it; off: the lab, after 10 s)"] ?? nil) ?? 99, 10, "kill-tincd")
         XCTAssertLessThan((on["BGP held down (baseline: enabled by hand)"] ?? nil) ?? 99, 5, "BGP hold-down")
     }
 }

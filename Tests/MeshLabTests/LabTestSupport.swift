@@ -100,6 +100,34 @@ enum LabHarness {
         return out
     }
 
+    /// Sum of every series of `name` whose labels contain all of `having`.
+    static func sum(_ m: [String: Double], _ name: String, having: [String] = []) -> Double {
+        m.filter { ($0.key == name || $0.key.hasPrefix(name + "{")) && having.allSatisfy($0.key.contains) }.values.reduce(0, +)
+    }
+
+    /// One agent's `/api/v1/status` as JSON; nil when it does not answer.
+    static func agentStatus(_ lab: Lab, _ n: NodeSpec) -> [String: Any]? {
+        guard let text = try? lab.httpGet(from: LabNames.monitoringNamespace, "http://\(n.agentListen)/api/v1/status") else { return nil }
+        return (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
+    }
+
+    /// What node `n`'s agent says it did on its own since `start` for `action` (trigger auto,
+    /// result ok): the rise of its `bgpmesh_repairs_total` over `counterBefore`, and the entries
+    /// in its `/api/v1/status` audit trail. nil when the agent does not answer or reports another
+    /// repair mode (so a silent agent never passes for one that did nothing).
+    static func ownRepairs(_ lab: Lab, _ n: NodeSpec, _ mode: String, _ action: String, since start: Date,
+                           counterBefore: Double) -> (counted: Double, audited: Double)? {
+        guard let m = agentMetrics(lab, n), m["bgpmesh_repair_mode_info{mode=\"\(mode)\"}"] == 1,
+              let json = agentStatus(lab, n), json["repair_mode"] as? String == mode,
+              let actions = json["recent_actions"] as? [[String: Any]] else { return nil }
+        let counted = sum(m, "bgpmesh_repairs_total", having: ["action=\"\(action)\"", "trigger=\"auto\"", "result=\"ok\""]) - counterBefore
+        let audited = actions.filter {
+            $0["action"] as? String == action && $0["trigger"] as? String == "auto" && $0["result"] as? String == "ok"
+                && ($0["time"] as? Double ?? 0) >= start.timeIntervalSince1970 - 1
+        }.count
+        return (counted, Double(audited))
+    }
+
     /// Polls `check` until it is true, at most `timeout` seconds.
     static func eventually(_ timeout: Double, interval: Double = 0.5, _ check: () throws -> Bool) rethrows -> Bool {
         let deadline = Date().addingTimeInterval(timeout)

@@ -114,6 +114,21 @@ final class TincDaemonClientTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(ContinuousClock.now - started, .milliseconds(400))
     }
 
+    /// A tincd that dies while a dump waits for it (a hung tincd killed by the repair) ends the
+    /// wait at once, well before the dump timeout: the dump holds the signal lock meanwhile.
+    func testADaemonThatDiesMidDumpEndsTheWaitAtOnce() throws {
+        fake.behavior = .silent
+        let fake = self.fake!
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) { fake.alive = false }
+        let started = ContinuousClock.now
+        XCTAssertThrowsError(try client(timeout: .seconds(10)).snapshotSync()) { error in
+            guard case .daemonExited(let pid, let during)? = error as? TincControlError else { return XCTFail("\(error)") }
+            XCTAssertEqual(pid, fake.pid)
+            XCTAssertEqual(during, "SIGUSR2")
+        }
+        XCTAssertLessThan(ContinuousClock.now - started, .seconds(10), "the wait ran into the dump timeout")
+    }
+
     func testHalfDumpNamesTheMissingBlocks() throws {
         fake.behavior = .halfDump
         XCTAssertThrowsError(try client(timeout: .milliseconds(400)).snapshotSync()) { error in

@@ -12,6 +12,8 @@ extension RegistrySync {
         /// conf.d/bgpmesh.conf differs from the plan.
         public var connectToDrift: Bool
         public var connectTo: [String]
+        /// Files whose last write failed (cleared by the next good write).
+        public var writeFailures: [MeshState.FileWriteFailure] = []
     }
 
     /// Compares hosts/ and conf.d/bgpmesh.conf with what the registry says they hold. Files
@@ -22,7 +24,14 @@ extension RegistrySync {
                                           settings: settings, files: files, owned: ownedFiles)
         let conflicts = health.peers.filter { $0.hostFile == .conflict }.count
         metrics.update { $0.hostFileConflicts = conflicts }
-        return health
+        var withFailures = health
+        withFailures.writeFailures = writeFailures.keys.sorted().compactMap { file in
+            let peer = file.hasPrefix("hosts/") ? String(file.dropFirst(6)) : ""
+            // A host file whose record went is no longer the agent's to write.
+            if !peer.isEmpty, !view.records.keys.contains(where: { $0.rawValue == peer }) { return nil }
+            return writeFailures[file].map { MeshState.FileWriteFailure(file: file, peer: peer, error: $0) }
+        }
+        return withFailures
     }
 
     /// Repair: writes every host file that differs from its record and/or the planned

@@ -128,8 +128,11 @@ extension RegistrySync {
         var before = stat()
         let hadFile = quiet && stat(path, &before) == 0
         do {
-            guard try files.writeHostFile(name, record.hostFile) == .written else { return .unchanged }
+            let outcome = try files.writeHostFile(name, record.hostFile)
+            noteWrite("hosts/\(name)", failed: nil)
+            guard outcome == .written else { return .unchanged }
         } catch {
+            noteWrite("hosts/\(name)", failed: error)
             metrics.error("hostfile")
             logger.error("cannot write host file", metadata: ["peer": "\(name)", "error": "\(error)"])
             return .failed
@@ -241,11 +244,14 @@ extension RegistrySync {
 
     func writeConnectTo(_ chosen: [TincNodeName], previous current: [TincNodeName]) -> Bool {
         do {
-            guard try files.writeConfD(Self.connectToFile, settings.connectToText(chosen)) == .written else {
+            let outcome = try files.writeConfD(Self.connectToFile, settings.connectToText(chosen))
+            noteWrite("conf.d/\(Self.connectToFile)", failed: nil)
+            guard outcome == .written else {
                 planned = chosen
                 return false
             }
         } catch {
+            noteWrite("conf.d/\(Self.connectToFile)", failed: error)
             metrics.error("connectto")
             logger.error("cannot write ConnectTo file", metadata: ["file": "conf.d/\(Self.connectToFile)", "error": "\(error)"])
             return false
@@ -255,5 +261,22 @@ extension RegistrySync {
         logger.notice("ConnectTo changed", metadata: ["from": "\(current.map(\.rawValue).joined(separator: ","))",
                                                       "to": "\(chosen.map(\.rawValue).joined(separator: ","))"])
         return true
+    }
+
+    /// Records how the last write of `file` (relative to the tinc directory) went: a failure
+    /// (ENOSPC, EROFS, EIO) is reported in health until a write of that file succeeds.
+    func noteWrite(_ file: String, failed error: TincFileError?) {
+        let before = writeFailures[file]
+        if let error {
+            writeFailures[file] = "\(error)"
+            if before == nil { logger.warning("file write failing; the previous file is kept whole", metadata: ["file": "\(file)"]) }
+        } else if before != nil {
+            writeFailures[file] = nil
+            logger.notice("file written again after failing", metadata: ["file": "\(file)"])
+        } else {
+            return
+        }
+        let count = writeFailures.count
+        metrics.update { $0.filesUnwritable = count }
     }
 }

@@ -118,6 +118,9 @@ public actor RegistrySync {
     /// The key each peer's host file holds since this agent wrote it (or found it right): what
     /// this node acknowledges to a rotating peer (`keyAcks`).
     var installedKeys: [TincNodeName: String] = [:]
+    /// Files (relative to the tinc directory) whose last write failed, with the error: health's
+    /// `file_write_failed` and `bgpmesh_registry_files_unwritable`.
+    var writeFailures: [String: String] = [:]
     /// During a key rotation: the key the record carries and is signed with (`setRotation`).
     var rotationKey: TincRSAPrivateKey?
     /// The rotation statements every record carries (`RotationState.chain`).

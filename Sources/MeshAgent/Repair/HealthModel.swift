@@ -17,10 +17,12 @@ public struct HealthProblem: Sendable, Hashable, Comparable {
         case noReflectorSession = "no_reflector_session"
         case birdConfigRefused = "bird_config_refused"
         case bgpSessionDown = "bgp_session_down"
-        /// tincd runs but did not answer its dump signals within the dump timeout.
+        /// tincd runs but did not answer a signal (dump, HUP, ALRM) within the dump timeout.
         case tincdHung = "tincd_hung"
         /// BIRD runs and its socket accepts, but it did not answer within collector.bird.timeout.
         case birdHung = "bird_hung"
+        /// The agent could not write one of its tinc files (hosts/<peer>, conf.d/bgpmesh.conf).
+        case fileWriteFailed = "file_write_failed"
     }
 
     public var kind: Kind
@@ -59,7 +61,7 @@ public enum HealthModel {
     public static func evaluate(_ state: MeshState) -> HealthReport {
         var problems: [HealthProblem] = []
         if state.tincdHung {
-            problems.append(.init(.tincdHung, "tincd runs but did not answer its dump signals (USR2, USR1) within the dump timeout: hung or stopped"))
+            problems.append(.init(.tincdHung, "tincd runs but did not answer a signal (a dump's USR2/USR1, or HUP/ALRM) within the dump timeout: hung or stopped"))
         } else if state.tincdRunning == false {
             problems.append(.init(.tincdDown, "tincd is not running"))
         }
@@ -72,6 +74,10 @@ public enum HealthModel {
             problems.append(.init(.registryStale, "the registry view is not current (etcd unreachable); files are kept as they are"))
         }
         if state.connectToDrift { problems.append(.init(.connectToDrift, "conf.d/bgpmesh.conf differs from the planned ConnectTo set")) }
+        for failure in state.fileWriteFailures {
+            problems.append(.init(.fileWriteFailed, peer: failure.peer,
+                                  "cannot write \(failure.file) (\(failure.error)); the previous file stays as it was, retried every round"))
+        }
         for peer in state.peers {
             switch peer.hostFile {
             case .missing: problems.append(.init(.hostKeyMissing, peer: peer.name, "hosts/\(peer.name) is missing"))
@@ -102,7 +108,7 @@ public enum HealthModel {
         let losses = state.peers.compactMap(\.probeLoss)
         let probes = losses.isEmpty ? 1 : losses.map { 1 - min(max($0, 0), 1) }.reduce(0, +) / Double(losses.count)
         let daemons = (state.tincdRunning == false || state.tincdHung ? 0 : 0.5) + (state.birdUp == false || state.birdHung ? 0 : 0.5)
-        let drift = state.connectToDrift || state.peers.contains { $0.hostFile != .ok }
+        let drift = state.connectToDrift || state.peers.contains { $0.hostFile != .ok } || !state.fileWriteFailures.isEmpty
         let registry = (state.registrySynced == false ? 0.0 : 0.5) + (drift ? 0.0 : 0.5)
         let score = 0.3 * tinc + 0.3 * bgp + 0.2 * probes + 0.1 * daemons + 0.1 * registry
         return HealthReport(score: (score * 1000).rounded() / 1000, problems: problems.sorted())

@@ -37,6 +37,22 @@ public struct MeshState: Sendable, Equatable {
     /// `conflict`: it exists but the agent did not write it (the operator's, never touched).
     public enum HostFileState: String, Sendable, Equatable { case ok, missing, mismatch, conflict }
 
+    /// A file the agent owns that its last write attempt could not write (a full disk, a
+    /// read-only mount); the previous file, if any, is still there whole.
+    public struct FileWriteFailure: Sendable, Equatable {
+        /// Relative to the tinc directory: `hosts/<peer>` or `conf.d/bgpmesh.conf`.
+        public var file: String
+        /// The peer a host file is for; "" for conf.d.
+        public var peer: String
+        public var error: String
+
+        public init(file: String, peer: String, error: String) {
+            self.file = file
+            self.peer = peer
+            self.error = error
+        }
+    }
+
     public struct Session: Sendable, Equatable {
         /// BIRD's protocol name.
         public var name: String
@@ -85,6 +101,8 @@ public struct MeshState: Sendable, Equatable {
     public var birdHung = false
     /// BIRD's process serves our socket, checked now (nil: not checked).
     public var birdRunning: Bool?
+    /// The registry's files whose last write failed.
+    public var fileWriteFailures: [FileWriteFailure] = []
 
     public init(node: String? = nil, peers: [Peer] = [], sessions: [Session] = [], tincdRunning: Bool? = nil, birdUp: Bool? = nil,
                 registrySynced: Bool? = nil, connectToDrift: Bool = false) {

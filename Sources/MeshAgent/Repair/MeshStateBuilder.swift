@@ -13,6 +13,7 @@ struct MeshStateBuilder: Sendable {
         state.node = registry?.node
         state.registrySynced = registry?.synced
         state.connectToDrift = registry?.connectToDrift ?? false
+        state.fileWriteFailures = registry?.writeFailures ?? []
         state.tincdRunning = inputs.tincdRunning
         state.tincdHung = inputs.tincdHung && inputs.tincdRunning != false
         state.tincdRotating = inputs.tincdRotating

@@ -90,7 +90,7 @@ extension Agent {
 
     static func addTinc(_ client: TincDaemonClient, _ c: AgentConfiguration, logger: Logger, to parts: inout Parts) -> TincDumpState {
         // The health model's tincd state follows the process, like tinc_up.
-        let dumps = TincDumpState(process: { try? client.verifiedProcess().pid })
+        let dumps = TincDumpState(process: { try? client.verifiedProcess().pid }, unanswered: { client.unansweredSignalPid })
         let sampler = TincDumpSampler(client: client, state: dumps, interval: c.tincMinDumpInterval, logger: logger)
         parts.addSampler(run: { await sampler.run() }, poll: { await sampler.poll() }, firstPoll: sampler.firstPoll)
         parts.collectors.append(TincCollector(client: client, dumps: dumps, interface: c.tincInterface))

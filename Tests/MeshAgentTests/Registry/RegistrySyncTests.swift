@@ -494,4 +494,37 @@ final class RegistrySyncTests: XCTestCase {
         let repairedLedger = await sync.ownedFiles.broken
         XCTAssertNil(repairedLedger)
     }
+
+    /// A host file that cannot be written (here a directory stands where the file goes, so the
+    /// rename fails, as ENOSPC or EROFS would fail the write) is reported in health and counted,
+    /// leaves no temporary file, and is written by the first round after the obstacle is gone.
+    func testAFailedWriteIsReportedLeavesNothingAndIsRetried() async throws {
+        for name in ["node1", "node2"] { _ = try makeNode(name) }
+        for name in ["node1", "node2"] { try start(name) }
+        try await eventually("node1 wrote node2's host file") { hostNames("node1") == ["node1", "node2"] && metrics("node1").hostfileWrites == 1 }
+        let written = try XCTUnwrap(file("node1", "hosts/node2"))
+        await stop("node1")
+        let path = root + "/node1/hosts/node2"
+        try FileManager.default.removeItem(atPath: path)
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        try "x".write(toFile: path + "/blocker", atomically: false, encoding: .utf8)
+
+        try start("node1")
+        let sync = running["node1"]!.sync
+        try await eventuallyAsync("node1 reports the failed write") { await !sync.health().writeFailures.isEmpty }
+        let failures = await sync.health().writeFailures
+        XCTAssertEqual(failures.map(\.file), ["hosts/node2"])
+        XCTAssertEqual(failures.map(\.peer), ["node2"])
+        XCTAssertTrue(failures.first?.error.contains("rename") == true, "\(failures)")
+        XCTAssertEqual(metrics("node1").filesUnwritable, 1)
+        XCTAssertGreaterThanOrEqual(metrics("node1").errors["hostfile"] ?? 0, 1)
+        try await roundsPass("node1")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: root + "/node1/hosts").filter { $0.contains(".tmp.") }
+        XCTAssertEqual(leftovers, [], "temporary files left behind")
+
+        try FileManager.default.removeItem(atPath: path)
+        try await eventually("node1 wrote node2's host file once it could") { file("node1", "hosts/node2") == written }
+        try await eventuallyAsync("the failure cleared") { await sync.health().writeFailures.isEmpty }
+        XCTAssertEqual(metrics("node1").filesUnwritable, 0)
+    }
 }

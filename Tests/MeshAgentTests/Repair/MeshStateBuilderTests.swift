@@ -86,4 +86,26 @@ final class MeshStateBuilderTests: XCTestCase {
         XCTAssertNil(s.birdUp)
         XCTAssertTrue(s.sessions.isEmpty)
     }
+
+    /// A file the registry loop could not write is a health problem of its own, naming the file
+    /// and the error, for the peer it is for ("" for conf.d), and costs configuration score.
+    func testAFailedFileWriteIsAProblemNamingTheFile() {
+        var registry = health([("node2", true, [])])
+        var cleanBuilder = MeshStateBuilder()
+        let clean = HealthModel.evaluate(cleanBuilder.build(MeshStateInputs(registry: registry), now: t0))
+        registry.writeFailures = [
+            .init(file: "conf.d/bgpmesh.conf", peer: "", error: "write: No space left on device"),
+            .init(file: "hosts/node2", peer: "node2", error: "write: No space left on device"),
+        ]
+        var builder = MeshStateBuilder()
+        let state = builder.build(MeshStateInputs(registry: registry), now: t0)
+        XCTAssertEqual(state.fileWriteFailures, registry.writeFailures)
+        let report = HealthModel.evaluate(state)
+        let failed = report.problems.filter { $0.kind == .fileWriteFailed }
+        XCTAssertEqual(failed.map(\.peer), ["", "node2"])
+        XCTAssertTrue(failed.allSatisfy { $0.reason.contains("No space left on device") }, "\(failed)")
+        XCTAssertTrue(failed.first { $0.peer == "node2" }?.reason.contains("hosts/node2") == true)
+        XCTAssertTrue(failed.first { $0.peer == "" }?.reason.contains("conf.d/bgpmesh.conf") == true)
+        XCTAssertLessThan(report.score, clean.score)
+    }
 }

@@ -27,6 +27,8 @@ public final class RegistryMetrics: Sendable {
         var peerOverlays: [String: String] = [:]
         /// Peers whose host file exists but was not written by the agent (set by the drift check).
         var hostFileConflicts = 0
+        /// Files whose last write failed (a full disk, a read-only mount).
+        var filesUnwritable = 0
     }
 
     /// The most `bgpmesh_registry_refused_node` series: a flood of hostile names stays bounded.
@@ -63,6 +65,9 @@ public final class RegistryMetrics: Sendable {
             .gauge("bgpmesh_registry_host_file_conflicts",
                    help: "Peers with a registry record whose hosts/ file the agent did not write and leaves alone (the operator's).",
                    [Metric([], Double(v.hostFileConflicts))]),
+            .gauge("bgpmesh_registry_files_unwritable",
+                   help: "tinc files (hosts/<peer>, conf.d/bgpmesh.conf) whose last write by the agent failed; the previous file stays whole.",
+                   [Metric([], Double(v.filesUnwritable))]),
             .counter("bgpmesh_connectto_changes_total", help: "Rewrites of conf.d/bgpmesh.conf with a different ConnectTo set.",
                      [Metric([], Double(v.connectToChanges))]),
             .gauge("bgpmesh_connectto_peers", help: "Peers in this node's managed ConnectTo lines.",

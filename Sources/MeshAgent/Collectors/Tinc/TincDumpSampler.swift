@@ -28,11 +28,16 @@ public final class TincDumpState: Sendable {
     let state = Mutex(State())
     /// This net's running tincd, checked live (pidfile, /proc); nil: not running.
     let process: (@Sendable () -> Int32?)?
+    /// The pid that left the last signal of any sender unanswered (nil: none).
+    let unanswered: (@Sendable () -> Int32?)?
 
     /// `process` (normally `TincDaemonClient.verifiedProcess`) makes `daemonRunning` follow the
-    /// process at every call instead of the last dump.
-    public init(process: (@Sendable () -> Int32?)? = nil) {
+    /// process at every call instead of the last dump; `unanswered` (normally
+    /// `TincDaemonClient.unansweredSignalPid`) makes a HUP or ALRM that tincd did not answer
+    /// count as hung too, not only a dump.
+    public init(process: (@Sendable () -> Int32?)? = nil, unanswered: (@Sendable () -> Int32?)? = nil) {
         self.process = process
+        self.unanswered = unanswered
     }
 
     /// Records one attempt; returns true the first time tincd turns out not to log to a file.

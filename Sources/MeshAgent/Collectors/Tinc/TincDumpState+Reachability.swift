@@ -20,9 +20,10 @@ extension TincDumpState {
     }
 
     /// tincd runs but its last dump timed out (it did not answer USR2/USR1 within the dump
-    /// timeout): hung, or stopped. Checked against the live pid, so a restarted tincd is not hung.
+    /// timeout), or another sender's last HUP or ALRM did: hung, or stopped. Checked against the
+    /// live pid, so a restarted tincd is not hung.
     public var daemonHung: Bool {
-        guard let hung = state.withLock({ $0.hungPid }) else { return false }
+        guard let hung = state.withLock({ $0.hungPid }) ?? unanswered?() else { return false }
         if let process { return process() == hung }
         return state.withLock { $0.running }
     }

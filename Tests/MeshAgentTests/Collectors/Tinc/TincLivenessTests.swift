@@ -91,4 +91,29 @@ final class TincLivenessTests: XCTestCase {
         let none = try await fresh.killVerified()
         XCTAssertNil(none, "nothing left to kill")
     }
+
+    /// An ALRM the stopped tincd does not answer (the registry's reload, a repair's retry) makes
+    /// it hung without waiting for the sampler's next dump; an answered one clears it.
+    func testAnUnansweredALRMMakesTincdHungWithoutADump() async throws {
+        let client = client(dumpTimeout: .milliseconds(500))
+        let state = TincDumpState(process: { try? client.verifiedProcess().pid }, unanswered: { client.unansweredSignalPid })
+        try await client.retry()
+        XCTAssertNil(client.unansweredSignalPid)
+        XCTAssertFalse(state.daemonHung)
+        kill(tincd.pid, SIGSTOP)
+        await waitUntil("tincd is stopped") { ProcessInspection.state(self.tincd.pid) == "T" }
+        do {
+            try await client.retry()
+            XCTFail("a stopped tincd answered ALRM")
+        } catch {
+            guard case .dumpTimeout(let signal, _, _, _, _, _) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(signal, "SIGALRM")
+        }
+        XCTAssertEqual(client.unansweredSignalPid, tincd.pid)
+        XCTAssertTrue(state.daemonHung, "no dump was taken: the ALRM alone tells")
+        kill(tincd.pid, SIGCONT)
+        try await client.retry()
+        XCTAssertNil(client.unansweredSignalPid, "an answered signal clears it")
+        XCTAssertFalse(state.daemonHung)
+    }
 }
