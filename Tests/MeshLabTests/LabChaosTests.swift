@@ -27,9 +27,10 @@ final class LabChaosTests: XCTestCase {
         guard agent.first == "--agent-binary" else { throw LabHarness.agentsAbsent("the chaos run checks the agents") }
         let dir = LabHarness.newStateDir()
         self.dir = dir
-        // Manual keys: the lab writes BIRD's peers files itself, so the run does not depend on the
-        // agents' registry (their own repairs of host files show in the agent-keys runs of `make chaos`).
-        try LabHarness.labOK(["up", "--nodes", "3", "--keys", "manual"] + agent, stateDir: dir, timeout: 180)
+        // Agent-managed keys, as `make chaos` and a real mesh: the agents write every host file,
+        // ConnectTo line and BIRD peers file from the registry, so the run checks their repairs
+        // (a garbled host file, an isolated node that must remove nothing) as well as the daemons'.
+        try LabHarness.labOK(["up", "--nodes", "3"] + agent, stateDir: dir, timeout: 180)
         try LabHarness.labOK(["wait", "converged", "--timeout", "120", "--quiet"], stateDir: dir, timeout: 150)
         let lab = Lab(stateDir: dir)
 
