@@ -88,7 +88,7 @@ chaos: build
 # Pages per fault through the repo's rules and routes (docs/lab.md#pages); 20-40 minutes for the
 # whole catalogue. The lab goes down at the end, also on failure.
 PAGES_FAULTS ?= all
-PAGES_HOLD ?= 3m
+PAGES_HOLD ?= 5m
 PAGES_NODES ?= 4
 pages: build
 	@lab=.build/release/bgpmesh-lab; trap '$$lab down >/dev/null' EXIT; \

@@ -86,9 +86,11 @@ public struct PagesStep: Codable, Sendable {
     public var heal = ""
     /// Seconds since the run started.
     public var injected_at: Double = 0
-    /// Seconds the fault was held.
+    /// Seconds the fault was to be held (`PagesRunner.holdFor`), and was held.
+    public var hold_planned: Double = 0
     public var held: Double = 0
-    /// Why the hold ended: `hold` (the full --hold) or `quiet` (nothing left that could still page).
+    /// Why the hold ended: `hold` (all of it), `quiet` (nothing pending could still page within it)
+    /// or `nothing active` (no alert at all: the agents repaired the fault).
     public var hold_ended = ""
     /// Seconds from the heal until the lab was converged again.
     public var converged_after_heal: Double?
@@ -151,7 +153,7 @@ public struct PagesReport: Codable, Sendable {
             rows.append([s.label, s.error == nil ? String(s.human_notifications) : "error",
                          s.human_alerts.isEmpty ? "-" : s.human_alerts.joined(separator: ","),
                          String(s.webhook_deliveries), storm, s.root_cause_named ? "named" : "no",
-                         String(format: "%.0f s (%@)", s.held, s.hold_ended)])
+                         String(format: "%.0f of %.0f s (%@)", s.held, s.hold_planned, s.hold_ended)])
         }
         var out = ChaosReport.render(rows)
         for s in steps where s.error != nil { out += "  \(s.label): error: \(s.error!)\n" }

@@ -15,7 +15,7 @@ public struct PagesOptions: Sendable {
     /// Seconds the lab may take to converge after a heal.
     public var recoverTimeout: Double = 150
     /// Seconds to wait after a heal for this fault's alerts to resolve.
-    public var settle: Double = 120
+    public var settle: Double = 60
     /// Seconds to wait, before the first fault, for alerts left from the lab's start to clear.
     public var quietTimeout: Double = 180
 
@@ -44,6 +44,8 @@ public final class PagesRunner: @unchecked Sendable {
     var groupWait: Double = 30
     /// Alert name -> its `for`, from Prometheus' rules.
     var ruleFor: [String: Double] = [:]
+    /// `--node`, resolved.
+    var target: NodeSpec?
 
     public init(lab: Lab, state: LabState, options: PagesOptions, output: @escaping @Sendable (String) -> Void) {
         self.lab = lab
@@ -68,6 +70,7 @@ public final class PagesRunner: @unchecked Sendable {
         guard options.hold >= 10, options.minHold >= 0, options.minHold <= options.hold else {
             throw .invalidArgument("--hold must be at least 10 s and --min-hold between 0 and --hold (got \(options.hold), \(options.minHold))")
         }
+        if let name = options.node { target = try lab.resolve(name, in: state) }
         guard lab.httpOK(from: LabNames.monitoringNamespace, "\(lab.monitoring.sinkURL)/healthz") else {
             throw .invalidArgument("the alert sink does not answer at \(lab.monitoring.sinkURL) (a lab from before the sink? run `up` again; see \(lab.monitoring.log("sink")))")
         }
@@ -78,7 +81,8 @@ public final class PagesRunner: @unchecked Sendable {
         ruleFor = try alertRuleDurations()
         report.beyond_hold = ruleFor.filter { $0.value + groupWait + 5 > options.hold }.sorted { $0.key < $1.key }
             .map { "\($0.key) (for \(Int($0.value)) s)" }
-        say("pages: \(options.faults.count) faults, hold up to \(Int(options.hold)) s (at least \(Int(options.minHold)) s), "
+        say("pages: \(options.faults.count) faults, each held for its root-cause alert's `for` + group_wait + 20 s, "
+            + "between \(Int(options.minHold)) and \(Int(options.hold)) s, "
             + "Alertmanager group_wait \(Int(groupWait)) s; \(ruleFor.count) alert rules")
         if !report.beyond_hold.isEmpty { say("cannot page within the hold: \(report.beyond_hold.joined(separator: ", "))") }
         try lab.waitConverged(state: state, timeout: options.recoverTimeout)
@@ -136,7 +140,9 @@ public final class PagesRunner: @unchecked Sendable {
         say("  " + report.steps[idx].inject)
         // Hold: at most `hold`; after `minHold`, end once nothing pending can fire and notify before
         // `hold` and the last alert that fired has had its group_wait.
-        let holdEnd = t0.addingTimeInterval(options.hold)
+        let hold = holdFor(fault)
+        report.steps[idx].hold_planned = hold
+        let holdEnd = t0.addingTimeInterval(hold)
         var lastFiring = t0
         var seenFiring = Set<String>()
         var pendingNow: [PromAlert] = []
@@ -155,7 +161,8 @@ public final class PagesRunner: @unchecked Sendable {
             }
             let held = Date().timeIntervalSince(t0)
             if held >= options.minHold && !canStillPage && Date().timeIntervalSince(lastFiring) > groupWait + 10 {
-                report.steps[idx].hold_ended = "quiet"
+                let ownActive = alerts.contains { ($0.activeAt ?? .distantPast) >= t0.addingTimeInterval(-2) }
+                report.steps[idx].hold_ended = seenFiring.isEmpty && !ownActive ? "nothing active" : "quiet"
                 break
             }
         }
@@ -163,7 +170,7 @@ public final class PagesRunner: @unchecked Sendable {
         report.steps[idx].held = Date().timeIntervalSince(t0)
         report.steps[idx].heal = heal(fault, node, peer)
         let healedAt = Date()
-        say("  healed after \(Int(report.steps[idx].held)) s (\(report.steps[idx].hold_ended)): \(report.steps[idx].heal)")
+        say("  healed after \(Int(report.steps[idx].held)) of \(Int(hold)) s (\(report.steps[idx].hold_ended)): \(report.steps[idx].heal)")
         // Converged again, then (bounded) this step's alerts resolved.
         do throws(LabError) {
             _ = try lab.waitConverged(state: state, timeout: options.recoverTimeout)
@@ -201,6 +208,14 @@ public final class PagesRunner: @unchecked Sendable {
             + (r.still_active.isEmpty ? "" : "; still active: \(r.still_active.joined(separator: ", "))"))
     }
 
+    /// Long enough for the fault's root-cause alert to fire and be notified: its `for` (the longest of
+    /// those the rules have) plus the longest group_wait plus 20 s, between `minHold` and `hold`.
+    func holdFor(_ fault: PagesFault) -> Double {
+        let fors = fault.rootCauseAlerts.compactMap { ruleFor[$0] }
+        guard let f = fors.max() else { return options.hold }
+        return min(options.hold, max(options.minHold, f + groupWait + 20))
+    }
+
     /// Recounts every step from the sink's file (attribution by the alerts' start).
     func recount() {
         let deliveries = SinkDelivery.read(lab.monitoring.sinkFile)
@@ -215,8 +230,7 @@ public final class PagesRunner: @unchecked Sendable {
     func targets(_ fault: PagesFault) -> (NodeSpec?, NodeSpec?) {
         let all = nodes
         let members = state.etcdMembers(stateDir: lab.stateDir)
-        let target = options.node.flatMap { try? lab.resolve($0, in: state) }
-            ?? all.last(where: { !$0.isEtcdMember }) ?? all.last!
+        let target = self.target ?? all.last(where: { !$0.isEtcdMember }) ?? all.last!
         let other = all.first { $0.index != target.index }
         switch fault {
         case .killEtcd, .pauseEtcd:

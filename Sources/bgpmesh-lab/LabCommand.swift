@@ -338,7 +338,7 @@ struct Pages: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Count the pages each fault gives: what reaches the humans' receivers and the agents' webhook.",
         discussion: """
-        For each fault, one at a time: inject it, hold it (at most --hold; after --min-hold the hold ends once no pending alert could still fire and be notified within --hold), heal it, wait until the lab is converged and the fault's alerts resolved (at most --settle), then count from the alert sink (docs/lab.md#pages) the firing notifications that reached a human receiver, their alert names, and the notifications Alertmanager sent the agents' webhook. A notification belongs to the fault its alerts started in. The agents repair as usual; a killed or paused tincd or BIRD is held down (the lab's restart scripts fail until the heal), so the fault lasts.
+        For each fault, one at a time: inject it, hold it (for the `for` of its root-cause alert plus the longest group_wait plus 20 s, between --min-hold and --hold; after --min-hold the hold ends early once no pending alert could still fire and be notified within it), heal it, wait until the lab is converged and the fault's alerts resolved (at most --settle), then count from the alert sink (docs/lab.md#pages) the firing notifications that reached a human receiver, their alert names, and the notifications Alertmanager sent the agents' webhook. A notification belongs to the fault its alerts started in. The agents repair as usual; a killed or paused tincd or BIRD is held down (the lab's restart scripts fail until the heal), so the fault lasts.
 
         Faults (NODE: --node, default the last node that is no etcd member):
         \(PagesFault.allCases.map { "  " + $0.rawValue.padding(toLength: 18, withPad: " ", startingAt: 0) + $0.help }.joined(separator: "\n"))
@@ -348,9 +348,9 @@ struct Pages: ParsableCommand {
 
     @OptionGroup var common: CommonOptions
     @Option(help: ArgumentHelp("Comma-separated faults (default: all).", valueName: "list")) var faults: String = "all"
-    @Option(help: ArgumentHelp("Longest hold of a fault: 3m, 150s.", valueName: "duration")) var hold: String = "3m"
+    @Option(help: ArgumentHelp("Longest hold of a fault: 5m, 150s.", valueName: "duration")) var hold: String = "5m"
     @Option(help: ArgumentHelp("Shortest hold of a fault.", valueName: "duration")) var minHold: String = "90s"
-    @Option(help: ArgumentHelp("After the heal, wait at most this long for the fault's alerts to resolve.", valueName: "duration")) var settle: String = "2m"
+    @Option(help: ArgumentHelp("After the heal, wait at most this long for the fault's alerts to resolve.", valueName: "duration")) var settle: String = "1m"
     @Option(help: ArgumentHelp("Before the first fault, wait at most this long for alerts left from the lab's start to clear.", valueName: "duration")) var quiet: String = "3m"
     @Option(help: "The node the faults target (node4 or 4).") var node: String?
     @Option(help: ArgumentHelp("Write the report as JSON to this file.", valueName: "file")) var json: String?
