@@ -72,6 +72,29 @@ enum RepoLocator {
     }
 }
 
+/// Calls `stop` (with "signal N") on SIGINT, SIGTERM or SIGHUP instead of dying, so a run can heal
+/// its fault; cancel the sources when done.
+func onStopSignals(_ stop: @escaping @Sendable (String) -> Void) -> [DispatchSourceSignal] {
+    [SIGINT, SIGTERM, SIGHUP].map { sig in
+        signal(sig, SIG_IGN)
+        let src = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+        src.setEventHandler { stop("signal \(sig)") }
+        src.resume()
+        return src
+    }
+}
+
+/// A run's table on stdout, and its JSON to `path` when given (atomically).
+func printReport(table: String, json: String, to path: String?) throws {
+    print("")
+    print(table, terminator: "")
+    guard let path else { return }
+    do { try Data(json.utf8).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+        FileHandle.standardError.write(Data("bgpmesh-lab: error: cannot write \(path): \(error)\n".utf8))
+        throw ExitCode(1)
+    }
+}
+
 /// Prints a LabError as one line and exits non-zero, instead of ArgumentParser's generic handling.
 func failing<T>(_ body: () throws(LabError) -> T) throws -> T {
     do { return try body() } catch {
@@ -312,24 +335,10 @@ struct Chaos: ParsableCommand {
         let runner = ChaosRunner(lab: lab, state: state, options: opts) { line in
             FileHandle.standardOutput.write(Data((line + "\n").utf8))
         }
-        var sources: [DispatchSourceSignal] = []
-        for sig in [SIGINT, SIGTERM, SIGHUP] {
-            signal(sig, SIG_IGN)
-            let src = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            src.setEventHandler { runner.requestStop("signal \(sig)") }
-            src.resume()
-            sources.append(src)
-        }
+        let sources = onStopSignals { runner.requestStop($0) }
         defer { sources.forEach { $0.cancel() } }
         let report = try failing { () throws(LabError) in try runner.run() }
-        print("")
-        print(report.table(), terminator: "")
-        if let json {
-            do { try Data(report.json().utf8).write(to: URL(fileURLWithPath: json), options: .atomic) } catch {
-                FileHandle.standardError.write(Data("bgpmesh-lab: error: cannot write \(json): \(error)\n".utf8))
-                throw ExitCode(1)
-            }
-        }
+        try printReport(table: report.table(), json: report.json(), to: json)
         if !report.violations.isEmpty || report.stopped_early != nil { throw ExitCode(1) }
     }
 }
@@ -371,24 +380,10 @@ struct Pages: ParsableCommand {
         let runner = PagesRunner(lab: lab, state: state, options: opts) { line in
             FileHandle.standardOutput.write(Data((line + "\n").utf8))
         }
-        var sources: [DispatchSourceSignal] = []
-        for sig in [SIGINT, SIGTERM, SIGHUP] {
-            signal(sig, SIG_IGN)
-            let src = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            src.setEventHandler { runner.requestStop("signal \(sig)") }
-            src.resume()
-            sources.append(src)
-        }
+        let sources = onStopSignals { runner.requestStop($0) }
         defer { sources.forEach { $0.cancel() } }
         let report = try failing { () throws(LabError) in try runner.run() }
-        print("")
-        print(report.table(), terminator: "")
-        if let json {
-            do { try Data(report.json().utf8).write(to: URL(fileURLWithPath: json), options: .atomic) } catch {
-                FileHandle.standardError.write(Data("bgpmesh-lab: error: cannot write \(json): \(error)\n".utf8))
-                throw ExitCode(1)
-            }
-        }
+        try printReport(table: report.table(), json: report.json(), to: json)
         if report.steps.contains(where: { $0.error != nil }) || report.stopped_early != nil { throw ExitCode(1) }
     }
 }
