@@ -135,6 +135,8 @@ public struct PagesReport: Codable, Sendable {
     public var baseline_alerts: [String] = []
     public var steps: [PagesStep] = []
     public var stopped_early: String?
+    /// Faults left out because they did not fit in --duration.
+    public var not_run: [String] = []
     public var cleanup: [String] = []
 
     public func json() -> String {
@@ -160,6 +162,7 @@ public struct PagesReport: Codable, Sendable {
         let one = steps.filter { $0.error == nil && $0.root_cause_named }.count
         out += "faults with exactly one page naming the root cause: \(one)/\(steps.count)\n"
         if !beyond_hold.isEmpty { out += "cannot page within the hold (for + group_wait): \(beyond_hold.joined(separator: ", "))\n" }
+        if !not_run.isEmpty { out += "not run (no time left in --duration): \(not_run.joined(separator: ", "))\n" }
         if let why = stopped_early { out += "stopped early: \(why)\n" }
         return out
     }

@@ -18,6 +18,9 @@ public struct PagesOptions: Sendable {
     public var settle: Double = 60
     /// Seconds to wait, before the first fault, for alerts left from the lab's start to clear.
     public var quietTimeout: Double = 180
+    /// The whole run's budget in seconds: a fault starts only if its hold, `settle` and a minute
+    /// more fit in what is left (nil: no budget; each fault is bounded anyway).
+    public var duration: Double?
 
     public init(faults: [PagesFault], hold: Double, minHold: Double, node: String? = nil) {
         self.faults = faults
@@ -97,6 +100,11 @@ public final class PagesRunner: @unchecked Sendable {
         if !active.isEmpty { say("active before the first fault (not counted): \(report.baseline_alerts.joined(separator: ", "))") }
         for (i, fault) in options.faults.enumerated() {
             if let why = stopRequested { report.stopped_early = why; break }
+            if let d = options.duration, elapsed + holdFor(fault) + options.settle + 60 > d {
+                report.not_run = options.faults[i...].map(\.rawValue)
+                say("no time left for \(report.not_run.joined(separator: ", ")) within --duration \(Int(d)) s; done")
+                break
+            }
             runStep(fault, index: i + 1)
         }
         if let why = stopRequested, report.stopped_early == nil { report.stopped_early = why }

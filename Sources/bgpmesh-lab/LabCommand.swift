@@ -361,6 +361,7 @@ struct Pages: ParsableCommand {
     @Option(help: ArgumentHelp("Shortest hold of a fault.", valueName: "duration")) var minHold: String = "90s"
     @Option(help: ArgumentHelp("After the heal, wait at most this long for the fault's alerts to resolve.", valueName: "duration")) var settle: String = "1m"
     @Option(help: ArgumentHelp("Before the first fault, wait at most this long for alerts left from the lab's start to clear.", valueName: "duration")) var quiet: String = "3m"
+    @Option(help: ArgumentHelp("Budget of the whole run: a fault starts only if its hold, --settle and a minute fit in what is left (default: none).", valueName: "duration")) var duration: String?
     @Option(help: "The node the faults target (node4 or 4).") var node: String?
     @Option(help: ArgumentHelp("Write the report as JSON to this file.", valueName: "file")) var json: String?
 
@@ -377,6 +378,7 @@ struct Pages: ParsableCommand {
         var opts = PagesOptions(faults: list, hold: try seconds("hold", hold), minHold: try seconds("min-hold", minHold), node: node)
         opts.settle = try seconds("settle", settle)
         opts.quietTimeout = try seconds("quiet", quiet)
+        if let duration { opts.duration = try seconds("duration", duration) }
         let runner = PagesRunner(lab: lab, state: state, options: opts) { line in
             FileHandle.standardOutput.write(Data((line + "\n").utf8))
         }
