@@ -211,6 +211,8 @@ extension Agent {
         settings.policy.peerGrace = c.repairPeerGrace
         settings.policy.cooldown = c.repairCooldown
         settings.policy.cooldownMax = c.repairCooldownMax
+        settings.policy.episodeBackoffMax = c.repairEpisodeBackoffMax
+        settings.policy.episodeClear = c.repairEpisodeClear
         settings.policy.maxActions = c.repairMaxActions
         settings.policy.window = c.repairWindow
         settings.policy.canRestartTincd = c.repairTincdRestartCommand != nil
