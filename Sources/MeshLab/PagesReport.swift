@@ -129,7 +129,7 @@ public struct PagesReport: Codable, Sendable {
     public var min_hold: Double
     public var started_at: Date
     public var ended_at: Date?
-    /// Alerts whose `for` (with group_wait) does not fit in the hold: they cannot page in this run.
+    /// The faults' root-cause alerts whose `for` (with group_wait) does not fit in --hold: they cannot page in this run.
     public var beyond_hold: [String] = []
     /// Alerts active before the first fault (not counted for any fault).
     public var baseline_alerts: [String] = []
@@ -161,7 +161,7 @@ public struct PagesReport: Codable, Sendable {
         for s in steps where s.error != nil { out += "  \(s.label): error: \(s.error!)\n" }
         let one = steps.filter { $0.error == nil && $0.root_cause_named }.count
         out += "faults with exactly one page naming the root cause: \(one)/\(steps.count)\n"
-        if !beyond_hold.isEmpty { out += "cannot page within the hold (for + group_wait): \(beyond_hold.joined(separator: ", "))\n" }
+        if !beyond_hold.isEmpty { out += "root-cause alerts that cannot page within --hold (for + group_wait): \(beyond_hold.joined(separator: ", "))\n" }
         if !not_run.isEmpty { out += "not run (no time left in --duration): \(not_run.joined(separator: ", "))\n" }
         if let why = stopped_early { out += "stopped early: \(why)\n" }
         return out

@@ -82,12 +82,13 @@ public final class PagesRunner: @unchecked Sendable {
         defer { cleanup() }
         groupWait = Self.longestGroupWait((try? lab.read(lab.monitoring.alertmanagerConfig)) ?? "") ?? 30
         ruleFor = try alertRuleDurations()
-        report.beyond_hold = ruleFor.filter { $0.value + groupWait + 5 > options.hold }.sorted { $0.key < $1.key }
+        let causes = Set(options.faults.flatMap(\.rootCauseAlerts))
+        report.beyond_hold = ruleFor.filter { causes.contains($0.key) && $0.value + groupWait + 5 > options.hold }.sorted { $0.key < $1.key }
             .map { "\($0.key) (for \(Int($0.value)) s)" }
         say("pages: \(options.faults.count) faults, each held for its root-cause alert's `for` + group_wait + 20 s, "
             + "between \(Int(options.minHold)) and \(Int(options.hold)) s, "
             + "Alertmanager group_wait \(Int(groupWait)) s; \(ruleFor.count) alert rules")
-        if !report.beyond_hold.isEmpty { say("cannot page within the hold: \(report.beyond_hold.joined(separator: ", "))") }
+        if !report.beyond_hold.isEmpty { say("root-cause alerts that cannot page within --hold: \(report.beyond_hold.joined(separator: ", "))") }
         try lab.waitConverged(state: state, timeout: options.recoverTimeout)
         // Alerts left from the lab's start would blur the first fault; wait (bounded) for them to clear.
         let quietEnd = Date().addingTimeInterval(options.quietTimeout)

@@ -5,9 +5,9 @@ import XCTest
 /// The alert sink as a process (the built `bgpmesh-lab sink` on loopback), its file, and which
 /// fault a delivery is counted for.
 final class AlertSinkTests: XCTestCase {
-    /// One line of a lab's sink.jsonl: Alertmanager 0.25's webhook body to the humans' receiver for
-    /// `kill-tincd node3` (LabPagesTests), as the sink wrote it.
-    static let capturedLine = #"{"path":"/receiver/humans","payload":{"alerts":[{"annotations":{"description":"tincd is not running on node3.","runbook":"docs/runbooks.md#meshdaemondown","summary":"tincd down on node3"},"endsAt":"0001-01-01T00:00:00Z","fingerprint":"5c1d2b7b0f4a9c1e","generatorURL":"http://192.0.2.250:19090/graph?g0.expr=tinc_up+%3D%3D+0&g0.tab=1","labels":{"alertname":"MeshDaemonDown","component":"mesh","daemon":"tincd","instance":"192.0.2.3:10179","job":"bgpmesh-agent","node":"node3","severity":"critical"},"startsAt":"2026-12-06T13:40:12.345678901Z","status":"firing"}],"commonAnnotations":{},"commonLabels":{"alertname":"MeshDaemonDown","node":"node3"},"externalURL":"http://192.0.2.250:19093","groupKey":"{}/{}:{alertname=\"MeshDaemonDown\", node=\"node3\"}","groupLabels":{"alertname":"MeshDaemonDown","node":"node3"},"receiver":"humans","status":"firing","truncatedAlerts":0,"version":"4"},"received_at":1796564449.5}"#
+    /// One line of a lab's sink.jsonl, captured in LabPagesTests' run: Alertmanager 0.25's webhook
+    /// body to the humans' receiver for `kill-tincd node3`, as the sink wrote it.
+    static let capturedLine = #"{"path":"\/receiver\/humans","payload":{"alerts":[{"annotations":{"description":"The agent on node3 has found tincd not running or not answering (bird_up, tinc_up, bgpmesh_health_problems) for 1 minute.","runbook_url":"https:\/\/github.com\/bgpmesh\/bgpmesh-agent\/blob\/main\/docs\/runbook.md#meshdaemondown","summary":"tincd is down on node3"},"endsAt":"0001-01-01T00:00:00Z","fingerprint":"8793c3bc77d30d42","generatorURL":"http:\/\/vm:19090\/graph?g0.expr=label_replace%28max+by+%28job%2C+instance%2C+node%2C+daemon%29+%28label_replace%28bird_up+%3D%3D+0%2C+%22daemon%22%2C+%22bird%22%2C+%22%22%2C+%22%22%29+or+label_replace%28tinc_up+%3D%3D+0%2C+%22daemon%22%2C+%22tincd%22%2C+%22%22%2C+%22%22%29+or+label_replace%28bgpmesh_health_problems%7Bkind%3D%22bird_hung%22%7D+%3D%3D+1%2C+%22daemon%22%2C+%22bird%22%2C+%22%22%2C+%22%22%29+or+label_replace%28bgpmesh_health_problems%7Bkind%3D%22tincd_hung%22%7D+%3D%3D+1%2C+%22daemon%22%2C+%22tincd%22%2C+%22%22%2C+%22%22%29%29%2C+%22peer%22%2C+%22%241%22%2C+%22node%22%2C+%22%28.%2B%29%22%29&g0.tab=1","labels":{"alertname":"MeshDaemonDown","component":"mesh","daemon":"tincd","instance":"192.0.2.3:10179","job":"bgpmesh-agent","mesh":"bgpmesh","node":"node3","peer":"node3","repairable":"true","severity":"critical"},"startsAt":"2026-12-06T13:53:56.977Z","status":"firing"}],"commonAnnotations":{"description":"The agent on node3 has found tincd not running or not answering (bird_up, tinc_up, bgpmesh_health_problems) for 1 minute.","runbook_url":"https:\/\/github.com\/bgpmesh\/bgpmesh-agent\/blob\/main\/docs\/runbook.md#meshdaemondown","summary":"tincd is down on node3"},"commonLabels":{"alertname":"MeshDaemonDown","component":"mesh","daemon":"tincd","instance":"192.0.2.3:10179","job":"bgpmesh-agent","mesh":"bgpmesh","node":"node3","peer":"node3","repairable":"true","severity":"critical"},"externalURL":"http:\/\/vm:19093","groupKey":"{}\/{severity=\"critical\"}:{alertname=\"MeshDaemonDown\"}","groupLabels":{"alertname":"MeshDaemonDown"},"receiver":"humans","status":"firing","truncatedAlerts":0,"version":"4"},"received_at":1796565267.000272}"#
 
     func testParsesALineOfTheSinksFile() throws {
         let d = try XCTUnwrap(SinkDelivery.parse(Self.capturedLine))
@@ -16,8 +16,8 @@ final class AlertSinkTests: XCTestCase {
         XCTAssertEqual(d.firingNames, ["MeshDaemonDown"])
         XCTAssertEqual(d.alerts.first?.labels["node"], "node3")
         let start = try XCTUnwrap(d.alerts.first?.startsAt)
-        XCTAssertEqual(start.timeIntervalSince1970, 1_796_564_412.345_678_901, accuracy: 0.001)
-        XCTAssertEqual(d.receivedAt.timeIntervalSince1970, 1_796_564_449.5)
+        XCTAssertEqual(start.timeIntervalSince1970, 1_796_565_236.977, accuracy: 0.0005)
+        XCTAssertEqual(d.receivedAt.timeIntervalSince1970, 1_796_565_267.000272)
         XCTAssertNil(SinkDelivery.parse(#"{"path":"/elsewhere","payload":{},"received_at":1}"#))
         XCTAssertNil(SinkDelivery.parse(String(Self.capturedLine.prefix(80))), "a partial last line is skipped")
     }
