@@ -33,7 +33,7 @@ public enum PagesFault: String, CaseIterable, Codable, Sendable {
     /// as naming it when its alert is one of these and points at the faulty node.
     public var rootCauseAlerts: [String] {
         switch self {
-        case .killTincd, .pauseTincd: return ["MeshDaemonDown", "TincdDown", "TincdHung", "MeshNodeDown"]
+        case .killTincd, .pauseTincd: return ["MeshDaemonDown", "TincdDown", "TincdHung"]
         case .killBird, .pauseBird: return ["MeshDaemonDown", "BirdDown", "BIRDDown", "BirdHung", "BIRDHung"]
         case .killAgent, .pauseAgent: return ["AgentDown", "BgpmeshAgentDown"]
         case .killEtcd, .pauseEtcd, .etcdMemberDown: return ["EtcdMemberDown", "EtcdMembersDown"]
@@ -168,6 +168,18 @@ public struct PagesReport: Codable, Sendable {
     }
 }
 
+extension PagesReport {
+    /// Fills every step's counts from the sink's deliveries (each step ends at the next one's injection).
+    public mutating func recount(_ deliveries: [SinkDelivery]) {
+        let injected = steps.map { started_at.addingTimeInterval($0.injected_at) }
+        for i in steps.indices where steps[i].error == nil || !steps[i].inject.isEmpty {
+            guard let fault = PagesFault(rawValue: steps[i].fault) else { continue }
+            PagesAttribution.fill(&steps[i], deliveries: deliveries, from: injected[i], until: i + 1 < steps.count ? injected[i + 1] : nil,
+                                  faultyNodes: Set([steps[i].node, steps[i].peer].compactMap { $0 }), rootCause: fault.rootCauseAlerts)
+        }
+    }
+}
+
 /// Which of the sink's deliveries belong to a fault: those with an alert (other than `ignored`) that
 /// started at or after the injection (less `slack`) and before the next fault's. Attribution by the
 /// alerts' own start, not by arrival, so a late notification of one fault never counts for the next.
@@ -176,10 +188,17 @@ public enum PagesAttribution {
 
     public static func belongs(_ d: SinkDelivery, from: Date, until: Date?, slack: Double = 2,
                                ignored: Set<String> = ignoredAlerts) -> Bool {
-        d.alerts.contains { a in
-            guard !ignored.contains(a.name), let s = a.startsAt else { return false }
-            return s >= from.addingTimeInterval(-slack) && (until.map { s < $0.addingTimeInterval(-slack) } ?? true)
-        }
+        guard let s = owner(d, ignored: ignored) else { return false }
+        return s >= from.addingTimeInterval(-slack) && (until.map { s < $0.addingTimeInterval(-slack) } ?? true)
+    }
+
+    /// The start that decides a delivery's fault: its newest firing alert's (what made Alertmanager
+    /// notify; older alerts of the group ride along), or for a resolved notification its newest alert's.
+    /// So every delivery counts for one fault at most.
+    static func owner(_ d: SinkDelivery, ignored: Set<String>) -> Date? {
+        let kept = d.alerts.filter { !ignored.contains($0.name) }
+        let firing = kept.filter { $0.status == "firing" }
+        return (firing.isEmpty ? kept : firing).compactMap(\.startsAt).max()
     }
 
     /// Fills the step's human and webhook counts from the deliveries.

@@ -235,6 +235,18 @@ public final class PagesRunner: @unchecked Sendable {
         }
     }
 
+    /// `pages --recount`: a report's counts again from a sink file (no lab needed).
+    public static func recount(report path: String, sinkFile: String) throws(LabError) -> PagesReport {
+        guard let data = FileManager.default.contents(atPath: path) else { throw .io(path: path, reason: "cannot read") }
+        let dec = JSONDecoder()
+        dec.dateDecodingStrategy = .iso8601
+        var report: PagesReport
+        do { report = try dec.decode(PagesReport.self, from: data) } catch { throw .io(path: path, reason: "not a pages report: \(error)") }
+        guard FileManager.default.fileExists(atPath: sinkFile) else { throw .io(path: sinkFile, reason: "no sink file") }
+        report.recount(SinkDelivery.read(sinkFile))
+        return report
+    }
+
     /// The node (and peer) a fault targets.
     func targets(_ fault: PagesFault) -> (NodeSpec?, NodeSpec?) {
         let all = nodes

@@ -364,8 +364,15 @@ struct Pages: ParsableCommand {
     @Option(help: ArgumentHelp("Budget of the whole run: a fault starts only if its hold, --settle and a minute fit in what is left (default: none).", valueName: "duration")) var duration: String?
     @Option(help: "The node the faults target (node4 or 4).") var node: String?
     @Option(help: ArgumentHelp("Write the report as JSON to this file.", valueName: "file")) var json: String?
+    @Option(help: ArgumentHelp("Count a report's faults again from the state directory's sink file, without a lab.", valueName: "report.json")) var recount: String?
 
     func run() throws {
+        if let recount {
+            let lab = common.makeLab()
+            let report = try failing { () throws(LabError) in try PagesRunner.recount(report: recount, sinkFile: lab.monitoring.sinkFile) }
+            try printReport(table: report.table(), json: report.json(), to: json)
+            return
+        }
         func seconds(_ name: String, _ text: String) throws -> Double {
             guard let s = ChaosDuration.parse(text) else {
                 throw ValidationError("--\(name): expected a duration such as 3m or 150s, got \(text.debugDescription)")

@@ -50,6 +50,8 @@ final class AlertSinkTests: XCTestCase {
             delivery(.agent("node3"), "firing", [("MeshDaemonDown", "firing", 1012, node3)], at: 1080),
             delivery(.agent("node3"), "resolved", [("MeshDaemonDown", "resolved", 1012, node3)], at: 1240),
             delivery(.receiver("humans"), "firing", [("AgentDown", "firing", 1310, node3)], at: 1290),  // the next fault's
+            // The next fault's page, in a group that still holds this fault's resolved alert: the next fault's.
+            delivery(.receiver("humans"), "firing", [("MeshDaemonDown", "resolved", 1012, node3), ("MeshDaemonDown", "firing", 1320, ["node": "node2"])], at: 1400),
         ]
         var step = PagesStep(fault: "kill-tincd", label: "kill-tincd node3")
         PagesAttribution.fill(&step, deliveries: all, from: from, until: next, faultyNodes: ["node3"],
