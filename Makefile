@@ -5,7 +5,7 @@ SWIFT ?= swift
 # 5 MiB less resident memory than loading the runtime as shared libraries.
 RELEASE := -c release --static-swift-stdlib
 
-.PHONY: all deps revision build test bench bench-http bench-lab bench-bird bench-tinc bench-keys bench-rotate bench-idle bench-scale chaos fuzz fuzz-http fuzz-bird fuzz-tinc fuzz-trust fuzz-alerts demo demo-down clean help
+.PHONY: all deps revision build test bench bench-http bench-lab bench-bird bench-tinc bench-keys bench-rotate bench-idle bench-scale chaos pages fuzz fuzz-http fuzz-bird fuzz-tinc fuzz-trust fuzz-alerts demo demo-down clean help
 
 all: build
 
@@ -18,6 +18,7 @@ help:
 	@echo "make bench-idle  the agent idle against real BIRD, tincd and etcd: RSS, threads, CPU, wakeups vs bird_exporter"
 	@echo "make bench-scale the lab at 16, 32 and 64 nodes, full mesh and 2 route reflectors (about 20 min; BENCH_SCALE_QUICK=1 for a check)"
 	@echo "make chaos       a 4-node lab, bgpmesh-lab chaos for CHAOS_DURATION (10m) with CHAOS_SEED (1), then down"
+	@echo "make pages       a 4-node lab, bgpmesh-lab pages over the fault catalogue (PAGES_FAULTS, all), then down"
 	@echo "make fuzz        every fuzzer below, FUZZ_SECONDS each (default 60); a crash fails it"
 	@echo "make fuzz-http   the HTTP request parser"
 	@echo "make fuzz-bird   the BIRD reply framer and parsers"
@@ -83,6 +84,16 @@ chaos: build
 	@lab=.build/release/bgpmesh-lab; trap '$$lab down >/dev/null' EXIT; \
 	$$lab up --nodes $(CHAOS_NODES) --keys $(CHAOS_KEYS) && $$lab wait converged --timeout 120 --quiet && \
 	$$lab chaos --duration $(CHAOS_DURATION) --seed $(CHAOS_SEED) --json .lab/chaos-seed$(CHAOS_SEED).json
+
+# Pages per fault through the repo's rules and routes (docs/lab.md#pages); 20-40 minutes for the
+# whole catalogue. The lab goes down at the end, also on failure.
+PAGES_FAULTS ?= all
+PAGES_HOLD ?= 5m
+PAGES_NODES ?= 4
+pages: build
+	@lab=.build/release/bgpmesh-lab; trap '$$lab down >/dev/null' EXIT; \
+	$$lab up --nodes $(PAGES_NODES) --keys agent && $$lab wait converged --timeout 120 --quiet && \
+	$$lab pages --faults $(PAGES_FAULTS) --hold $(PAGES_HOLD) --json .lab/pages.json
 
 fuzz: fuzz-http fuzz-bird fuzz-tinc fuzz-trust fuzz-alerts
 

@@ -116,8 +116,9 @@ extension Lab {
         progress.step("bird: \(count) daemons; \(sessions) iBGP sessions expected ("
                       + (opts.keys == .manual ? "peers files written by the lab" : "the agents write the peers files from the registry") + ")")
 
-        try startMonitoring(state: state)
-        progress.step("monitoring: Prometheus (scrape every \(state.timers.scrapeInterval) s) and Alertmanager on \(LabNames.monitoringAddress)")
+        try startMonitoring(state: state, selfExecutable: opts.selfExecutable)
+        progress.step("monitoring: Prometheus (scrape every \(state.timers.scrapeInterval) s), Alertmanager and the alert sink "
+                      + "(the humans' receivers, \(monitoring.sinkFile)) on \(LabNames.monitoringAddress)")
 
         if state.agentBinary != nil {
             try startDaemons(.agent, nodes, state: state)
@@ -325,10 +326,12 @@ extension Lab {
         }
     }
 
-    func startMonitoring(state: LabState) throws(LabError) {
+    /// Prometheus, Alertmanager and the alert sink (this executable's `sink`) in bml-mon.
+    func startMonitoring(state: LabState, selfExecutable: String) throws(LabError) {
         try writeMonitoringConfig(state: state)
         let mon = monitoring
-        for (name, argv) in [("prometheus", LabTemplates.prometheusArguments(mon)),
+        let sink = [selfExecutable, "sink", "--listen", "\(LabNames.monitoringAddress):\(LabNames.sinkPort)", "--output", mon.sinkFile]
+        for (name, argv) in [("sink", sink), ("prometheus", LabTemplates.prometheusArguments(mon)),
                              ("alertmanager", LabTemplates.alertmanagerArguments(mon))] {
             let pid = try Command.spawnDaemon(argv, netns: LabNames.monitoringNamespace, pidfile: mon.pidfile(name),
                                               log: mon.log(name))
@@ -338,10 +341,11 @@ extension Lab {
                                          lastLine: lastLine(mon.log(name)))
             }
         }
-        try waitUntil("Prometheus and Alertmanager ready", timeout: 30) { () throws(LabError) in
+        try waitUntil("Prometheus, Alertmanager and the alert sink ready", timeout: 30) { () throws(LabError) in
             var missing: [String] = []
             if !httpOK(from: LabNames.monitoringNamespace, "\(mon.prometheusURL)/-/ready") { missing.append("Prometheus not ready (see \(mon.log("prometheus")))") }
             if !httpOK(from: LabNames.monitoringNamespace, "\(mon.alertmanagerURL)/-/ready") { missing.append("Alertmanager not ready (see \(mon.log("alertmanager")))") }
+            if !httpOK(from: LabNames.monitoringNamespace, "\(mon.sinkURL)/healthz") { missing.append("the alert sink does not answer (see \(mon.log("sink")))") }
             return missing
         }
     }

@@ -27,6 +27,8 @@ public enum LabNames {
     public static let etcdPeerPort = 12380
     public static let prometheusPort = 19090
     public static let alertmanagerPort = 19093
+    /// The alert sink (`bgpmesh-lab sink`): the lab's human receivers, and a copy of the agents' webhook calls.
+    public static let sinkPort = 19095
     public static let monitoringAddress = "192.0.2.250"
     public static let etcdMemberCount = 3
     public static let maxNodes = 200
@@ -89,6 +91,9 @@ public struct NodeSpec: Sendable, Hashable, Comparable {
     public var tincdRestartFailOnce: String { "\(runDir)/restart-tincd.fail-once" }
     /// The script the agent runs as `repair.bird-restart-command` (LabTemplates.birdRestartScript).
     public var birdRestartScript: String { "\(runDir)/restart-bird" }
+    /// While this file exists, the restart scripts stop the daemon and fail without starting it: a
+    /// fault held against the agent's repair (`bgpmesh-lab pages`), as a service that cannot start.
+    public func restartHold(_ kind: DaemonKind) -> String { "\(runDir)/restart-\(kind.rawValue).held" }
 
     public func pidfile(_ kind: DaemonKind) -> String { "\(runDir)/\(kind.rawValue).pid" }
     public func log(_ kind: DaemonKind) -> String {
@@ -114,6 +119,9 @@ public struct MonitoringSpec: Sendable {
     public var logDir: String { "\(dir)/log" }
     public var prometheusURL: String { "http://\(LabNames.monitoringAddress):\(LabNames.prometheusPort)" }
     public var alertmanagerURL: String { "http://\(LabNames.monitoringAddress):\(LabNames.alertmanagerPort)" }
+    /// Where the sink appends every webhook POST it takes, one JSON line each (`SinkDelivery`).
+    public var sinkFile: String { "\(dir)/sink.jsonl" }
+    public var sinkURL: String { "http://\(LabNames.monitoringAddress):\(LabNames.sinkPort)" }
     public func pidfile(_ name: String) -> String { "\(runDir)/\(name).pid" }
     public func log(_ name: String) -> String { "\(logDir)/\(name).log" }
 }

@@ -94,6 +94,7 @@ public enum LabTemplates {
     /// `Ready`, or 1 with the reason on stderr. It holds the tinc signal lock meanwhile, so neither
     /// the agent's collector nor the lab signals a tincd that has not set up its handlers yet (a
     /// USR1 there would kill it). The persistent tinc0 keeps the addresses and routes throughout.
+    /// While `restartHold(.tincd)` exists it stops tincd and fails (a fault held by `pages`).
     public static func tincdRestartScript(node: NodeSpec) -> String {
         let argv = tincdArguments(node: node).map(shellQuote).joined(separator: " ")
         return """
@@ -135,6 +136,10 @@ public enum LabTemplates {
             done
         fi
         rm -f "$pidfile"
+        if [ -e \(shellQuote(node.restartHold(.tincd))) ]; then
+            echo "restart-tincd: the lab holds tincd down (\(node.restartHold(.tincd)) is present)" >&2
+            exit 1
+        fi
         # The lab's stand-in for a tincd that refuses a new key: with this file present, one restart
         # stops tincd and fails without starting it (the file is removed), as a tincd that exits at
         # start would. The rotation's rollback then restarts with the old key.
@@ -176,7 +181,8 @@ public enum LabTemplates {
     /// only if that process is this node's BIRD (its command line holds this control socket):
     /// SIGTERM, SIGKILL after 5 s (a stopped or hung BIRD ignores SIGTERM until it runs again), starts
     /// BIRD in the node's namespace with the lab's own arguments (`birdArguments`) and exits 0 once
-    /// `birdc show status` answers on the socket, or 1 with the reason on stderr.
+    /// `birdc show status` answers on the socket, or 1 with the reason on stderr. While
+    /// `restartHold(.bird)` exists it stops BIRD and fails (a fault held by `pages`).
     public static func birdRestartScript(node: NodeSpec) -> String {
         let argv = birdArguments(node: node).map(shellQuote).joined(separator: " ")
         return """
@@ -204,6 +210,10 @@ public enum LabTemplates {
             done
         fi
         rm -f "$pidfile" "$sock"
+        if [ -e \(shellQuote(node.restartHold(.bird))) ]; then
+            echo "restart-bird: the lab holds BIRD down (\(node.restartHold(.bird)) is present)" >&2
+            exit 1
+        fi
         ip netns exec \(shellQuote(node.namespace)) setsid sh -c 'echo $$ >"$0"; exec "$@"' "$pidfile" \\
             \(argv) </dev/null >>"$log" 2>&1 8>&- &
         starter=$!
@@ -357,9 +367,12 @@ public enum LabTemplates {
 
     /// The lab's alertmanager.yml: the repo's `prometheus/alertmanager.yml` (`template`) with one
     /// route and one webhook receiver per lab node (POST /api/v1/alerts on its agent, bearer token
-    /// from `tokenFile`) between its `# agent routes` / `# agent receivers` markers, and the human
-    /// receiver emptied (the lab sends nothing off the machine).
-    public static func alertmanagerConfig(template: String, nodes: [NodeSpec], tokenFile: String) throws(LabError) -> String {
+    /// from `tokenFile`, and a copy to the alert sink's `/agent/<node>`) between its `# agent routes` /
+    /// `# agent receivers` markers, and every other receiver that delivers anywhere (the humans')
+    /// pointed at the sink's `/receiver/<name>` instead (the lab sends nothing off the machine).
+    /// Routes, grouping and inhibit rules stay as the repo has them.
+    public static func alertmanagerConfig(template: String, nodes: [NodeSpec], tokenFile: String,
+                                          sinkURL: String = "http://\(LabNames.monitoringAddress):\(LabNames.sinkPort)") throws(LabError) -> String {
         var y = YAMLLines(template, source: "prometheus/alertmanager.yml")
         try y.replaceBetween("# agent routes", "# end of agent routes") { indent in
             nodes.flatMap { n in
@@ -377,11 +390,26 @@ public enum LabTemplates {
                 "\(indent)        authorization:",
                 "\(indent)          type: Bearer",
                 "\(indent)          credentials_file: \(yamlQuote(tokenFile))",
+                "\(indent)    # bgpmesh-lab: the same notifications to the alert sink, which counts them",
+                "\(indent)    - url: '\(sinkURL)/agent/\(n.name)'",
+                "\(indent)      send_resolved: true",
+                "\(indent)      max_alerts: 50",
             ] }
         }
-        try y.replaceBetween("# humans receiver", "# end of humans receiver") { indent in
-            ["\(indent)- name: humans  # the lab delivers nowhere: see Alertmanager's UI on 127.0.0.1:\(LabNames.hostAlertmanagerPort)"]
+        let agentReceivers = Set(nodes.map { "agent-\($0.name)" })
+        let rewritten = try y.rewriteReceivers { name, indent in
+            guard !agentReceivers.contains(name) else { return nil }
+            var unreserved = CharacterSet.alphanumerics
+            unreserved.insert(charactersIn: "-._~")
+            let path = name.addingPercentEncoding(withAllowedCharacters: unreserved) ?? name
+            return [
+                "\(indent)- name: \(yamlQuote(name))  # bgpmesh-lab: delivered to the alert sink, which counts the pages",
+                "\(indent)  webhook_configs:",
+                "\(indent)    - url: '\(sinkURL)/receiver/\(path)'",
+                "\(indent)      send_resolved: true",
+            ]
         }
+        guard !rewritten.isEmpty else { throw y.missing("a receiver besides the agents' that delivers anywhere (the humans')") }
         return "# Written by bgpmesh-lab from prometheus/alertmanager.yml.\n" + y.text
     }
 
@@ -480,6 +508,40 @@ struct YAMLLines {
             throw missing("`static_configs` of scrape job `\(name)`")
         }
         lines.replaceSubrange(s..<min(blockEnd(after: s, indent: 4), r.upperBound), with: new)
+    }
+
+    /// Replaces every item of the top-level `receivers:` list that has some `*_configs:` (one that
+    /// delivers anywhere) with `make(name, indent)`, unless that returns nil; receivers without
+    /// configs (a blackhole) stay. Returns the names it replaced.
+    mutating func rewriteReceivers(_ make: (String, String) -> [String]?) throws(LabError) -> [String] {
+        guard let s = topLevel("receivers") else { throw missing("top-level `receivers:`") }
+        let end = blockEnd(after: s, indent: 0)
+        let starts = (s + 1..<end).filter {
+            Self.isContent(lines[$0]) && lines[$0].trimmingCharacters(in: .whitespaces).hasPrefix("- ")
+                && Self.indent(lines[$0]) == Self.indent(lines[(s + 1..<end).first { Self.isContent(lines[$0]) }!])
+        }
+        var done: [String] = []
+        // From the last item up, so earlier indices stay valid.
+        for (k, b) in starts.enumerated().reversed() {
+            var e = k + 1 < starts.count ? starts[k + 1] : end
+            while e > b + 1, !Self.isContent(lines[e - 1]) { e -= 1 }
+            let item = lines[b..<e]
+            let first = item.first!.trimmingCharacters(in: .whitespaces).dropFirst(2).trimmingCharacters(in: .whitespaces)
+            let nameLine = first.hasPrefix("name:") ? first : item.dropFirst().map { $0.trimmingCharacters(in: .whitespaces) }
+                .first { $0.hasPrefix("name:") } ?? ""
+            var name = nameLine.dropFirst("name:".count).split(separator: "#", maxSplits: 1).first
+                .map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+            if name.count >= 2, let q = name.first, q == "'" || q == "\"", name.last == q { name = String(name.dropFirst().dropLast()) }
+            guard !name.isEmpty else { throw missing("the name of the receiver at line \(b + 1)") }
+            let delivers = item.contains { l in
+                let t = l.trimmingCharacters(in: .whitespaces)
+                return Self.isContent(l) && (t.hasPrefix("- ") ? String(t.dropFirst(2)) : t).range(of: #"^[a-z_]+_configs:"#, options: .regularExpression) != nil
+            }
+            guard delivers, let new = make(name, String(repeating: " ", count: Self.indent(lines[b]))) else { continue }
+            lines.replaceSubrange(b..<e, with: new)
+            done.append(name)
+        }
+        return done.reversed()
     }
 
     /// Replaces the lines between the comment lines that start with `begin` and `end`; `make` gets

@@ -20,8 +20,8 @@ struct BgpmeshLab: ParsableCommand {
           bgpmesh-lab fault kill-bird node2; bgpmesh-lab fault restart-bird node2
           bgpmesh-lab down
         """,
-        subcommands: [Up.self, Status.self, Wait.self, Exec.self, Birdc.self, Fault.self, Chaos.self,
-                      AddNode.self, RemoveNode.self, RotateKey.self, Down.self, Forward.self]
+        subcommands: [Up.self, Status.self, Wait.self, Exec.self, Birdc.self, Fault.self, Chaos.self, Pages.self,
+                      AddNode.self, RemoveNode.self, RotateKey.self, Down.self, Sink.self, Forward.self]
     )
 }
 
@@ -69,6 +69,29 @@ enum RepoLocator {
 
     static var selfExecutable: String {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+}
+
+/// Calls `stop` (with "signal N") on SIGINT, SIGTERM or SIGHUP instead of dying, so a run can heal
+/// its fault; cancel the sources when done.
+func onStopSignals(_ stop: @escaping @Sendable (String) -> Void) -> [DispatchSourceSignal] {
+    [SIGINT, SIGTERM, SIGHUP].map { sig in
+        signal(sig, SIG_IGN)
+        let src = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+        src.setEventHandler { stop("signal \(sig)") }
+        src.resume()
+        return src
+    }
+}
+
+/// A run's table on stdout, and its JSON to `path` when given (atomically).
+func printReport(table: String, json: String, to path: String?) throws {
+    print("")
+    print(table, terminator: "")
+    guard let path else { return }
+    do { try Data(json.utf8).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+        FileHandle.standardError.write(Data("bgpmesh-lab: error: cannot write \(path): \(error)\n".utf8))
+        throw ExitCode(1)
     }
 }
 
@@ -312,25 +335,65 @@ struct Chaos: ParsableCommand {
         let runner = ChaosRunner(lab: lab, state: state, options: opts) { line in
             FileHandle.standardOutput.write(Data((line + "\n").utf8))
         }
-        var sources: [DispatchSourceSignal] = []
-        for sig in [SIGINT, SIGTERM, SIGHUP] {
-            signal(sig, SIG_IGN)
-            let src = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            src.setEventHandler { runner.requestStop("signal \(sig)") }
-            src.resume()
-            sources.append(src)
-        }
+        let sources = onStopSignals { runner.requestStop($0) }
         defer { sources.forEach { $0.cancel() } }
         let report = try failing { () throws(LabError) in try runner.run() }
-        print("")
-        print(report.table(), terminator: "")
-        if let json {
-            do { try Data(report.json().utf8).write(to: URL(fileURLWithPath: json), options: .atomic) } catch {
-                FileHandle.standardError.write(Data("bgpmesh-lab: error: cannot write \(json): \(error)\n".utf8))
-                throw ExitCode(1)
-            }
-        }
+        try printReport(table: report.table(), json: report.json(), to: json)
         if !report.violations.isEmpty || report.stopped_early != nil { throw ExitCode(1) }
+    }
+}
+
+struct Pages: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Count the pages each fault gives: what reaches the humans' receivers and the agents' webhook.",
+        discussion: """
+        For each fault, one at a time: inject it, hold it (for the `for` of its root-cause alert plus the longest group_wait plus 20 s, between --min-hold and --hold; after --min-hold the hold ends early once no pending alert could still fire and be notified within it), heal it, wait until the lab is converged and the fault's alerts resolved (at most --settle), then count from the alert sink (docs/lab.md#pages) the firing notifications that reached a human receiver, their alert names, and the notifications Alertmanager sent the agents' webhook. A notification belongs to the fault its alerts started in. The agents repair as usual; a killed or paused tincd or BIRD is held down (the lab's restart scripts fail until the heal), so the fault lasts.
+
+        Faults (NODE: --node, default the last node that is no etcd member):
+        \(PagesFault.allCases.map { "  " + $0.rawValue.padding(toLength: 18, withPad: " ", startingAt: 0) + $0.help }.joined(separator: "\n"))
+
+        Prints a table (fault, human notifications, their alert names, webhook deliveries, RepairStorm, root cause named) and writes the same as JSON. Ends by itself; on exit, error or SIGINT/SIGTERM it heals the current fault and runs `fault heal-all`. Exit status 1 when a fault could not be injected or healed, or the run stopped early.
+        """)
+
+    @OptionGroup var common: CommonOptions
+    @Option(help: ArgumentHelp("Comma-separated faults (default: all).", valueName: "list")) var faults: String = "all"
+    @Option(help: ArgumentHelp("Longest hold of a fault: 5m, 150s.", valueName: "duration")) var hold: String = "5m"
+    @Option(help: ArgumentHelp("Shortest hold of a fault.", valueName: "duration")) var minHold: String = "90s"
+    @Option(help: ArgumentHelp("After the heal, wait at most this long for the fault's alerts to resolve.", valueName: "duration")) var settle: String = "1m"
+    @Option(help: ArgumentHelp("Before the first fault, wait at most this long for alerts left from the lab's start to clear.", valueName: "duration")) var quiet: String = "3m"
+    @Option(help: ArgumentHelp("Budget of the whole run: a fault starts only if its hold, --settle and a minute fit in what is left (default: none).", valueName: "duration")) var duration: String?
+    @Option(help: "The node the faults target (node4 or 4).") var node: String?
+    @Option(help: ArgumentHelp("Write the report as JSON to this file.", valueName: "file")) var json: String?
+    @Option(help: ArgumentHelp("Count a report's faults again from the state directory's sink file, without a lab.", valueName: "report.json")) var recount: String?
+
+    func run() throws {
+        if let recount {
+            let lab = common.makeLab()
+            let report = try failing { () throws(LabError) in try PagesRunner.recount(report: recount, sinkFile: lab.monitoring.sinkFile) }
+            try printReport(table: report.table(), json: report.json(), to: json)
+            return
+        }
+        func seconds(_ name: String, _ text: String) throws -> Double {
+            guard let s = ChaosDuration.parse(text) else {
+                throw ValidationError("--\(name): expected a duration such as 3m or 150s, got \(text.debugDescription)")
+            }
+            return s
+        }
+        let lab = common.makeLab()
+        let state = try failing { () throws(LabError) in try LabState.load(stateDir: lab.stateDir) }
+        let list = try failing { () throws(LabError) in try PagesFault.parseList(faults) }
+        var opts = PagesOptions(faults: list, hold: try seconds("hold", hold), minHold: try seconds("min-hold", minHold), node: node)
+        opts.settle = try seconds("settle", settle)
+        opts.quietTimeout = try seconds("quiet", quiet)
+        if let duration { opts.duration = try seconds("duration", duration) }
+        let runner = PagesRunner(lab: lab, state: state, options: opts) { line in
+            FileHandle.standardOutput.write(Data((line + "\n").utf8))
+        }
+        let sources = onStopSignals { runner.requestStop($0) }
+        defer { sources.forEach { $0.cancel() } }
+        let report = try failing { () throws(LabError) in try runner.run() }
+        try printReport(table: report.table(), json: report.json(), to: json)
+        if report.steps.contains(where: { $0.error != nil }) || report.stopped_early != nil { throw ExitCode(1) }
     }
 }
 
@@ -414,6 +477,23 @@ struct Down: ParsableCommand {
             for f in r.failures { FileHandle.standardError.write(Data("bgpmesh-lab: error: \(f)\n".utf8)) }
             throw ExitCode(1)
         }
+    }
+}
+
+/// The alert sink `up` starts in bml-mon (docs/lab.md#pages).
+struct Sink: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Take Alertmanager webhook POSTs and append each as a JSON line to a file (the lab's human receivers).",
+        discussion: "POST /receiver/<name> is a receiver the lab points here (a human one), POST /agent/<node> the copy of a notification to that node's agent; GET /healthz answers 200. Each line: {\"received_at\": <unix seconds>, \"path\": ..., \"payload\": <the webhook body>}. `up` runs it in bml-mon on \(LabNames.monitoringAddress):\(LabNames.sinkPort), writing <state-dir>/mon/sink.jsonl.")
+    @Option(help: ArgumentHelp("Address and port to listen on.", valueName: "host:port")) var listen: String
+    @Option(help: ArgumentHelp("The file to append to.", valueName: "file")) var output: String
+
+    func run() throws {
+        let parts = listen.split(separator: ":")
+        guard parts.count == 2, let port = UInt16(parts[1]), inet_addr(String(parts[0])) != INADDR_NONE else {
+            throw ValidationError("--listen: expected an IPv4 address and a port such as 192.0.2.250:19095, got \(listen.debugDescription)")
+        }
+        try failing { () throws(LabError) in try AlertSink.run(host: String(parts[0]), port: port, output: output) }
     }
 }
 

@@ -120,7 +120,9 @@ final class TemplatesTests: XCTestCase {
                                                      members: Array(nodes.prefix(3)),
                                                      ruleFiles: [rules, "\(Self.repoRoot)/prometheus/rules/bgpmesh.rules.test.yml"],
                                                      scrapeAgents: true)
-        XCTAssertEqual(prom.components(separatedBy: ":10179']").count - 1, 4)
+        // The repo file's comments show example targets; count the configuration's own lines.
+        let promLines = prom.components(separatedBy: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("#") }.joined(separator: "\n")
+        XCTAssertEqual(promLines.components(separatedBy: ":10179']").count - 1, 4)
         XCTAssertEqual(prom.components(separatedBy: ":12379']").count - 1, 3)
         XCTAssertTrue(prom.contains("labels: {node: node4}"))
         XCTAssertTrue(prom.contains("  - '\(rules)'\n"))
@@ -134,7 +136,7 @@ final class TemplatesTests: XCTestCase {
 
         let noAgents = try LabTemplates.prometheusConfig(template: try repoFile("prometheus/prometheus.yml"), nodes: nodes,
                                                          members: Array(nodes.prefix(3)), ruleFiles: [], scrapeAgents: false)
-        XCTAssertFalse(noAgents.contains("bgpmesh-agent"))
+        XCTAssertFalse(noAgents.components(separatedBy: "\n").contains { $0.contains("job_name: bgpmesh-agent") && !$0.trimmingCharacters(in: .whitespaces).hasPrefix("#") })
         XCTAssertTrue(noAgents.contains("rule_files: []"))
         try noAgents.write(toFile: "\(dir)/prometheus2.yml", atomically: true, encoding: .utf8)
         let r2 = try Command.run([promtool, "check", "config", "\(dir)/prometheus2.yml"])
@@ -145,17 +147,91 @@ final class TemplatesTests: XCTestCase {
         XCTAssertEqual(am.components(separatedBy: "/api/v1/alerts'").count - 1, 4)
         XCTAssertTrue(am.contains("url: 'http://192.0.2.4:10179/api/v1/alerts'"))
         XCTAssertFalse(am.contains("email_configs"), "the lab sends no mail")
+        // The humans' receiver goes to the alert sink; each agent receiver sends the sink a copy.
+        XCTAssertTrue(am.contains("url: 'http://192.0.2.250:19095/receiver/humans'"), am)
+        XCTAssertEqual(am.components(separatedBy: "url: 'http://192.0.2.250:19095/agent/node").count - 1, 4)
+        XCTAssertTrue(am.contains("  - name: unrouted\n"), "a receiver that delivers nowhere stays as it is")
         try "t\n".write(toFile: "\(dir)/token", atomically: true, encoding: .utf8)
         try am.write(toFile: "\(dir)/am.yml", atomically: true, encoding: .utf8)
         let a = try Command.run([amtool, "check-config", "\(dir)/am.yml"])
         XCTAssertTrue(a.succeeded, a.stdout + a.stderr)
         // Only repairable alerts reach the node's agent (the rules' `repairable` label); humans by severity.
         let route = try Command.run([amtool, "config", "routes", "test", "--config.file=\(dir)/am.yml",
-                                     "alertname=MeshPeerUnreachable", "component=mesh", "node=node4", "repairable=true", "severity=critical"])
+                                     "alertname=MeshPeerUnreachable", "component=mesh", "severity=critical", "repairable=true", "node=node4"])
         XCTAssertEqual(route.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "agent-node4,humans", route.stderr)
         let notRepairable = try Command.run([amtool, "config", "routes", "test", "--config.file=\(dir)/am.yml",
                                              "alertname=BGPSlowConvergence", "component=bgp", "node=node4", "repairable=false", "severity=warning"])
         XCTAssertEqual(notRepairable.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "humans", notRepairable.stderr)
+        // The repo's routes and inhibit rules are the lab's, unchanged.
+        let repo = try repoFile("prometheus/alertmanager.yml")
+        for section in ["route:", "inhibit_rules:"] {
+            func block(_ text: String) -> String {
+                let lines = text.components(separatedBy: "\n")
+                guard let b = lines.firstIndex(of: section) else { return "" }
+                let e = lines[(b + 1)...].firstIndex { !$0.isEmpty && !$0.hasPrefix(" ") && !$0.hasPrefix("#") } ?? lines.count
+                return lines[b..<e].filter { !$0.contains("node=") && !$0.contains("receiver: agent-") }.joined(separator: "\n")
+            }
+            XCTAssertEqual(block(am), block(repo), "\(section) differs from prometheus/alertmanager.yml")
+        }
+    }
+
+    /// Several human receivers (routing by severity) and a blackhole: each one that delivers goes to
+    /// the sink under its own name; the blackhole stays.
+    func testAlertmanagerReceiversPointAtTheSink() throws {
+        let amtool = try requireTool("amtool")
+        let template = """
+        route:
+          receiver: ticket
+          routes:
+            - matchers: ['alertname="Watchdog"']
+              receiver: deadmans-switch
+            - matchers: ['severity="critical"']
+              receiver: 'page'
+            - matchers: ['repairable="true"']
+              receiver: blackhole
+              continue: true
+              routes:
+                # agent routes
+                # end of agent routes
+        receivers:
+          - name: ticket  # a mail
+            email_configs:
+              - to: 'ops@example.invalid'
+                from: 'am@example.invalid'
+                smarthost: 'smtp.example.invalid:25'
+          - name: 'page'
+            webhook_configs:
+              - url: 'https://pager.example.invalid/hook'
+            slack_configs:
+              - api_url: 'https://slack.example.invalid/x'
+                channel: '#x'
+          - name: deadmans-switch
+            webhook_configs:
+              - url: 'https://snitch.example.invalid/x'
+          # Nothing.
+          - name: blackhole
+          # agent receivers
+          # end of agent receivers
+        """
+        let am = try LabTemplates.alertmanagerConfig(template: template, nodes: nodes, tokenFile: "\(dir)/token",
+                                                     sinkURL: "http://127.0.0.1:9")
+        for r in ["ticket", "page", "deadmans-switch"] {
+            XCTAssertTrue(am.contains("url: 'http://127.0.0.1:9/receiver/\(r)'"), "\(r): \(am)")
+        }
+        XCTAssertFalse(am.contains("example.invalid"), am)
+        XCTAssertTrue(am.contains("  - name: blackhole\n"), am)
+        try "t\n".write(toFile: "\(dir)/token", atomically: true, encoding: .utf8)
+        try am.write(toFile: "\(dir)/am2.yml", atomically: true, encoding: .utf8)
+        let a = try Command.run([amtool, "check-config", "\(dir)/am2.yml"])
+        XCTAssertTrue(a.succeeded, a.stdout + a.stderr)
+        let route = try Command.run([amtool, "config", "routes", "test", "--config.file=\(dir)/am2.yml",
+                                     "alertname=X", "severity=critical", "repairable=true", "node=node2"])
+        XCTAssertEqual(route.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "page", route.stderr)
+        XCTAssertThrowsError(try LabTemplates.alertmanagerConfig(
+            template: template.replacingOccurrences(of: "email_configs", with: "x").replacingOccurrences(of: "webhook_configs", with: "y")
+                .replacingOccurrences(of: "slack_configs", with: "z"), nodes: nodes, tokenFile: "/t")) { e in
+            XCTAssertTrue("\(e)".contains("humans"), "\(e)")
+        }
     }
 
     func testMonitoringTemplatesRefuseAFileWithoutTheirSections() {
