@@ -14,6 +14,7 @@ declare -A GROUPS_OF=(
   [tools]="iproute2 util-linux curl jq procps openssl iputils-ping"
   [bench]="wrk"
   [checks]="python3-yaml docker-compose"
+  [deploy]="ansible ansible-lint systemd"
   [agent-runtime]="libcurl4 libssl3 zlib1g libyaml-0-2 ca-certificates libcap2-bin"
 )
 # Why each group is needed; printed next to what gets installed.
@@ -25,9 +26,10 @@ declare -A WHY_OF=(
   [tools]="lab plumbing and test helpers (ip, nsenter, curl, jq, openssl, ping)"
   [bench]="the HTTP benchmark (make bench-http)"
   [checks]="static checks of the monitoring bundle and the Docker stack"
+  [deploy]="deploy/: ansible-lint and the lab's Ansible run of the role, systemd-analyze verify of the unit"
   [agent-runtime]="images only: what the agent binary links at run time, and setcap"
 )
-DEFAULT_GROUPS=(build mesh etcd monitoring tools bench checks)
+DEFAULT_GROUPS=(build mesh etcd monitoring tools bench checks deploy)
 
 groups=("$@")
 [ ${#groups[@]} -eq 0 ] && groups=("${DEFAULT_GROUPS[@]}")
