@@ -137,7 +137,8 @@ struct JoinCommand: AsyncParsableCommand {
         print(report.text, terminator: "")
         if dryRun { return }
         print("\(report.created.count) created, \(report.lines.count - report.created.count) kept; "
-              + "start the agent (systemctl enable --now bgpmesh-agent) and it publishes \(spec.name) in etcd")
+              + (start == nil ? "start tincd, BIRD and the agent (systemctl enable --now tinc@\(spec.net) bird bgpmesh-agent): " : "")
+              + "the agent publishes \(spec.name) in etcd")
         if let start {
             print("starting: \(start)")
             do { try await Join.runTool(["/bin/sh", "-c", start], step: "--start", timeout: .seconds(max(1, startTimeout))) } catch {

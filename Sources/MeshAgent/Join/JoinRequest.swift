@@ -45,7 +45,7 @@ public struct JoinRequest: Sendable, Equatable {
 }
 
 /// A join request whose every field was checked: what the plan and the templates use.
-public struct JoinSpec: Sendable, Equatable {
+public struct JoinSpec: Sendable {
     public struct Overlay: Sendable, Equatable {
         public var address: String
         public var length: Int
@@ -83,11 +83,6 @@ public struct JoinSpec: Sendable, Equatable {
     public var overlay6: Overlay? { overlays.first { $0.family == .ipv6 } }
     public var hostFile: String { name.hostFilePath(netDirectory: tincDir) }
     public var privateKeyFile: String { tincDir + "/rsa_key.priv" }
-
-    public static func == (a: JoinSpec, b: JoinSpec) -> Bool {
-        a.name == b.name && a.tincDir == b.tincDir && a.configFile == b.configFile
-            && a.settings.map { "\($0.key)=\($0.values)" } == b.settings.map { "\($0.key)=\($0.values)" }
-    }
 }
 
 /// Why a join request is refused, naming the flag and the value.
