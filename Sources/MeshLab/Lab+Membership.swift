@@ -77,6 +77,7 @@ extension Lab {
         for p in Netns.pids(in: n.namespace) { Command.stop(p, grace: 2) }
         _ = try? Command.run([Netns.ip, "netns", "del", n.namespace], timeout: 10)
         state.nodes.removeAll { $0 == n.index }
+        state.bare.removeAll { $0 == n.index }
         state.retired.append(n.index)
         try state.save(stateDir: stateDir)
         let rest = state.specs(stateDir: stateDir)

@@ -64,6 +64,9 @@ struct JoinCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The agent's bird.peers-file (default bgpmesh-peers.conf next to bird.conf).", valueName: "path"))
     var birdPeersFile: String?
 
+    @Option(help: ArgumentHelp("The BGP template's name (the agent's bird.template).", valueName: "name"))
+    var birdTemplate = "bgpmesh"
+
     @Option(help: ArgumentHelp("BIRD's control socket.", valueName: "path"))
     var birdSocket = "/run/bird/bird.ctl"
 
@@ -115,6 +118,7 @@ struct JoinCommand: AsyncParsableCommand {
         request.birdConf = birdConf
         request.birdTemplateFile = birdTemplateFile
         request.birdPeersFile = birdPeersFile
+        request.birdTemplate = birdTemplate
         request.birdSocket = birdSocket
         request.configFile = config
         request.stateDir = stateDir

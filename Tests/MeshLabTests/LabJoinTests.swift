@@ -17,6 +17,7 @@ final class LabJoinTests: XCTestCase {
     static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     func testABareNodeJoinsWithOneCommandAndTheAnsibleRoleDeploysAnother() throws {
+        continueAfterFailure = false
         try LabHarness.requireLabEnvironment()
         let agentArgs = try LabHarness.agentArguments()
         guard let agent = LabHarness.agentBinary else { throw LabHarness.agentsAbsent("join") }
