@@ -10,8 +10,10 @@ enum Families {
 
     /// The value of the one sample with exactly these labels, or nil.
     static func value(_ families: [MetricFamily], _ name: String, _ labels: [String: String] = [:]) -> Double? {
+        // An empty label value is no label, to Prometheus: `peer=""` matches a set without `peer`.
+        let wanted = labels.filter { !$0.value.isEmpty }
         let matches = families.filter { $0.name == name }.flatMap(\.metrics).filter { m in
-            Dictionary(m.labels.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }) == labels
+            Dictionary(m.labels.filter { !$0.value.isEmpty }.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }) == wanted
         }
         guard matches.count == 1, case let .value(v) = matches[0].value else { return nil }
         return v

@@ -102,7 +102,7 @@ final class LabConvergenceAndFaultTests: XCTestCase {
 
     /// tinc's nexthop for `node` in one scrape (`tinc_node_route_info`), nil if not there.
     static func nexthop(_ metrics: [String: Double], node: String) -> String? {
-        for key in metrics.keys where key.hasPrefix("tinc_node_route_info{") && key.contains("node=\"\(node)\"") {
+        for key in metrics.keys where key.hasPrefix("tinc_node_route_info{") && key.contains("peer=\"\(node)\"") {
             guard let r = key.range(of: "nexthop=\""), let end = key[r.upperBound...].firstIndex(of: "\"") else { continue }
             return String(key[r.upperBound..<end])
         }
@@ -124,7 +124,7 @@ final class LabConvergenceAndFaultTests: XCTestCase {
         XCTAssertTrue(LabHarness.eventually(10) { self.agentMetric(lab, n1, "bgpmesh_peer_up{peer=\"bgpmesh_node2\"}") == 1 })
         XCTAssertTrue(LabHarness.eventually(10) {
             guard let m = self.agentMetrics(lab, n1) else { return false }
-            return m["tinc_node_indirect{node=\"node2\"}"] == 0 && Self.nexthop(m, node: "node2") == "node2"
+            return m["tinc_node_indirect{peer=\"node2\"}"] == 0 && Self.nexthop(m, node: "node2") == "node2"
         }, "node1's agent does not show node2 reached directly before the cut")
         XCTAssertEqual(agentMetric(lab, n1, "tinc_up"), 1)
         // The loss window (60 s) must hold no loss from the cold start, so any loss seen is the cut's.
@@ -144,7 +144,7 @@ final class LabConvergenceAndFaultTests: XCTestCase {
             if lossAt == nil, (m["bgpmesh_peer_loss_ratio{peer=\"bgpmesh_node2\"}"] ?? 0) > 0 {
                 lossAt = t
             }
-            if relayedAt == nil, m["tinc_node_reachable{node=\"node2\"}"] == 1, m["tinc_node_indirect{node=\"node2\"}"] == 1,
+            if relayedAt == nil, m["tinc_node_reachable{peer=\"node2\"}"] == 1, m["tinc_node_indirect{peer=\"node2\"}"] == 1,
                Self.nexthop(m, node: "node2") == "node3" {
                 relayedAt = t
             }
@@ -163,7 +163,7 @@ final class LabConvergenceAndFaultTests: XCTestCase {
             guard let m = self.agentMetrics(lab, n1) else { return false }
             let t = Date().timeIntervalSince(heal)
             if upAt == nil, m["bgpmesh_peer_up{peer=\"bgpmesh_node2\"}"] == 1 { upAt = t }
-            if directAt == nil, m["tinc_node_indirect{node=\"node2\"}"] == 0, Self.nexthop(m, node: "node2") == "node2" { directAt = t }
+            if directAt == nil, m["tinc_node_indirect{peer=\"node2\"}"] == 0, Self.nexthop(m, node: "node2") == "node2" { directAt = t }
             return upAt != nil && directAt != nil
         }
         print("*** heal-link node1 node2: probes answer after \(format(upAt)), tinc reaches node2 directly after \(format(directAt)) ***")

@@ -76,7 +76,7 @@ final class LabTrustTests: XCTestCase {
         Thread.sleep(forTimeInterval: 6)
         XCTAssertEqual(try publishedFingerprint(lab, node2), try fingerprint(node3), "the impostor is no longer in etcd: the test proves nothing")
         for n in others {
-            XCTAssertEqual(LabHarness.agentMetrics(lab, n)?["bgpmesh_registry_refused_node{node=\"node2\",reason=\"key_not_pinned\"}"], 1,
+            XCTAssertEqual(LabHarness.agentMetrics(lab, n)?["bgpmesh_registry_refused_node{peer=\"node2\",reason=\"key_not_pinned\"}"], 1,
                            "\(n.name) does not report node2's current record as refused")
             XCTAssertEqual(LabHarness.agentMetrics(lab, n)?["bgpmesh_registry_synced"], 1, "\(n.name) lost the registry")
         }

@@ -149,9 +149,13 @@ final class TemplatesTests: XCTestCase {
         try am.write(toFile: "\(dir)/am.yml", atomically: true, encoding: .utf8)
         let a = try Command.run([amtool, "check-config", "\(dir)/am.yml"])
         XCTAssertTrue(a.succeeded, a.stdout + a.stderr)
+        // Only repairable alerts reach the node's agent (the rules' `repairable` label); humans by severity.
         let route = try Command.run([amtool, "config", "routes", "test", "--config.file=\(dir)/am.yml",
-                                     "alertname=MeshPeerUnreachable", "component=mesh", "node=node4"])
+                                     "alertname=MeshPeerUnreachable", "component=mesh", "node=node4", "repairable=true", "severity=critical"])
         XCTAssertEqual(route.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "agent-node4,humans", route.stderr)
+        let notRepairable = try Command.run([amtool, "config", "routes", "test", "--config.file=\(dir)/am.yml",
+                                             "alertname=BGPSlowConvergence", "component=bgp", "node=node4", "repairable=false", "severity=warning"])
+        XCTAssertEqual(notRepairable.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "humans", notRepairable.stderr)
     }
 
     func testMonitoringTemplatesRefuseAFileWithoutTheirSections() {

@@ -134,6 +134,10 @@ public struct AgentConfiguration: Sendable, Equatable {
     /// First backoff of a repeated action (doubles per attempt that did not help).
     public var repairCooldown: Duration = .seconds(2)
     public var repairCooldownMax: Duration = .seconds(60)
+    /// Longest wait between attempts once a fault's episode has climbed its repair ladder.
+    public var repairEpisodeBackoffMax: Duration = .seconds(900)
+    /// A fault's episode ends once its problem has been gone this long.
+    public var repairEpisodeClear: Duration = .seconds(120)
     /// At most this many actions per `repair.window`.
     public var repairMaxActions = 10
     public var repairWindow: Duration = .seconds(60)

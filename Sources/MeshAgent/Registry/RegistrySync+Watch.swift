@@ -160,8 +160,13 @@ extension RegistrySync {
         }
         let counts = view.counts
         let refused = view.refused.sorted { $0.key < $1.key }.prefix(RegistryMetrics.maxRefusedSeries).map { ($0.key.rawValue, $0.value.reason) }
+        let keys = view.records.filter { $0.key != me }.map { (peer: $0.key.rawValue, fingerprint: $0.value.key.fingerprintSHA256) }
+        var overlays: [String: String] = [:]
+        for peer in peerOverlays() { for address in peer.overlay { overlays[address] = peer.name } }
         metrics.update {
+            $0.peerOverlays = overlays
             $0.refused = Array(refused)
+            $0.peerKeys = keys.sorted { $0.peer < $1.peer }
             $0.nodesAlive = counts.alive
             $0.nodesDead = counts.dead
             $0.revision = view.revision

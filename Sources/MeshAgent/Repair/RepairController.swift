@@ -101,12 +101,11 @@ public actor RepairController: RepairService {
 
         guard settings.mode != .off else { return }
         let decision = policy.decide(state, history: history, now: now)
-        history.keepOnly(decision.needed.union(history.attempts.keys.filter { now - (history.attempts[$0]?.last ?? now) < settings.policy.cooldownMax }))
         countSkips(decision, trigger: .auto)
         for action in decision.actions {
             await perform(action, trigger: .auto, reason: reason(for: action, in: report), now: now)
         }
-        history.taken = history.taken.filter { now - $0 < settings.policy.window }
+        history.advance(needed: decision.needed, at: now, clear: settings.policy.episodeClear, window: settings.policy.window)
     }
 
     /// Counts a skip once per episode (when an action's skip reason changes), not every tick.

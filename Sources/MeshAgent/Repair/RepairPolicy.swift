@@ -52,6 +52,16 @@ public enum RepairAction: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { target.isEmpty ? name : "\(name) \(target)" }
 
+    /// The ladder the action is a rung of: the rungs of one problem share an episode
+    /// (`RepairHistory`), so climbing to the next rung does not reset the backoff.
+    public var ladder: String {
+        switch self {
+        case .tincRetry, .tincReload: "tinc_peer_unreachable"
+        case .bgpRestart(let session): "bgp_restart \(session)"
+        default: name
+        }
+    }
+
     /// The manual action names of POST /api/v1/repair.
     public static func manual(_ name: String, target: String?) -> RepairAction? {
         switch name {
@@ -67,29 +77,51 @@ public enum RepairAction: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// The repair loop's memory: attempts per action (for backoff and escalation) and the
+/// The repair loop's memory: one episode per ladder (for backoff and escalation) and the
 /// actions taken in the rate-limit window. A value; the controller owns it.
+///
+/// An episode lasts from the first time its problem calls for an action until the problem has
+/// been gone for `RepairPolicy.Settings.episodeClear`: a lasting fault climbs its ladder once and
+/// then backs off, instead of starting at the bottom again whenever an old attempt ages out.
 public struct RepairHistory: Sendable, Equatable {
-    public struct Attempts: Sendable, Equatable {
-        /// Attempts since the problem behind the action last cleared.
-        public var count: Int
-        public var last: ContinuousClock.Instant
+    public struct Episode: Sendable, Equatable {
+        public var started: ContinuousClock.Instant
+        /// The last time a problem called for one of the ladder's actions.
+        public var lastNeeded: ContinuousClock.Instant
+        /// Attempts of every rung of the ladder in this episode.
+        public var attempts = 0
+        public var last: ContinuousClock.Instant?
+        /// Attempts per rung, for the climb (two `tinc_retry`, then `tinc_reload`).
+        public var rungs: [RepairAction: Int] = [:]
     }
 
-    public var attempts: [RepairAction: Attempts] = [:]
+    /// Keyed by `RepairAction.ladder`.
+    public var episodes: [String: Episode] = [:]
     public var taken: [ContinuousClock.Instant] = []
 
     public init() {}
 
     public mutating func record(_ action: RepairAction, at now: ContinuousClock.Instant) {
-        let previous = attempts[action]?.count ?? 0
-        attempts[action] = Attempts(count: previous + 1, last: now)
+        var episode = episodes[action.ladder] ?? Episode(started: now, lastNeeded: now)
+        episode.attempts += 1
+        episode.last = now
+        episode.rungs[action, default: 0] += 1
+        episodes[action.ladder] = episode
         taken.append(now)
     }
 
-    /// Forgets the attempts of actions no longer needed, so the next episode starts cheap.
-    public mutating func keepOnly(_ needed: Set<RepairAction>) {
-        attempts = attempts.filter { needed.contains($0.key) }
+    /// Attempts of `action` itself in its ladder's current episode.
+    public func attempts(of action: RepairAction) -> Int {
+        episodes[action.ladder]?.rungs[action] ?? 0
+    }
+
+    /// After a round: the ladders still needed go on (or start), the others end once they have
+    /// not been needed for `clear`; the rate-limit window forgets what is older than `window`.
+    public mutating func advance(needed: Set<RepairAction>, at now: ContinuousClock.Instant, clear: Duration, window: Duration) {
+        let ladders = Set(needed.map(\.ladder))
+        for ladder in ladders { episodes[ladder, default: Episode(started: now, lastNeeded: now)].lastNeeded = now }
+        episodes = episodes.filter { ladders.contains($0.key) || now - $0.value.lastNeeded < clear }
+        taken = taken.filter { now - $0 < window }
     }
 }
 
@@ -115,9 +147,11 @@ public enum RepairSkipReason: String, Sendable, Hashable, CaseIterable {
 /// Pure repair policy: `(MeshState, RepairHistory, now) -> actions`, table-tested with an
 /// injected clock.
 ///
-/// Each problem has a ladder, cheapest first; a rung is tried again only after its backoff
-/// (`cooldown * 2^(attempts-1)`, capped, the way BIRD's error wait doubles), and the next rung
-/// only when the previous one did not help within its window.
+/// Each problem has a ladder, cheapest first, climbed once per episode (`RepairHistory`): the
+/// next attempt waits `backoff(attempts:)` after the last one of the episode, whatever its rung.
+/// The climb waits `cooldown * 2^(n-1)` (capped at `cooldownMax`, the way BIRD's error wait
+/// doubles); once the ladder is climbed the wait starts at `cooldownMax` and doubles up to
+/// `episodeBackoffMax`. The rate limit applies on top.
 public struct RepairPolicy: Sendable {
     public struct Settings: Sendable, Equatable {
         /// How long a BGP session may be down, with the overlay path up, before it is restarted.
@@ -127,6 +161,13 @@ public struct RepairPolicy: Sendable {
         /// First backoff of an action; it doubles with every attempt that did not help.
         public var cooldown: Duration = .seconds(2)
         public var cooldownMax: Duration = .seconds(60)
+        /// The longest wait between attempts once an episode has climbed its ladder.
+        public var episodeBackoffMax: Duration = .seconds(900)
+        /// An episode ends once its problem has been gone this long; the next sighting starts
+        /// at the bottom of the ladder again.
+        public var episodeClear: Duration = .seconds(120)
+        /// Attempts of the climb (two `tinc_retry` and one `tinc_reload` for the longest ladder).
+        public var climbAttempts = 3
         /// At most this many actions per `window`.
         public var maxActions = 10
         public var window: Duration = .seconds(60)
@@ -181,7 +222,7 @@ public struct RepairPolicy: Sendable {
             }
             if unreachable {
                 // ALRM first; HUP + ALRM once two retries did not help.
-                let retries = history.attempts[.tincRetry]?.count ?? 0
+                let retries = history.attempts(of: .tincRetry)
                 want(retries >= 2 ? .tincReload : .tincRetry)
             }
         }
@@ -219,7 +260,8 @@ public struct RepairPolicy: Sendable {
                 decision.skipped.append((action, .noRestartCommand))
                 continue
             }
-            if let attempts = history.attempts[action], now < attempts.last + backoff(attempts: attempts.count) {
+            if let episode = history.episodes[action.ladder], let last = episode.last,
+               now < last + backoff(attempts: episode.attempts) {
                 decision.skipped.append((action, .cooldown))
                 continue
             }
@@ -233,14 +275,20 @@ public struct RepairPolicy: Sendable {
         return decision
     }
 
-    /// The wait after `attempts` tries: cooldown, doubled per further try, capped.
+    /// The wait after the episode's `attempts`-th try: `cooldown` doubled per try up to
+    /// `cooldownMax` while the ladder climbs, then from `cooldownMax` doubled per try up to
+    /// `episodeBackoffMax`.
     public func backoff(attempts: Int) -> Duration {
         guard attempts > 0 else { return .zero }
-        var wait = settings.cooldown
-        for _ in 1..<min(attempts, 20) {
+        let climb = max(settings.climbAttempts, 1)
+        let (start, cap, doublings) = attempts < climb
+            ? (settings.cooldown, settings.cooldownMax, attempts - 1)
+            : (settings.cooldownMax, max(settings.episodeBackoffMax, settings.cooldownMax), attempts - climb)
+        var wait = start
+        for _ in 0..<min(doublings, 40) {
             wait = wait * 2
-            if wait >= settings.cooldownMax { return settings.cooldownMax }
+            if wait >= cap { return cap }
         }
-        return min(wait, settings.cooldownMax)
+        return min(wait, cap)
     }
 }

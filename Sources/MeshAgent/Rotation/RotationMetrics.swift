@@ -21,6 +21,8 @@ public final class RotationMetrics: Sendable {
         values.withLock { change(&$0) }
     }
 
+    static let resultLabels = CounterLabels("result", RotationState.Result.allCases.map(\.rawValue).sorted())
+
     var families: [MetricFamily] {
         let v = values.withLock { $0 }
         // Sorted by name, as every collector's families are.
@@ -29,10 +31,9 @@ public final class RotationMetrics: Sendable {
                    RotationState.Phase.allCases.sorted { $0.rawValue < $1.rawValue }.map {
                        Metric([Label("phase", $0.rawValue)], $0 == v.phase ? 1 : 0)
                    }),
-            .counter("bgpmesh_key_rotations_total", help: "Key rotations of this node ended, by result (success, rolled_back, failed).",
-                     RotationState.Result.allCases.sorted { $0.rawValue < $1.rawValue }.map {
-                         Metric([Label("result", $0.rawValue)], Double(v.results[$0] ?? 0))
-                     }),
+            Self.resultLabels.family("bgpmesh_key_rotations_total",
+                                     help: "Key rotations of this node ended, by result (success, rolled_back, failed).",
+                                     counts: Dictionary(uniqueKeysWithValues: v.results.map { ([$0.key.rawValue], $0.value) })),
         ]
         if let since = v.keySince {
             families.insert(.gauge("bgpmesh_key_age_seconds", help: "Age of this node's tinc key: since its last rotation, else the key file's mtime.",

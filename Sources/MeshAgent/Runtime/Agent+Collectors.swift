@@ -21,7 +21,8 @@ extension Agent {
         let c = configuration
         var parts = Parts(collectors: [], loops: [])
         if c.collectors["process"] == true { parts.collectors.append(ProcessCollector()) }
-        let bird = c.collectors["bird"] == true ? addBIRD(c, logger: logger, to: &parts) : nil
+        let birdPeers = BIRDPeerDirectory()
+        let bird = c.collectors["bird"] == true ? addBIRD(c, peers: birdPeers, logger: logger, to: &parts) : nil
         let registryOn = c.registryEnabled && !c.etcdEndpoints.isEmpty
         var tincLogger = logger
         tincLogger[metadataKey: "collector"] = "tinc"
@@ -45,6 +46,7 @@ extension Agent {
         }
         if registryOn, let etcd, let tincClient {
             registry = addRegistry(c, etcd: etcd, tinc: tincClient, dumps: tinc, bird: bird, peers: bgpPeers, logger: logger, to: &parts)
+            if let registry { birdPeers.attach(registry.metrics) }
             if let registry { parts.rotation = addRotation(c, registry: registry, tinc: tincClient, logger: logger, to: &parts) }
         }
         let probes = c.collectors["probe"] == true ? addProbes(c, registry: registry, bird: bird, tinc: tinc, logger: logger, to: &parts) : nil
@@ -58,7 +60,7 @@ extension Agent {
         return parts
     }
 
-    static func addBIRD(_ c: AgentConfiguration, logger: Logger, to parts: inout Parts) -> BIRDSampler {
+    static func addBIRD(_ c: AgentConfiguration, peers: BIRDPeerDirectory, logger: Logger, to parts: inout Parts) -> BIRDSampler {
         var birdLogger = logger
         birdLogger[metadataKey: "collector"] = "bird"
         let client = BIRDClient(configuration: .init(socketPath: c.birdSocket, restricted: true, timeout: c.birdCommandTimeout),
@@ -68,7 +70,7 @@ extension Agent {
             settings: .init(interval: c.birdSamplerInterval, detailInterval: c.birdDetailInterval, routeCountInterval: c.birdRouteCountInterval),
             process: BIRDProcessLocator(socketPath: c.birdSocket), logger: logger)
         parts.addSampler(run: { await sampler.run() }, poll: { await sampler.poll(detailed: true) }, firstPoll: sampler.firstPoll)
-        parts.collectors.append(BIRDCollector(sampler: sampler, compat: c.birdCompat))
+        parts.collectors.append(BIRDCollector(sampler: sampler, compat: c.birdCompat, peers: peers))
         return sampler
     }
 
@@ -211,6 +213,8 @@ extension Agent {
         settings.policy.peerGrace = c.repairPeerGrace
         settings.policy.cooldown = c.repairCooldown
         settings.policy.cooldownMax = c.repairCooldownMax
+        settings.policy.episodeBackoffMax = c.repairEpisodeBackoffMax
+        settings.policy.episodeClear = c.repairEpisodeClear
         settings.policy.maxActions = c.repairMaxActions
         settings.policy.window = c.repairWindow
         settings.policy.canRestartTincd = c.repairTincdRestartCommand != nil

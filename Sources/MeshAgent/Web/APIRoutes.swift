@@ -73,7 +73,10 @@ struct RepairAPI: Sendable {
     }
 
     func alerts(_ request: HTTPRequest) async -> HTTPResponse {
-        if let refusal = authorize(request, maxBody: Self.maxAlertsBodyBytes) { return refusal }
+        if let refusal = authorize(request, maxBody: Self.maxAlertsBodyBytes) {
+            if refusal.status == 401 { metrics.recordUnauthorized() }
+            return refusal
+        }
         let payload: AlertmanagerPayload
         do {
             payload = try AlertmanagerPayload.decode(request.body)
@@ -135,7 +138,7 @@ struct RepairAPI: Sendable {
         case .invalid:
             metadata["group_key"] = "\(groupKey)"
             logger.warning("webhook alert not usable", metadata: metadata)
-        case .duplicate, .otherNode: logger.debug("webhook alert ignored", metadata: metadata)
+        case .duplicate, .otherNode, .unauthorized: logger.debug("webhook alert ignored", metadata: metadata)
         }
     }
 

@@ -19,34 +19,56 @@ public final class WebhookMetrics: Sendable {
         /// No `node` or `alertname` label, an empty fingerprint or startsAt, or a target
         /// label that is no tinc or BIRD name.
         case invalid
+        /// The request had no or a wrong bearer token: its body is not read, so it counts once
+        /// per request, with `status="unknown"`.
+        case unauthorized
     }
 
-    private struct Key: Hashable { var status: AlertmanagerPayload.Status; var action: Action }
-    private let counts: Mutex<[Key: UInt64]>
+    /// The `status` of a request refused before its alerts were read.
+    public static let unknownStatus = "unknown"
 
-    /// Each (status, action) pair that can happen starts at 0, so `rate()` and `increase()`
-    /// see the first alert.
-    public init() {
-        var initial: [Key: UInt64] = [:]
-        for action in Action.allCases where action != .cancelled { initial[Key(status: .firing, action: action)] = 0 }
-        for action in [Action.cancelled, .duplicate, .otherNode, .invalid] { initial[Key(status: .resolved, action: action)] = 0 }
-        counts = Mutex(initial)
+    private struct Key: Hashable { var status: String; var action: Action }
+    private let counts = Mutex<[Key: UInt64]>([:])
+
+    /// The (status, action) pairs that can happen, each a series from the start, so `rate()` and
+    /// `increase()` see the first alert.
+    static let labels = CounterLabels([("status", ["firing", "resolved", unknownStatus]), ("action", Action.allCases.map(\.rawValue))]) {
+        switch ($0[0], Action(rawValue: $0[1])) {
+        case (unknownStatus, .unauthorized?): true
+        case (unknownStatus, _), (_, .unauthorized?): false
+        case ("firing", .cancelled?): false
+        case ("resolved", .queued?), ("resolved", .skipped?): false
+        default: true
+        }
     }
+
+    public init() {}
 
     public func record(status: AlertmanagerPayload.Status, action: Action) {
-        counts.withLock { $0[Key(status: status, action: action), default: 0] += 1 }
+        counts.withLock { $0[Key(status: status.rawValue, action: action), default: 0] += 1 }
+    }
+
+    /// A request to the webhook refused for its bearer token.
+    public func recordUnauthorized() {
+        counts.withLock { $0[Key(status: Self.unknownStatus, action: .unauthorized), default: 0] += 1 }
     }
 
     public func count(status: AlertmanagerPayload.Status, action: Action) -> UInt64 {
-        counts.withLock { $0[Key(status: status, action: action)] ?? 0 }
+        counts.withLock { $0[Key(status: status.rawValue, action: action)] ?? 0 }
+    }
+
+    public var unauthorizedCount: UInt64 {
+        counts.withLock { $0[Key(status: Self.unknownStatus, action: .unauthorized)] ?? 0 }
     }
 
     /// The families to append to every scrape.
     public var families: [MetricFamily] {
         let snapshot = counts.withLock { $0 }
-        return [.counter("bgpmesh_webhook_alerts_total",
-                         help: "Alerts received on /api/v1/alerts, by alert status and what the agent did with them.",
-                         snapshot.map { Metric([Label("status", $0.key.status.rawValue), Label("action", $0.key.action.rawValue)],
-                                               Double($0.value)) })]
+        var byValues: [[String]: UInt64] = [:]
+        for (key, count) in snapshot { byValues[[key.status, key.action.rawValue]] = count }
+        return [Self.labels.family("bgpmesh_webhook_alerts_total",
+                                   help: "Alerts received on /api/v1/alerts, by alert status and what the agent did with them "
+                                       + "(action=unauthorized, status=unknown: a request refused for its bearer token, counted once).",
+                                   counts: byValues)]
     }
 }

@@ -177,6 +177,7 @@ final class ConfigurationTests: XCTestCase {
             "repair.mode": .scalar("dry-run"), "repair.max-actions": .scalar("5"), "repair.interval": .scalar("2s"),
             "repair.bgp-grace": .scalar("5s"), "repair.peer-grace": .scalar("5s"), "repair.cooldown": .scalar("1s"),
             "repair.cooldown-max": .scalar("30s"), "repair.window": .scalar("5m"),
+            "repair.episode-backoff-max": .scalar("10m"), "repair.episode-clear": .scalar("1m"),
             "repair.tincd-restart-command": .scalar("systemctl restart tinc@bgpmesh"),
             "repair.bird-restart-command": .scalar("systemctl restart bird"),
             "keys.rotate-interval": .scalar("720h"), "keys.bits": .scalar("3072"), "keys.rotation-ack-timeout": .scalar("2m"),

@@ -123,6 +123,20 @@ final class RegistrySyncTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(m.connectToChanges, 1)
         XCTAssertEqual(m.nodesAlive, 3)
         XCTAssertTrue(m.synced && m.published)
+        // bgpmesh_registry_peer_key_info: each peer's trusted key, never this node's own.
+        XCTAssertEqual(m.peerKeys.map(\.peer), ["node2", "node3"])
+        XCTAssertEqual(m.peerKeys.map(\.fingerprint), [try RegistryTestRecords.key("node2").fingerprintSHA256,
+                                                        try RegistryTestRecords.key("node3").fingerprintSHA256])
+        let keyInfo = Families.lines(RegistryMetrics.families(m)).filter { $0.hasPrefix("bgpmesh_registry_peer_key_info{") }
+        XCTAssertEqual(keyInfo.count, 2, "\(keyInfo)")
+        // The overlay addresses BIRD's series are named by (BIRDPeerDirectory), without this node's.
+        var overlays: [String: String] = [:]
+        for peer in await running["node1"]!.sync.peerOverlays() { for address in peer.overlay { overlays[address] = peer.name } }
+        XCTAssertEqual(m.peerOverlays, overlays)
+        XCTAssertFalse(Set(m.peerOverlays.values).contains("node1"))
+        let directory = BIRDPeerDirectory()
+        directory.attach(running["node1"]!.sync.metrics)
+        XCTAssertEqual(directory.names().overlay, m.peerOverlays)
 
         // A restart on the same files writes nothing.
         let before = mtime("node1", "hosts/node2")

@@ -77,10 +77,12 @@ final class RepairPolicyTests: XCTestCase {
     }
 
     func testBackoffDoublesLikeBIRDsErrorWaitAndIsCapped() {
+        // The climb (three attempts): 2 s, 4 s; then from repair.cooldown-max doubling up to repair.episode-backoff-max.
         XCTAssertEqual(policy.backoff(attempts: 1), .seconds(2))
         XCTAssertEqual(policy.backoff(attempts: 2), .seconds(4))
-        XCTAssertEqual(policy.backoff(attempts: 3), .seconds(8))
-        XCTAssertEqual(policy.backoff(attempts: 10), .seconds(60))
+        XCTAssertEqual(policy.backoff(attempts: 3), .seconds(60))
+        XCTAssertEqual(policy.backoff(attempts: 4), .seconds(120))
+        XCTAssertEqual(policy.backoff(attempts: 10), .seconds(900))
         var state = healthy()
         state.connectToDrift = true
         var history = RepairHistory()

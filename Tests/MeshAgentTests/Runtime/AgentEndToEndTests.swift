@@ -216,7 +216,7 @@ final class AgentCommandLineTests: XCTestCase {
         let log = Fixture.directory.appendingPathComponent("tinc/tinc10-node1-usr2-usr1-node2-indirect-after-cut-link.log").path
         let r = try AgentProcess.run(["parse-tinc-log", "--repeat", "3", log])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stdout.contains("tinc_node_indirect{node=\"node2\"} 1"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("tinc_node_indirect{peer=\"node2\"} 1"), r.stdout)
         XCTAssertTrue(r.stdout.contains("tinc_edges 4"), r.stdout)
         XCTAssertTrue(r.stderr.hasPrefix("parse median "), r.stderr)
         let bad = try AgentProcess.run(["parse-tinc-log", "/etc/hostname"])
@@ -229,7 +229,7 @@ final class AgentCommandLineTests: XCTestCase {
         let r = try AgentProcess.run(["scrape-once", "--no-collector.bird", "--no-collector.probe",
                                       "--collector.tinc.dir", dir, "--collector.tinc.pidfile", "/nonexistent-bgpmesh-test/t.pid"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        for line in ["tinc_up 0", "tinc_connectto_configured{peer=\"node2\"} 1", "tinc_host_key_valid{node=\"node3\"} 1",
+        for line in ["tinc_up 0", "tinc_connectto_configured{peer=\"node2\"} 1", "tinc_host_key_valid{peer=\"node3\"} 1",
                      "bgpmesh_scrape_collector_success{collector=\"tinc\"} 1"] {
             XCTAssertTrue(r.stdout.contains(line + "\n"), "missing \(line) in:\n\(r.stdout)")
         }

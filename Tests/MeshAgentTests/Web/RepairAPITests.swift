@@ -56,6 +56,11 @@ final class RepairAPITests: XCTestCase {
         }
         let submitted = await api.service.submitted
         XCTAssertEqual(submitted, [])
+        // Counted once per refused webhook request (the body is not read); /api/v1/repair is not the webhook.
+        XCTAssertEqual(api.metrics.unauthorizedCount, 4)
+        let text = String(decoding: ExpositionEncoder.encode(api.metrics.families, format: .text004), as: UTF8.self)
+        XCTAssertTrue(text.contains(#"bgpmesh_webhook_alerts_total{action="unauthorized",status="unknown"} 4"#), text)
+        XCTAssertTrue(text.contains(#"bgpmesh_webhook_alerts_total{action="queued",status="firing"} 0"#), text)
     }
 
     func testWithoutATokenTheMutatingEndpointsAre503() async throws {
@@ -301,7 +306,9 @@ final class RepairAPITests: XCTestCase {
         XCTAssertTrue(text.contains(#"bgpmesh_webhook_alerts_total{action="queued",status="firing"} 1"#), text)
         XCTAssertTrue(text.contains(#"bgpmesh_webhook_alerts_total{action="other_node",status="firing"} 1"#), text)
         XCTAssertTrue(text.contains(#"bgpmesh_webhook_alerts_total{action="cancelled",status="resolved"} 0"#), text)
-        XCTAssertEqual(text.components(separatedBy: "\n").filter { $0.hasPrefix("bgpmesh_webhook_alerts_total{") }.count, 9)
+        XCTAssertTrue(text.contains(#"bgpmesh_webhook_alerts_total{action="unauthorized",status="unknown"} 0"#), text)
+        // Five firing, four resolved, one unauthorized: only the pairs that can happen.
+        XCTAssertEqual(text.components(separatedBy: "\n").filter { $0.hasPrefix("bgpmesh_webhook_alerts_total{") }.count, 10)
         let check = try Promtool.check(Array(text.utf8))
         XCTAssertEqual(check.status, 0, check.output)
         XCTAssertEqual(check.output, "")

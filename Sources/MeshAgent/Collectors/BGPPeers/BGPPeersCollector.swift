@@ -38,6 +38,9 @@ public final class BGPPeersMetrics: Sendable {
 
     func error(_ kind: String) { values.withLock { $0.errors[kind, default: 0] += 1 } }
 
+    static let applyLabels = CounterLabels("result", ApplyResult.allCases.map(\.rawValue))
+    static let errorLabels = CounterLabels("kind", errorKinds)
+
     var families: [MetricFamily] {
         let v = values.withLock { $0 }
         return [
@@ -46,9 +49,9 @@ public final class BGPPeersMetrics: Sendable {
             .gauge("bgpmesh_bird_peers_skipped",
                    help: "Nodes the topology wants as peers whose record gives no session, by reason (no AS number, no overlay address).",
                    Self.skipReasons.map { Metric([Label("reason", $0.rawValue)], Double(v.skipped[$0] ?? 0)) }),
-            .counter("bgpmesh_bird_peers_applies_total",
-                     help: "Applies of bird.peers-file (configure check, then configure), by result.",
-                     ApplyResult.allCases.map { Metric([Label("result", $0.rawValue)], Double(v.applies[$0] ?? 0)) }),
+            Self.applyLabels.family("bgpmesh_bird_peers_applies_total",
+                                    help: "Applies of bird.peers-file (configure check, then configure), by result.",
+                                    counts: Dictionary(uniqueKeysWithValues: v.applies.map { ([$0.key.rawValue], $0.value) })),
             .gauge("bgpmesh_bird_peers_refused", help: "1 while BIRD refuses the peers config the agent wants (the previous file is back).",
                    [Metric([], v.refused ? 1 : 0)]),
             .gauge("bgpmesh_bird_peers_file_conflict", help: "1 while bird.peers-file exists and is not the agent's (never overwritten).",
@@ -59,8 +62,8 @@ public final class BGPPeersMetrics: Sendable {
                      [Metric([], Double(v.writes))]),
             .counter("bgpmesh_bird_peers_rollbacks_total", help: "Times the previous bytes of bird.peers-file were put back after BIRD refused.",
                      [Metric([], Double(v.rollbacks))]),
-            .counter("bgpmesh_bird_peers_errors_total", help: "Peers-file failures by kind (password file, reading, writing, ledger).",
-                     Self.errorKinds.map { Metric([Label("kind", $0)], Double(v.errors[$0] ?? 0)) }),
+            Self.errorLabels.family("bgpmesh_bird_peers_errors_total", help: "Peers-file failures by kind (password file, reading, writing, ledger).",
+                                    counts: Dictionary(uniqueKeysWithValues: v.errors.map { ([$0.key], $0.value) })),
         ] + (v.lastApplied.map {
             [.gauge("bgpmesh_bird_peers_last_applied_timestamp_seconds", help: "When BIRD last applied bird.peers-file.", [Metric([], $0)])]
         } ?? [])

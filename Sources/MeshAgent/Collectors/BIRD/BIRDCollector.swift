@@ -14,23 +14,30 @@ public struct BIRDCollector: Collector {
     let sampler: BIRDSampler
     let compat: Bool
     let clock: AgentClock
+    /// The registry's nodes, for the `peer` label (nil: only `bgpmesh_<peer>` protocols get one).
+    let peers: BIRDPeerDirectory?
 
-    public init(sampler: BIRDSampler, compat: Bool, clock: AgentClock = .system) {
+    public init(sampler: BIRDSampler, compat: Bool, clock: AgentClock = .system, peers: BIRDPeerDirectory? = nil) {
         self.sampler = sampler
         self.compat = compat
         self.clock = clock
+        self.peers = peers
     }
+
+    /// The kinds `BIRDCollectionError` sorts failed BIRD commands into.
+    static let errorLabels = CounterLabels([("collector", ["bird"]), ("kind", ["connect", "timeout", "closed", "parse", "daemon", "io"])])
 
     public func collect() async throws -> [MetricFamily] {
         guard var snapshot = sampler.snapshot else { throw BIRDSamplerError.noPollYet }
         // bird_up follows the process at every scrape: a BIRD that died since the last poll is down now.
         if snapshot.isUp, sampler.processRunning == false { snapshot.status = nil }
-        var families = BIRDMetrics.families(snapshot, history: sampler.history.snapshot())
+        let names = peers?.names() ?? BIRDPeerNames()
+        var families = BIRDMetrics.families(snapshot, history: sampler.history.snapshot(), peers: names)
         if compat { families += BIRDCompatMetrics.families(snapshot) }
         let counts = sampler.errorCounts
-        families.append(.counter("bgpmesh_collector_errors_total",
-                                 help: "Failed daemon commands by collector and kind (connect, timeout, closed, parse, daemon, io).",
-                                 counts.keys.sorted().map { Metric([Label("collector", "bird"), Label("kind", $0)], Double(counts[$0]!)) }))
+        families.append(Self.errorLabels.family("bgpmesh_collector_errors_total",
+                                                help: "Failed daemon commands by collector and kind (connect, timeout, closed, parse, daemon, io).",
+                                                counts: Dictionary(uniqueKeysWithValues: counts.map { (["bird", $0.key], $0.value) })))
         families.append(.gauge("bgpmesh_bird_snapshot_age_seconds",
                                help: "Seconds since the sampler's last detailed read of BIRD, which this scrape shows.",
                                [Metric([], snapshot.age(at: clock.date()))]))

@@ -22,13 +22,16 @@ public enum BIRDMetrics {
     static let daemonStates = ["up", "shutdown", "reconfiguring"]
     static let bfdStates = ["AdminDown", "Down", "Init", "Up"]
 
-    public static func families(_ snapshot: BIRDSnapshot, history: BGPSessionHistory.Snapshot? = nil) -> [MetricFamily] {
+    /// `peers` gives the `peer` label of the per-protocol series (`BIRDPeerNames`).
+    public static func families(_ snapshot: BIRDSnapshot, history: BGPSessionHistory.Snapshot? = nil,
+                                peers: BIRDPeerNames = BIRDPeerNames()) -> [MetricFamily] {
+        let peerOf = peers.byProtocol(snapshot.protocols?.protocols ?? [])
         var out: [MetricFamily] = [
             .gauge("bird_up", help: "Whether BIRD answered on its control socket (1) or not (0).",
                    [Metric([], snapshot.isUp ? 1 : 0)]),
         ]
         if let status = snapshot.status { out += daemon(status) }
-        if let protocols = snapshot.protocols { out += protocolFamilies(protocols.protocols, now: snapshot.now) }
+        if let protocols = snapshot.protocols { out += protocolFamilies(protocols.protocols, now: snapshot.now, peerOf: peerOf) }
         if let counts = snapshot.routeCount { out += tables(counts) }
         if let age = snapshot.routeCountAge {
             out.append(.gauge("bgpmesh_bird_route_count_age_seconds",
@@ -36,8 +39,11 @@ public enum BIRDMetrics {
                               [Metric([], age)]))
         }
         if let memory = snapshot.memory { out += memoryFamilies(memory) }
-        if let bfd = snapshot.bfd { out += bfdFamilies(bfd) }
-        if let history { out += historyFamilies(history, protocols: snapshot.protocols) }
+        if let bfd = snapshot.bfd {
+            let protocols = snapshot.protocols?.protocols ?? []
+            out += bfdFamilies(bfd) { peers.bfdPeer(address: $0, protocols: protocols) }
+        }
+        if let history { out += historyFamilies(history, protocols: snapshot.protocols, peerOf: peerOf) }
         return out
     }
 
@@ -63,29 +69,32 @@ public enum BIRDMetrics {
 
     // MARK: protocols, channels, BGP
 
-    static func protocolFamilies(_ protocols: [BIRDProtocol], now: Date) -> [MetricFamily] {
+    /// `peerOf`: protocol name -> peer (`peer=""` for the others).
+    static func protocolFamilies(_ protocols: [BIRDProtocol], now: Date, peerOf: [String: String] = [:]) -> [MetricFamily] {
         // Tables, not `[Label]` per sample: a thousand BGP sessions make tens of thousands of series.
         let n = protocols.count
         let channels = protocols.reduce(0) { $0 + $1.channels.count }
-        var up = SampleTable(labelNames: ["name", "proto"], reservingRows: n)
-        var uptime = SampleTable(labelNames: ["name", "proto"], reservingRows: n)
-        var changed = SampleTable(labelNames: ["name", "proto"], reservingRows: n)
-        var states = SampleTable(labelNames: ["name", "proto"], stateLabel: "state", states: protocolStates, reservingRows: n)
+        // `peer` follows `name` (one peer per protocol), so it never changes the rows' order.
+        var up = SampleTable(labelNames: ["name", "peer", "proto"], reservingRows: n)
+        var uptime = SampleTable(labelNames: ["name", "peer", "proto"], reservingRows: n)
+        var changed = SampleTable(labelNames: ["name", "peer", "proto"], reservingRows: n)
+        var states = SampleTable(labelNames: ["name", "peer", "proto"], stateLabel: "state", states: protocolStates, reservingRows: n)
         var info = SampleTable(labelNames: ["name", "proto", "table", "description"], reservingRows: n)
         let cl = ["name", "proto", "channel", "table"]
-        var chState = SampleTable(labelNames: cl, stateLabel: "state", states: channelStates, reservingRows: channels)
+        let pcl = ["name", "peer", "proto", "channel", "table"]
+        var chState = SampleTable(labelNames: pcl, stateLabel: "state", states: channelStates, reservingRows: channels)
         var filters = SampleTable(labelNames: cl + ["import_filter", "export_filter"], reservingRows: channels)
-        var routes = SampleTable(labelNames: cl + ["kind"], reservingRows: channels * 2)
+        var routes = SampleTable(labelNames: pcl + ["kind"], reservingRows: channels * 2)
         var changes = SampleTable(labelNames: cl + ["direction", "kind", "result"], reservingRows: channels * 20, bytesPerRow: 48)
-        var limits = SampleTable(labelNames: cl + ["limit", "action"])
-        var limitHit = SampleTable(labelNames: cl + ["limit"])
-        var bgpEstablished = SampleTable(labelNames: ["name"], reservingRows: n)
-        var bgpStatesOut = SampleTable(labelNames: ["name"], stateLabel: "state", states: bgpStates, reservingRows: n)
-        var bgpInfo = SampleTable(labelNames: ["name", "neighbor_address", "neighbor_as", "local_as", "neighbor_id"], reservingRows: n)
-        var bgpError = SampleTable(labelNames: ["name", "error"])
-        var hold = SampleTable(labelNames: ["name"], reservingRows: n)
-        var keepalive = SampleTable(labelNames: ["name"], reservingRows: n)
-        var timers = SampleTable(labelNames: ["name", "timer"], reservingRows: n * 3)
+        var limits = SampleTable(labelNames: pcl + ["limit", "action"])
+        var limitHit = SampleTable(labelNames: pcl + ["limit"])
+        var bgpEstablished = SampleTable(labelNames: ["name", "peer"], reservingRows: n)
+        var bgpStatesOut = SampleTable(labelNames: ["name", "peer"], stateLabel: "state", states: bgpStates, reservingRows: n)
+        var bgpInfo = SampleTable(labelNames: ["name", "neighbor_address", "neighbor_as", "local_as", "neighbor_id", "peer"], reservingRows: n)
+        var bgpError = SampleTable(labelNames: ["name", "error", "peer"])
+        var hold = SampleTable(labelNames: ["name", "peer"], reservingRows: n)
+        var keepalive = SampleTable(labelNames: ["name", "peer"], reservingRows: n)
+        var timers = SampleTable(labelNames: ["name", "peer", "timer"], reservingRows: n * 3)
 
         // Rows go in the order the encoder sorts them (label by label, labels by name, values by
         // UTF-8 bytes), so it finds each table sorted and skips the sort: by name for most
@@ -96,24 +105,24 @@ public enum BIRDMetrics {
         let byName = names.indices.sorted { (nameRank[$0], $0) < (nameRank[$1], $1) }
         for index in byName {
             let p = protocols[index]
-            let name = p.name, proto = p.proto
-            up.append(name, proto, value: p.state == .up ? 1 : 0)
-            states.appendStates(name, proto, current: p.state.text)
+            let name = p.name, proto = p.proto, peer = peerOf[name] ?? ""
+            up.append(name, peer, proto, value: p.state == .up ? 1 : 0)
+            states.appendStates([name, peer, proto], current: p.state.text)
             if let since = p.since {
-                changed.append(name, proto, value: since.timeIntervalSince1970)
+                changed.append(name, peer, proto, value: since.timeIntervalSince1970)
                 // Absent (never zero) when the time did not parse.
-                if p.state == .up { uptime.append(name, proto, value: max(0, now.timeIntervalSince(since))) }
+                if p.state == .up { uptime.append(name, peer, proto, value: max(0, now.timeIntervalSince(since))) }
             }
             if let bgp = p.bgp {
-                bgpEstablished.append(name, value: bgp.state == .established ? 1 : 0)
-                bgpStatesOut.appendStates(name, current: bgp.state.text)
-                if let e = bgp.lastError, !e.isEmpty { bgpError.append(name, e, value: 1) }
-                if let c = bgp.holdTimer?.configured { hold.append(name, value: c) }
-                if let c = bgp.keepaliveTimer?.configured { keepalive.append(name, value: c) }
+                bgpEstablished.append(name, peer, value: bgp.state == .established ? 1 : 0)
+                bgpStatesOut.appendStates(name, peer, current: bgp.state.text)
+                if let e = bgp.lastError, !e.isEmpty { bgpError.append(name, e, peer, value: 1) }
+                if let c = bgp.holdTimer?.configured { hold.append(name, peer, value: c) }
+                if let c = bgp.keepaliveTimer?.configured { keepalive.append(name, peer, value: c) }
                 // Timer names in byte order.
                 for (timer, value) in [("connect_delay", bgp.connectDelay), ("error_wait", bgp.errorWait), ("hold", bgp.holdTimer),
                                        ("keepalive", bgp.keepaliveTimer), ("restart", bgp.restartTimer)] {
-                    if let value { timers.append(name, timer, value: value.remaining) }
+                    if let value { timers.append(name, peer, timer, value: value.remaining) }
                 }
             }
         }
@@ -129,7 +138,7 @@ public enum BIRDMetrics {
         for index in byName.sorted(by: { (localRank[$0], nameRank[$0]) < (localRank[$1], nameRank[$1]) }) {
             guard let bgp = protocols[index].bgp else { continue }
             bgpInfo.append(names[index], bgp.neighborAddress ?? "", bgp.neighborAS.map(String.init) ?? "", localAS[index], bgp.neighborID ?? "",
-                           value: 1)
+                           peerOf[names[index]] ?? "", value: 1)
         }
 
         // The channel families, from one flat row per channel: channel name first in all of them.
@@ -137,7 +146,9 @@ public enum BIRDMetrics {
         rows.reserveCapacity(channels)
         for index in byName {
             let p = protocols[index]
-            for c in p.channels { rows.append(ChannelRow(name: p.name, proto: p.proto, nameRank: nameRank[index], channel: c)) }
+            for c in p.channels {
+                rows.append(ChannelRow(name: p.name, peer: peerOf[p.name] ?? "", proto: p.proto, nameRank: nameRank[index], channel: c))
+            }
         }
         let channelRank = ranks(rows.map(\.channel.name))
         let inputRank = ranks(rows.map { $0.channel.inputFilter ?? "" })
@@ -151,7 +162,7 @@ public enum BIRDMetrics {
             let members = byChannel[group..<end]
             for i in members {
                 let r = rows[i]
-                if let s = r.channel.state { chState.appendStates(r.name, r.proto, r.channel.name, r.table, current: s.text) }
+                if let s = r.channel.state { chState.appendStates([r.name, r.peer, r.proto, r.channel.name, r.table], current: s.text) }
             }
             // bird_channel_filter_info: channel, export_filter, import_filter, name, proto, table.
             for i in members.sorted(by: { (outputRank[$0], inputRank[$0], rows[$0].nameRank) < (outputRank[$1], inputRank[$1], rows[$1].nameRank) }) {
@@ -164,7 +175,7 @@ public enum BIRDMetrics {
                     let r = rows[i]
                     guard let counts = r.channel.routes else { continue }
                     let value = [counts.exported, counts.filtered, counts.imported, counts.preferred][kind]
-                    if let value { routes.append(r.name, r.proto, r.channel.name, r.table, Self.routeKinds[kind], value: Double(value)) }
+                    if let value { routes.append(r.name, r.peer, r.proto, r.channel.name, r.table, Self.routeKinds[kind], value: Double(value)) }
                 }
             }
             // bird_channel_route_changes_total: channel, direction, kind, name, proto, result, table.
@@ -185,8 +196,8 @@ public enum BIRDMetrics {
                 for i in members {
                     let r = rows[i]
                     guard let limit = r.channel[keyPath: path] else { continue }
-                    limits.append(r.name, r.proto, r.channel.name, r.table, which, limit.action?.text ?? "", value: Double(limit.limit))
-                    limitHit.append(r.name, r.proto, r.channel.name, r.table, which, value: limit.hit ? 1 : 0)
+                    limits.append([r.name, r.peer, r.proto, r.channel.name, r.table, which, limit.action?.text ?? ""], value: Double(limit.limit))
+                    limitHit.append(r.name, r.peer, r.proto, r.channel.name, r.table, which, value: limit.hit ? 1 : 0)
                 }
             }
             group = end
@@ -220,6 +231,7 @@ public enum BIRDMetrics {
     /// One channel with what its rows need.
     struct ChannelRow {
         var name: String
+        var peer: String
         var proto: String
         /// The protocol's place in name order.
         var nameRank: Int
@@ -282,12 +294,14 @@ public enum BIRDMetrics {
         return [.gauge("bird_memory_bytes", help: "BIRD memory use from `show memory`, by kind, effective and overhead.", metrics)]
     }
 
-    static func bfdFamilies(_ b: BIRDBFDSessions) -> [MetricFamily] {
+    /// `peerOf`: the peer of a session's address (`BIRDPeerNames.bfdPeer`).
+    static func bfdFamilies(_ b: BIRDBFDSessions, peerOf: (String) -> String = { _ in "" }) -> [MetricFamily] {
         var up: [Metric] = [], interval: [Metric] = [], timeout: [Metric] = []
         var states: [(labels: [Label], current: String?)] = []
         for p in b.protocols {
             for s in p.sessions {
-                let l = [Label("protocol", p.name), Label("address", s.address), Label("interface", s.interface ?? "")]
+                let l = [Label("protocol", p.name), Label("address", s.address), Label("interface", s.interface ?? ""),
+                         Label("peer", peerOf(s.address))]
                 up.append(Metric(l, s.state == .up ? 1 : 0))
                 states.append((l, s.state.text))
                 interval.append(Metric(l, s.interval))
@@ -304,14 +318,17 @@ public enum BIRDMetrics {
 
     // MARK: sampler history
 
-    static func historyFamilies(_ h: BGPSessionHistory.Snapshot, protocols: BIRDProtocolList?) -> [MetricFamily] {
-        var flaps = SampleTable(labelNames: ["name"], reservingRows: h.sessions.count)
-        var established = SampleTable(labelNames: ["name"], reservingRows: h.sessions.count)
-        var convergence = SampleTable(labelNames: ["name"], reservingRows: h.sessions.count)
+    static func historyFamilies(_ h: BGPSessionHistory.Snapshot, protocols: BIRDProtocolList?,
+                                peerOf: [String: String] = [:]) -> [MetricFamily] {
+        var flaps = SampleTable(labelNames: ["name", "peer"], reservingRows: h.sessions.count)
+        var established = SampleTable(labelNames: ["name", "peer"], reservingRows: h.sessions.count)
+        var convergence = SampleTable(labelNames: ["name", "peer"], reservingRows: h.sessions.count)
         for (name, session) in h.sessions.sorted(by: { $0.key < $1.key }) {
-            flaps.append(name, value: Double(session.flaps))
-            if let t = session.establishedAt { established.append(name, value: t.timeIntervalSince1970) }
-            if let c = session.lastConvergence { convergence.append(name, value: c) }
+            // A session the sampler saw whose protocol has no detailed read yet: named by `bgpmesh_<peer>` alone.
+            let peer = peerOf[name] ?? BIRDPeerNames().peer(protocol: name, neighbor: nil)
+            flaps.append(name, peer, value: Double(session.flaps))
+            if let t = session.establishedAt { established.append(name, peer, value: t.timeIntervalSince1970) }
+            if let c = session.lastConvergence { convergence.append(name, peer, value: c) }
         }
         return [
             .counter("bird_bgp_session_flaps_total", help: "Transitions of the BGP session out of Established seen by the agent.", flaps),

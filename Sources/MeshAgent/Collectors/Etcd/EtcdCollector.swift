@@ -21,13 +21,15 @@ public final class EtcdRequestMetrics: Sendable {
         if !success { failures.withLock { $0[op, default: 0] += 1 } }
     }
 
+    static let failureLabels = CounterLabels("op", EtcdOperation.allCases.map(\.rawValue))
+
     var families: [MetricFamily] {
         let h = histograms.withLock { $0 }, f = failures.withLock { $0 }
         return [
             .histogram("bgpmesh_etcd_request_duration_seconds", help: "etcd requests by operation.",
                        h.keys.sorted().map { Metric([Label("op", $0)], histogram: h[$0]!.snapshot()) }),
-            .counter("bgpmesh_etcd_request_failures_total", help: "Failed etcd requests by operation.",
-                     f.keys.sorted().map { Metric([Label("op", $0)], Double(f[$0]!)) }),
+            Self.failureLabels.family("bgpmesh_etcd_request_failures_total", help: "Failed etcd requests by operation.",
+                                      counts: Dictionary(uniqueKeysWithValues: f.map { ([$0.key], $0.value) })),
         ]
     }
 }

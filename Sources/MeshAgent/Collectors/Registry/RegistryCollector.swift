@@ -21,6 +21,10 @@ public final class RegistryMetrics: Sendable {
         /// Names whose current record is refused, with why (at most `maxRefusedSeries`).
         var refused: [(String, RegistryRejection)] = []
         var pins = 0
+        /// Each peer with a trusted record and its key's SHA-256 fingerprint, by name.
+        var peerKeys: [(peer: String, fingerprint: String)] = []
+        /// Each peer's overlay addresses: address -> name (the `peer` label of BIRD's series).
+        var peerOverlays: [String: String] = [:]
         /// Peers whose host file exists but was not written by the agent (set by the drift check).
         var hostFileConflicts = 0
     }
@@ -39,13 +43,17 @@ public final class RegistryMetrics: Sendable {
     /// Error kinds, bounded: the `kind` label of `bgpmesh_registry_errors_total`.
     static let errorKinds = ["publish", "lease", "watch", "hostfile", "connectto", "signal", "local_node", "pins", "sign", "owned_files"]
 
-    var families: [MetricFamily] {
-        let v = values.withLock { $0 }
-        return [
+    static let rejectedLabels = CounterLabels("reason", RegistryRejection.allCases.map(\.rawValue))
+    static let errorLabels = CounterLabels("kind", errorKinds)
+
+    var families: [MetricFamily] { Self.families(values.withLock { $0 }) }
+
+    static func families(_ v: Values) -> [MetricFamily] {
+        [
             .gauge("bgpmesh_registry_nodes", help: "Valid node records in the registry, by whether the node holds its alive key.",
                    [Metric([Label("state", "alive")], Double(v.nodesAlive)), Metric([Label("state", "dead")], Double(v.nodesDead))]),
-            .counter("bgpmesh_registry_rejected_records_total", help: "Registry records refused (no file changed), by reason.",
-                     RegistryRejection.allCases.map { Metric([Label("reason", $0.rawValue)], Double(v.rejected[$0] ?? 0)) }),
+            Self.rejectedLabels.family("bgpmesh_registry_rejected_records_total", help: "Registry records refused (no file changed), by reason.",
+                                       counts: Dictionary(uniqueKeysWithValues: v.rejected.map { ([$0.key.rawValue], $0.value) })),
             .counter("bgpmesh_registry_key_changes_total", help: "Host files rewritten with a different key than they held.",
                      [Metric([], Double(v.keyChanges))]),
             .counter("bgpmesh_hostfile_writes_total", help: "tinc host files written from the registry (unchanged files are not rewritten).",
@@ -61,11 +69,14 @@ public final class RegistryMetrics: Sendable {
                    [Metric([], Double(v.connectTo.count))]),
             .counter("bgpmesh_registry_tinc_reloads_total", help: "HUP+ALRM (or reload+retry) sent to tincd after the files changed.",
                      [Metric([], Double(v.signals))]),
-            .counter("bgpmesh_registry_errors_total", help: "Registry loop failures by kind.",
-                     Self.errorKinds.map { Metric([Label("kind", $0)], Double(v.errors[$0] ?? 0)) }),
+            Self.errorLabels.family("bgpmesh_registry_errors_total", help: "Registry loop failures by kind.",
+                                    counts: Dictionary(uniqueKeysWithValues: v.errors.map { ([$0.key], $0.value) })),
             .gauge("bgpmesh_registry_refused_node",
                    help: "1 for each node name whose current record is refused, by reason (its host file is left as it is; at most 64).",
-                   v.refused.map { Metric([Label("node", $0.0), Label("reason", $0.1.rawValue)], 1) }),
+                   v.refused.map { Metric([Label("peer", $0.0), Label("reason", $0.1.rawValue)], 1) }),
+            .info("bgpmesh_registry_peer_key_info",
+                  help: "The SHA-256 fingerprint (as in tinc_host_key_info and the logs) of each peer's key this node trusts.",
+                  v.peerKeys.map { [Label("fingerprint", $0.fingerprint), Label("peer", $0.peer)] }),
             .gauge("bgpmesh_registry_pinned_keys", help: "Node names pinned to a key in the state directory.",
                    [Metric([], Double(v.pins))]),
             .gauge("bgpmesh_registry_synced", help: "Whether the registry view is current (range done and watch running).",

@@ -18,10 +18,11 @@ public enum TincMetrics {
         var keyValid: [Metric] = [], keyInfo: [[Label]] = []
         for (name, file) in s.hosts {
             let valid = file?.publicKey != nil
-            keyValid.append(Metric([Label("node", name)], valid ? 1 : 0))
-            if let key = file?.publicKey { keyInfo.append([Label("node", name), Label("fingerprint", key.fingerprintSHA256)]) }
+            keyValid.append(Metric([Label("peer", name)], valid ? 1 : 0))
+            if let key = file?.publicKey { keyInfo.append([Label("fingerprint", key.fingerprintSHA256), Label("peer", name)]) }
         }
-        out.append(.gauge("tinc_host_key_valid", help: "Whether hosts/<node> holds a valid RSA public key.", keyValid))
+        // `peer`, not `node`: the observer's target label is `node` (docs/metrics.md).
+        out.append(.gauge("tinc_host_key_valid", help: "Whether hosts/<peer> holds a valid RSA public key.", keyValid))
         out.append(.info("tinc_host_key_info", help: "SHA-256 fingerprint of the node's key (of its DER SubjectPublicKeyInfo).", keyInfo))
         if let age = s.dumpAge {
             out.append(.gauge("tinc_dump_age_seconds", help: "Age of the last node/edge/connection dump served.", [Metric([], age)]))
@@ -40,11 +41,11 @@ public enum TincMetrics {
         var via: [[Label]] = []
         var traffic: [String: [Metric]] = [:]
         for n in d.nodes where !n.isMyself {
-            let l = [Label("node", n.name)]
+            let l = [Label("peer", n.name)]
             reachable.append(Metric(l, n.isReachable ? 1 : 0))
             guard n.isReachable else { continue }
             indirect.append(Metric(l, n.isRelayed ? 1 : 0))
-            via.append(l + [Label("nexthop", n.nexthop ?? ""), Label("via", n.via ?? "")])
+            via.append([Label("nexthop", n.nexthop ?? ""), Label("peer", n.name), Label("via", n.via ?? "")])
             if n.pmtu > 0 { pmtu.append(Metric(l, Double(n.pmtu))) }
             if d.dialect != .tinc10 { udp.append(Metric(l, n.status.contains(.udpConfirmed) ? 1 : 0)) }
             if let r = n.udpPingRTTMicroseconds, r >= 0 { rtt.append(Metric(l, Double(r) / 1e6)) }

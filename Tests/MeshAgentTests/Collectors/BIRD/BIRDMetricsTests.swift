@@ -31,7 +31,7 @@ final class BIRDMetricsTests: XCTestCase {
         XCTAssertEqual(Families.value(f, "bird_proto_up", ["name": "disabled_peer", "proto": "BGP"]), 0)
         let bgp = Families.samples(f, "bird_bgp_session_state", where: ["name": "peer_b"])
         XCTAssertEqual(bgp.count, 9)
-        XCTAssertEqual(bgp.filter { $0.value == .value(1) }.map(\.labels), [[Label("name", "peer_b"), Label("state", "Established")]])
+        XCTAssertEqual(bgp.filter { $0.value == .value(1) }.map(\.labels), [[Label("name", "peer_b"), Label("peer", ""), Label("state", "Established")]])
         XCTAssertEqual(Families.value(f, "bird_bgp_session_state", ["name": "passive_peer", "state": "Passive"]), 1)
         XCTAssertEqual(Families.value(f, "bird_proto_info", ["name": "peer_b", "proto": "BGP", "table": "",
                                                           "description": "iBGP to node b over the veth"]), 1)
@@ -107,6 +107,32 @@ final class BIRDMetricsTests: XCTestCase {
         XCTAssertEqual(Families.value(f, "bird_bgp_timer_remaining_seconds", ["name": "peer_b", "timer": "hold"])!, 61.528, accuracy: 1e-9)
         XCTAssertEqual(Families.value(f, "bird_bgp_last_error_info", ["name": "dead_peer", "error": "Socket: No route to host"]), 1)
         XCTAssertNil(Families.value(f, "bird_bgp_hold_time_seconds", ["name": "dead_peer"]), "no hold timer before Established")
+    }
+
+    func testPerPeerSeriesNameThePeer() throws {
+        var s = try Fixture.birdSnapshot()
+        // One of the agent's own protocols (`bgpmesh_<peer>`), as bird.peers-file names them.
+        let index = s.protocols!.protocols.firstIndex { $0.name == "dead_peer" }!
+        s.protocols!.protocols[index].name = "bgpmesh_node3"
+        // peer_b's neighbor (and the BFD session's address) is a registry node's overlay address.
+        let f = BIRDMetrics.families(s, peers: BIRDPeerNames(overlay: ["192.0.2.202": "node2"]))
+        XCTAssertEqual(Families.value(f, "bird_bgp_session_established", ["name": "peer_b", "peer": "node2"]), 1)
+        XCTAssertEqual(Families.value(f, "bird_bgp_session_established", ["name": "bgpmesh_node3", "peer": "node3"]), 0)
+        XCTAssertEqual(Families.value(f, "bird_bgp_session_state", ["name": "bgpmesh_node3", "peer": "node3", "state": "Connect"]), 1)
+        XCTAssertEqual(Families.value(f, "bird_bgp_last_error_info", ["name": "bgpmesh_node3", "peer": "node3",
+                                                                  "error": "Socket: No route to host"]), 1)
+        XCTAssertEqual(Families.value(f, "bird_proto_up", ["name": "peer_b", "peer": "node2", "proto": "BGP"]), 1)
+        XCTAssertEqual(Families.value(f, "bird_channel_routes", ["name": "peer_b", "peer": "node2", "proto": "BGP", "channel": "ipv4",
+                                                             "table": "master4", "kind": "imported"]), 4)
+        XCTAssertEqual(Families.value(f, "bird_bgp_session_info", ["name": "peer_b", "neighbor_address": "192.0.2.202", "neighbor_as": "65000",
+                                                               "local_as": "65000", "neighbor_id": "192.0.2.202", "peer": "node2"]), 1)
+        XCTAssertEqual(Families.value(f, "bird_bfd_up", ["protocol": "bfd1", "address": "192.0.2.202", "interface": "", "peer": "node2"]), 1)
+        XCTAssertEqual(Families.value(f, "bird_bfd_state", ["protocol": "bfd1", "address": "192.0.2.202", "interface": "cap-a", "peer": "node2",
+                                                        "state": "Down"]), 1)
+        // A protocol that is no mesh peer's has none.
+        XCTAssertEqual(Families.samples(f, "bird_bgp_session_established", where: ["name": "passive_peer"]).map { $0.labels },
+                       [[Label("name", "passive_peer"), Label("peer", "")]])
+        XCTAssertEqual(try Promtool.check(ExpositionEncoder.encode(f, format: .text004)).status, 0)
     }
 
     func testTablesMemoryAndBFD() throws {

@@ -56,7 +56,7 @@ final class BIRDRouteServerRenderTests: XCTestCase {
         let lines = Set(text.split(separator: "\n").map(String.init))
         XCTAssertTrue(lines.contains(
             #"bird_proto_info{description="AS4200000003 '東京 IX' — peer #3, C:\\rs\\3",name="as4200000003",proto="BGP",table=""} 1"#))
-        XCTAssertTrue(lines.contains(#"bird_channel_routes{channel="ipv6",kind="filtered",name="as4200000001",proto="BGP",table="master6"} 32"#))
+        XCTAssertTrue(lines.contains(#"bird_channel_routes{channel="ipv6",kind="filtered",name="as4200000001",peer="",proto="BGP",table="master6"} 32"#))
         XCTAssertTrue(lines.contains(
             #"bird_channel_route_changes_total{channel="ipv4",direction="export",kind="update",name="as4200000000",proto="BGP",result="rejected",table="master4"} 32"#))
         XCTAssertTrue(lines.contains(

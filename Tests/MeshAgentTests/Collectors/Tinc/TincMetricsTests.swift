@@ -32,12 +32,14 @@ final class TincMetricsTests: XCTestCase {
         XCTAssertEqual(value(f, "tinc_up"), 1)
         XCTAssertEqual(value(f, "tinc_info", ["name": "node1", "mode": "switch", "version": "1.0"]), 1)
         for peer in ["node2", "node3"] {
-            XCTAssertEqual(value(f, "tinc_node_reachable", ["node": peer]), 1)
-            XCTAssertEqual(value(f, "tinc_node_indirect", ["node": peer]), 0)
-            XCTAssertEqual(value(f, "tinc_node_pmtu_bytes", ["node": peer]), 1451)
+            XCTAssertEqual(value(f, "tinc_node_reachable", ["peer": peer]), 1)
+            XCTAssertEqual(value(f, "tinc_node_indirect", ["peer": peer]), 0)
+            XCTAssertEqual(value(f, "tinc_node_pmtu_bytes", ["peer": peer]), 1451)
             XCTAssertEqual(value(f, "tinc_connectto_configured", ["peer": peer]), 1)
         }
-        XCTAssertNil(value(f, "tinc_node_reachable", ["node": "node1"]), "tincd's own node is not a peer")
+        XCTAssertNil(value(f, "tinc_node_reachable", ["peer": "node1"]), "tincd's own node is not a peer")
+        // `node` is the observer's target label: no tinc series carries one of its own.
+        XCTAssertEqual(f.flatMap(\.metrics).filter { $0.labels.contains { $0.name == "node" } }.count, 0)
         XCTAssertEqual(value(f, "tinc_edges"), 6, "a full mesh of three nodes has six directed edges")
         XCTAssertEqual(value(f, "tinc_edge_weight", ["from": "node1", "to": "node2"]), 5)
         XCTAssertEqual(value(f, "tinc_dump_age_seconds"), 2.5)
@@ -47,10 +49,10 @@ final class TincMetricsTests: XCTestCase {
     func testIndirectAfterACutLink() throws {
         // Lab: `fault cut-link node1 node2`; node3 relays, and the status bits do not say so.
         let f = TincMetrics.families(try snapshot(dumpFixture: "tinc10-node1-usr2-usr1-node2-indirect-after-cut-link.log"), dumpErrors: 3)
-        XCTAssertEqual(value(f, "tinc_node_reachable", ["node": "node2"]), 1)
-        XCTAssertEqual(value(f, "tinc_node_indirect", ["node": "node2"]), 1)
-        XCTAssertEqual(value(f, "tinc_node_route_info", ["node": "node2", "nexthop": "node3", "via": "node2"]), 1)
-        XCTAssertEqual(value(f, "tinc_node_indirect", ["node": "node3"]), 0)
+        XCTAssertEqual(value(f, "tinc_node_reachable", ["peer": "node2"]), 1)
+        XCTAssertEqual(value(f, "tinc_node_indirect", ["peer": "node2"]), 1)
+        XCTAssertEqual(value(f, "tinc_node_route_info", ["peer": "node2", "nexthop": "node3", "via": "node2"]), 1)
+        XCTAssertEqual(value(f, "tinc_node_indirect", ["peer": "node3"]), 0)
         XCTAssertEqual(value(f, "tinc_edges"), 4)
         XCTAssertEqual(value(f, "tinc_dump_errors_total"), 3)
     }
@@ -60,8 +62,8 @@ final class TincMetricsTests: XCTestCase {
         let expected = try String(contentsOf: Fixture.directory.appendingPathComponent("tinc/node1-tinc/fingerprints.openssl.txt"), encoding: .utf8)
         for line in expected.split(separator: "\n") {
             let parts = line.split(separator: " ")
-            XCTAssertEqual(value(f, "tinc_host_key_info", ["node": String(parts[0]), "fingerprint": String(parts[1])]), 1, String(line))
-            XCTAssertEqual(value(f, "tinc_host_key_valid", ["node": String(parts[0])]), 1)
+            XCTAssertEqual(value(f, "tinc_host_key_info", ["peer": String(parts[0]), "fingerprint": String(parts[1])]), 1, String(line))
+            XCTAssertEqual(value(f, "tinc_host_key_valid", ["peer": String(parts[0])]), 1)
         }
     }
 
@@ -95,13 +97,13 @@ final class TincMetricsTests: XCTestCase {
         s.running = true
         s.dump = TincDump(dialect: .tinc11pre17, pid: 4242, nodes: nodes, edges: [], subnets: [], connections: [])
         let f = TincMetrics.families(s, dumpErrors: 0)
-        XCTAssertEqual(value(f, "tinc_node_rtt_seconds", ["node": "node2"]), 0.001873)
-        XCTAssertEqual(value(f, "tinc_node_receive_bytes_total", ["node": "node2"]), 15360)
-        XCTAssertEqual(value(f, "tinc_node_transmit_packets_total", ["node": "node3"]), 41)
-        XCTAssertEqual(value(f, "tinc_node_udp_confirmed", ["node": "node2"]), 1)
-        XCTAssertEqual(value(f, "tinc_node_indirect", ["node": "node3"]), 1, "node3's nexthop is node2")
-        XCTAssertEqual(value(f, "tinc_node_reachable", ["node": "node4"]), 0)
-        XCTAssertNil(value(f, "tinc_node_rtt_seconds", ["node": "node4"]))
+        XCTAssertEqual(value(f, "tinc_node_rtt_seconds", ["peer": "node2"]), 0.001873)
+        XCTAssertEqual(value(f, "tinc_node_receive_bytes_total", ["peer": "node2"]), 15360)
+        XCTAssertEqual(value(f, "tinc_node_transmit_packets_total", ["peer": "node3"]), 41)
+        XCTAssertEqual(value(f, "tinc_node_udp_confirmed", ["peer": "node2"]), 1)
+        XCTAssertEqual(value(f, "tinc_node_indirect", ["peer": "node3"]), 1, "node3's nexthop is node2")
+        XCTAssertEqual(value(f, "tinc_node_reachable", ["peer": "node4"]), 0)
+        XCTAssertNil(value(f, "tinc_node_rtt_seconds", ["peer": "node4"]))
     }
 
     func testTinc11PidfileSwitchesToTheControlSocket() throws {
