@@ -46,6 +46,7 @@ test: deps revision
 	python3 scripts/check-imports.py
 	python3 scripts/check-docs.py
 	bash scripts/check-monitoring.sh
+	bash scripts/check-deploy.sh
 	$(SWIFT) test --skip-build --disable-swift-testing
 
 bench: bench-http bench-bird bench-tinc bench-lab bench-keys bench-rotate bench-idle

@@ -15,6 +15,7 @@ declare -A GROUPS_OF=(
   [bench]="wrk"
   [checks]="python3-yaml docker-compose"
   [browser]="chromium"
+  [deploy]="ansible ansible-lint systemd"
   [agent-runtime]="libcurl4 libssl3 zlib1g libyaml-0-2 ca-certificates libcap2-bin"
 )
 # Why each group is needed; printed next to what gets installed.
@@ -27,9 +28,10 @@ declare -A WHY_OF=(
   [bench]="the HTTP benchmark (make bench-http)"
   [checks]="static checks of the monitoring bundle and the Docker stack"
   [browser]="headless Chromium for the mesh map's lab test (LabMapTests) and the docs' screenshots"
+  [deploy]="deploy/: ansible-lint and the lab's Ansible run of the role, systemd-analyze verify of the unit"
   [agent-runtime]="images only: what the agent binary links at run time, and setcap"
 )
-DEFAULT_GROUPS=(build mesh etcd monitoring tools bench checks browser)
+DEFAULT_GROUPS=(build mesh etcd monitoring tools bench checks browser deploy)
 
 groups=("$@")
 [ ${#groups[@]} -eq 0 ] && groups=("${DEFAULT_GROUPS[@]}")

@@ -7,6 +7,7 @@ import Synchronization
 /// placeholders such as `{bird_socket}` (see `placeholders`).
 public enum AgentCommand {
     public static func arguments(binary: String, node: NodeSpec, lab: LabState, extra: [String]) -> [String] {
+        if lab.bare.contains(node.index) { return bareArguments(binary: binary, node: node, lab: lab, extra: extra) }
         var args = [
             binary, "run",
             "--web.listen-address", node.agentListen,
@@ -53,6 +54,36 @@ public enum AgentCommand {
         let values = placeholders(node: node, lab: lab)
         args += extra.map { expand($0, values) }
         return args
+    }
+
+    /// A bare node's agent: the config file `join` wrote holds the node's identity and paths; the
+    /// flags add only what the lab's way of running daemons decides (as a service manager's unit
+    /// would): tincd's pidfile, log and signal lock, the restart scripts, the lab's timers.
+    static func bareArguments(binary: String, node: NodeSpec, lab: LabState, extra: [String]) -> [String] {
+        var args = [binary, "run", "--config.file", node.agentConfigFile, "--log.format", "logfmt",
+                    "--collector.tinc.pidfile", node.tincPidfile,
+                    "--collector.tinc.logfile", node.tincLog,
+                    "--collector.tinc.signal-lock-file", "\(node.runDir)/tincd.signal.lock",
+                    "--web.webhook-token-file", MonitoringSpec(stateDir: node.stateDir).webhookTokenFile,
+                    "--repair.tincd-restart-command", node.tincdRestartScript]
+        if knowsSetting("repair.bird-restart-command", binary: binary) { args += ["--repair.bird-restart-command", node.birdRestartScript] }
+        args += lab.timers.agentArguments
+        let values = placeholders(node: node, lab: lab)
+        return args + extra.map { expand($0, values) }
+    }
+
+    /// The `bgpmesh-agent join` command line that sets bare node `node` up in the lab's layout.
+    public static func joinArguments(binary: String, node: NodeSpec, lab: LabState) -> [String] {
+        [binary, "join", "--name", node.name,
+         "--etcd", LabTemplates.etcdEndpoints(members: lab.etcdMembers(stateDir: node.stateDir)),
+         "--underlay", node.underlay,
+         "--overlay", "\(node.overlay4)/24", "--overlay", "\(node.overlay6)/64",
+         "--announce", node.prefix4, "--announce", node.prefix6]
+            + LabNames.overlayPrefixes.flatMap { ["--mesh-prefix", $0] }
+            + ["--net", LabNames.tincNet, "--tinc-dir", node.tincDir, "--interface", LabNames.tincInterface,
+               "--asn", String(LabNames.asn), "--bird-conf", node.birdConf, "--bird-peers-file", node.birdPeersFile,
+               "--bird-template", LabNames.birdTemplate, "--bird-socket", node.birdSocket,
+               "--config", node.agentConfigFile, "--state-dir", node.agentStateDir, "--listen", node.agentListen]
     }
 
     /// Whether `binary config-reference` lists `key` (asked once per binary and process).

@@ -77,6 +77,7 @@ extension Lab {
         for p in Netns.pids(in: n.namespace) { Command.stop(p, grace: 2) }
         _ = try? Command.run([Netns.ip, "netns", "del", n.namespace], timeout: 10)
         state.nodes.removeAll { $0 == n.index }
+        state.bare.removeAll { $0 == n.index }
         state.retired.append(n.index)
         try state.save(stateDir: stateDir)
         let rest = state.specs(stateDir: stateDir)
@@ -121,5 +122,51 @@ extension Lab {
             }
         }
         return changed
+    }
+}
+
+extension Lab {
+    /// Adds a bare node: its namespace on the bridge, its underlay address and announced /32, and
+    /// empty directories; no tinc, BIRD or agent files and no tinc interface. `bgpmesh-agent join`
+    /// (run in the namespace) or the Ansible role writes them, then `startNode` starts the daemons.
+    public func addBareNode() throws(LabError) -> NodeSpec {
+        try Lab.preflight()
+        var state = try LabState.load(stateDir: stateDir)
+        guard state.keys == .agent else { throw .invalidArgument("a bare node joins through the registry: the lab needs --keys agent") }
+        let index = state.nextIndex
+        guard index <= LabNames.maxNodes else { throw .invalidArgument("the lab is full (\(LabNames.maxNodes) nodes)") }
+        let n = node(index)
+        try? FileManager.default.removeItem(atPath: n.dir)
+        state.nodes.append(index)
+        state.bare.append(index)
+        try state.save(stateDir: stateDir)
+        try raiseNeighbourTables(&state)
+        try createNodeNetwork(n, tincInterface: false)
+        for dir in [n.logDir, n.runDir, "\(n.dir)/tinc", n.birdDir, n.agentDir] { try mkdir(dir) }
+        try reloadMonitoring(state: state)
+        progress.step("bare node \(n.name) (\(n.underlay)): namespace \(n.namespace) and empty directories under \(n.dir)")
+        return n
+    }
+
+    /// Starts a bare node's tincd, BIRD and agent from the files join wrote (what the service
+    /// manager does on a real node), and waits for the agent's /healthz.
+    public func startNode(_ name: String) throws(LabError) -> NodeSpec {
+        try Lab.preflight()
+        let state = try LabState.load(stateDir: stateDir)
+        let n = try resolve(name, in: state)
+        guard state.bare.contains(n.index) else { throw .invalidArgument("\(n.name) is not a bare node; the lab starts its daemons itself") }
+        for file in [n.tincConf, n.birdConf, n.agentConfigFile] where !FileManager.default.fileExists(atPath: file) {
+            throw .invalidArgument("\(file) is missing: run `bgpmesh-agent join` in \(n.namespace) first")
+        }
+        for kind in [DaemonKind.tincd, .bird, .agent] where !isRunning(kind, n) {
+            try startDaemon(kind, n, state: state)
+        }
+        if state.agentBinary != nil || FileManager.default.isExecutableFile(atPath: n.installedAgentBinary) {
+            try waitUntil("agent /healthz", timeout: 20) { () throws(LabError) in
+                self.agentResponds(n) ? [] : ["\(n.name): no answer on http://\(n.agentListen)/healthz"]
+            }
+        }
+        progress.step("\(n.name): tincd, BIRD and the agent started from the files join wrote")
+        return n
     }
 }

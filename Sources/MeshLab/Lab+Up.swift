@@ -187,13 +187,13 @@ extension Lab {
         try mkdir("\(stateDir)/run")
     }
 
-    func createNodeNetwork(_ n: NodeSpec) throws(LabError) {
+    func createNodeNetwork(_ n: NodeSpec, tincInterface: Bool = true) throws(LabError) {
         try Netns.add(n.namespace)
         try Netns.plugIntoBridge(ns: n.namespace, inner: LabNames.underlayInterface, port: n.bridgePort,
                                  address: "\(n.underlay)/24")
         // The announced /32 is a real address on the node, so it answers over the overlay.
         try Netns.ip("-n", n.namespace, "addr", "add", n.prefix4, "dev", "lo")
-        try createTincInterface(n)
+        if tincInterface { try createTincInterface(n) }
     }
 
     /// tinc0, persistent, before tincd starts: tinc 1.0 attaches to an existing device of the

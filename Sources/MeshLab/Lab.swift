@@ -200,7 +200,9 @@ public final class Lab: Sendable {
         case .etcd:
             argv = LabTemplates.etcdArguments(node: node, members: state.etcdMembers(stateDir: stateDir))
         case .agent:
-            guard let binary = state.agentBinary else { return nil }
+            // A bare node runs the binary the Ansible role installed, when it did.
+            let installed = state.bare.contains(node.index) && FileManager.default.isExecutableFile(atPath: node.installedAgentBinary)
+            guard let binary = installed ? node.installedAgentBinary : state.agentBinary else { return nil }
             guard FileManager.default.isExecutableFile(atPath: binary) else { throw .missingAgentBinary(path: binary) }
             try mkdir(node.agentDir)
             try write(node.tincdRestartScript, LabTemplates.tincdRestartScript(node: node), mode: 0o755)

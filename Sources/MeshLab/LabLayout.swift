@@ -77,6 +77,10 @@ public struct NodeSpec: Sendable, Hashable, Comparable {
     public var birdSocket: String { "\(birdDir)/bird.ctl" }
     /// The include bird.conf reads its BGP peers from (`bird.peers-file`).
     public var birdPeersFile: String { "\(birdDir)/bgpmesh-peers.conf" }
+    /// A bare node's agent config, written by `bgpmesh-agent join` (`add-node --bare`).
+    public var agentConfigFile: String { "\(agentDir)/agent.yml" }
+    /// Where the Ansible role installs a bare node's agent binary; `start-node` prefers it.
+    public var installedAgentBinary: String { "\(dir)/bin/bgpmesh-agent" }
     public var etcdDataDir: String { "\(dir)/etcd" }
     public var agentDir: String { "\(dir)/agent" }
     public var logDir: String { "\(dir)/log" }

@@ -31,6 +31,9 @@ public struct LabState: Codable, Sendable {
     /// name pinned to its old key (trust on first use), so a new node under that name would be
     /// refused everywhere.
     public var retired: [Int] = []
+    /// Nodes added with `add-node --bare`: the lab made their namespace and empty directories,
+    /// `bgpmesh-agent join` (or the Ansible role) wrote their files, `start-node` starts them.
+    public var bare: [Int] = []
 
     public init(nodes: [Int], keys: KeyMode, agentBinary: String?, agentExtraArgs: [String],
                 topology: LabTopology = .full, reflectors: Int = 0) {
@@ -47,7 +50,7 @@ public struct LabState: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case version, nodes, keys, agentBinary, agentExtraArgs, startedAt, topology, reflectors, timers
-        case neighbourSysctlsBefore, retired
+        case neighbourSysctlsBefore, retired, bare
     }
 
     /// Reads state files of earlier labs too (no topology: a full mesh with the small-lab timers).
@@ -64,6 +67,7 @@ public struct LabState: Codable, Sendable {
         timers = try c.decodeIfPresent(LabTimers.self, forKey: .timers) ?? LabTimers.forNodes(nodes.count)
         neighbourSysctlsBefore = try c.decodeIfPresent([String: Int].self, forKey: .neighbourSysctlsBefore) ?? [:]
         retired = try c.decodeIfPresent([Int].self, forKey: .retired) ?? []
+        bare = try c.decodeIfPresent([Int].self, forKey: .bare) ?? []
     }
 
     /// The index `add-node` gives out: above every node the lab has or had.

@@ -22,7 +22,7 @@ struct BGPMeshAgent: AsyncParsableCommand {
         same dotted name (e.g. `web: {listen-address: [":10179"]}`); flags win.
         """,
         version: BuildInfo.versionLine,
-        subcommands: [Run.self, CheckConfig.self, ScrapeOnce.self, ParseTincLog.self, Trust.self, Enroll.self, Fingerprint.self, RotateKey.self, Status.self,
+        subcommands: [Run.self, CheckConfig.self, ScrapeOnce.self, ParseTincLog.self, Trust.self, Enroll.self, Fingerprint.self, RotateKey.self, Status.self, JoinCommand.self,
                       ConfigReference.self],
         defaultSubcommand: Run.self
     )

@@ -21,7 +21,7 @@ struct BgpmeshLab: ParsableCommand {
           bgpmesh-lab down
         """,
         subcommands: [Up.self, Status.self, Wait.self, Exec.self, Birdc.self, Fault.self, Chaos.self, Pages.self,
-                      AddNode.self, RemoveNode.self, RotateKey.self, Down.self, Sink.self, Forward.self]
+                      AddNode.self, StartNode.self, RemoveNode.self, RotateKey.self, Down.self, Sink.self, Forward.self]
     )
 }
 
@@ -402,11 +402,34 @@ struct AddNode: ParsableCommand {
         commandName: "add-node",
         abstract: "Add one node to a running lab (next free number), wire it into tinc, BGP and Prometheus.")
     @OptionGroup var common: CommonOptions
+    @Flag(help: "Only the namespace, its addresses and empty directories: set it up with `bgpmesh-agent join`, then `start-node`.")
+    var bare = false
 
     func run() throws {
         let lab = common.makeLab()
+        if bare {
+            let n = try failing { () throws(LabError) in try lab.addBareNode() }
+            let state = try failing { () throws(LabError) in try LabState.load(stateDir: lab.stateDir) }
+            let join = AgentCommand.joinArguments(binary: state.agentBinary ?? "bgpmesh-agent", node: n, lab: state)
+            lab.progress.step("added bare \(n.name); set it up with:\n  ip netns exec \(n.namespace) \(Command.render(join))\n"
+                              + "then: bgpmesh-lab start-node \(n.name)")
+            return
+        }
         let n = try failing { () throws(LabError) in try lab.addNode(selfExecutable: RepoLocator.selfExecutable) }
         lab.progress.step("added \(n.name) (\(n.underlay)); wait with: bgpmesh-lab wait converged")
+    }
+}
+
+struct StartNode: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "start-node",
+        abstract: "Start a bare node's tincd, BIRD and agent from the files `bgpmesh-agent join` wrote.")
+    @OptionGroup var common: CommonOptions
+    @Argument(help: "The bare node.") var node: String
+
+    func run() throws {
+        let lab = common.makeLab()
+        _ = try failing { () throws(LabError) in try lab.startNode(node) }
     }
 }
 
