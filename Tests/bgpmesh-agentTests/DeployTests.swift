@@ -36,10 +36,10 @@ final class DeployTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         // Unknown or misspelt directives are only warnings to verify.
         XCTAssertEqual(r.stdout + r.stderr, "", "systemd-analyze verify printed something")
-        let security = try runToCompletion(try tool("systemd-analyze"), ["security", "--offline=true", "--threshold=40", copy.path], timeout: 60)
+        let security = try runToCompletion(try tool("systemd-analyze"), ["security", "--offline=true", "--threshold=45", copy.path], timeout: 60)
         let overall = security.stdout.split(separator: "\n").first { $0.contains("Overall exposure level") } ?? "?"
         print("*** systemd-analyze security: \(overall) ***")
-        XCTAssertEqual(security.status, 0, "the unit's exposure rose above 4.0: \(overall)")
+        XCTAssertEqual(security.status, 0, "the unit's exposure rose above 4.5 (4.2 with CAP_KILL and CAP_DAC_OVERRIDE): \(overall)")
     }
 
     func testTheUnitIsHardenedForThePathsJoinWrites() throws {
@@ -48,13 +48,13 @@ final class DeployTests: XCTestCase {
         XCTAssertEqual(value("ProtectSystem"), "strict")
         XCTAssertEqual(value("NoNewPrivileges"), "yes")
         XCTAssertEqual(value("Restart"), "on-failure")
-        XCTAssertEqual(value("CapabilityBoundingSet"), "CAP_NET_RAW CAP_SYS_PTRACE")
+        XCTAssertEqual(value("CapabilityBoundingSet"), "CAP_NET_RAW CAP_SYS_PTRACE CAP_KILL CAP_DAC_OVERRIDE")
         XCTAssertEqual(value("ExecStart"), "/usr/local/bin/bgpmesh-agent run --config.file /etc/bgpmesh/agent.yml")
         // Every place the agent writes, at join's defaults, is writable under ProtectSystem=strict.
         let spec = try JoinRequest(name: "n", etcdEndpoints: ["http://192.0.2.1:2379"], underlay: "192.0.2.1",
                                    overlays: ["198.51.100.1/24"]).validated()
         XCTAssertEqual(spec.configFile, "/etc/bgpmesh/agent.yml")
-        let writable = (value("ReadWritePaths") ?? "").split(separator: " ").map(String.init)
+        let writable = (value("ReadWritePaths") ?? "").split(separator: " ").map { $0.hasPrefix("-") ? String($0.dropFirst()) : String($0) }
             + ["/var/lib/" + (value("StateDirectory") ?? "?")]
         for path in [spec.tincDir + "/hosts/x", spec.birdPeersFile, spec.birdSocket, spec.stateDir + "/pins.json"] {
             XCTAssertTrue(writable.contains { path.hasPrefix($0 + "/") }, "\(path) is not under ReadWritePaths \(writable)")

@@ -102,7 +102,8 @@ public enum Join {
             report.notes.append("\(s.birdConf) is the operator's and does not include join's files: add, after its protocols,\n"
                                 + JoinTemplates.birdIncludes(s).split(separator: "\n").map { "    \($0)" }.joined(separator: "\n"))
         }
-        if !dryRun, report.lines.contains(where: { $0.path == s.birdConf || $0.path == s.birdTemplateFile }) {
+        // BIRD's parser checks what join wrote; an operator's kept bird.conf is theirs, not join's to judge.
+        if !dryRun, report.created.contains(where: { $0.path == s.birdConf || $0.path == s.birdTemplateFile }) {
             try await checkBird(s, tools: tools)
         }
         return report

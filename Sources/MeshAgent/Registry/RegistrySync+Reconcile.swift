@@ -41,6 +41,7 @@ extension RegistrySync {
             }
         }
         for name in plan.remove where removeHostFile(name) { changed = true }
+        forgetWriteFailures(wanted: Set(view.records.keys).subtracting(view.refused.keys))
         offerPeers(me)
         if updateConnectTo(me, now: now) { changed = true }
         if changed { noteChange() }
@@ -261,6 +262,19 @@ extension RegistrySync {
         logger.notice("ConnectTo changed", metadata: ["from": "\(current.map(\.rawValue).joined(separator: ","))",
                                                       "to": "\(chosen.map(\.rawValue).joined(separator: ","))"])
         return true
+    }
+
+    /// A host file that is no longer to be written (its node left, or its record is now refused)
+    /// is no longer failing: its failure leaves health and the gauge.
+    func forgetWriteFailures(wanted: Set<TincNodeName>) {
+        let stale = writeFailures.keys.filter { file in
+            guard file.hasPrefix("hosts/"), let name = TincNodeName(String(file.dropFirst("hosts/".count))) else { return false }
+            return !wanted.contains(name)
+        }
+        guard !stale.isEmpty else { return }
+        for file in stale { writeFailures[file] = nil }
+        let count = writeFailures.count
+        metrics.update { $0.filesUnwritable = count }
     }
 
     /// Records how the last write of `file` (relative to the tinc directory) went: a failure

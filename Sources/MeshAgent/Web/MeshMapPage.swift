@@ -120,13 +120,13 @@ public enum MeshMapPage {
         let problems = (status?.health?.problems ?? []).map { "<li>\(HTML.escape($0.reason ?? $0.kind ?? "?"))</li>" }.joined()
         let peers = (status?.peers ?? []).map { p in
             row([p.name, p.alive == false ? "no" : "yes", p.tinc, p.probe_rtt_seconds.map { fixed($0 * 1000, 1) } ?? "",
-                 p.probe_loss_ratio.map { "\(Int(($0 * 100).rounded()))%" } ?? "", p.host_file ?? ""])
+                 p.probe_loss_ratio.flatMap { Self.whole(($0 * 100).rounded()) }.map { "\($0)%" } ?? "", p.host_file ?? ""])
         }.joined(separator: "\n")
         let sessions = (status?.sessions ?? []).map { s in
-            row([s.name, s.peer ?? "", s.neighbor ?? "", s.state ?? "", s.down_seconds.map { "\(Int($0)) s" } ?? ""])
+            row([s.name, s.peer ?? "", s.neighbor ?? "", s.state ?? "", s.down_seconds.flatMap(Self.whole).map { "\($0) s" } ?? ""])
         }.joined(separator: "\n")
         let repairs = (status?.recent_actions ?? []).prefix(10).map { a in
-            row([a.time.map { UnixTimeText.rfc3339(Int64($0)) } ?? "", a.action ?? "", a.target ?? "", a.trigger ?? "", a.result ?? "",
+            row([a.time.flatMap(Self.whole).map { UnixTimeText.rfc3339($0) } ?? "", a.action ?? "", a.target ?? "", a.trigger ?? "", a.result ?? "",
                  a.reason ?? ""])
         }.joined(separator: "\n")
         let reports = collectors.map { row([$0.name, $0.success ? "ok" : "failed", $0.error ?? ""]) }.joined(separator: "\n")
@@ -182,8 +182,14 @@ public enum MeshMapPage {
     }
 
     /// `value` with `digits` decimals (no Foundation formatting: FoundationEssentials lacks it).
+    /// A finite value within ±10^15 as a whole number, else nil (values from a status document are
+    /// input: converting a huge one would trap).
+    static func whole(_ value: Double) -> Int64? {
+        value.isFinite && abs(value) < 1e15 ? Int64(value) : nil
+    }
+
     static func fixed(_ value: Double, _ digits: Int) -> String {
-        guard value.isFinite else { return "?" }
+        guard value.isFinite, abs(value) < 1e12 else { return "?" }
         var scale = 1.0
         for _ in 0..<digits { scale *= 10 }
         let scaled = Int64((abs(value) * scale).rounded())

@@ -39,7 +39,7 @@ public enum StatusTable {
                 (session?.state ?? "-", session == nil ? nil : session?.established == true ? .green : .red),
                 (uptime.isEmpty ? "-" : uptime, nil),
                 (peer.probe_rtt_seconds.map { MeshMapPage.fixed($0 * 1000, 1) + " ms" } ?? "-", nil),
-                (peer.probe_loss_ratio.map { "\(Int(($0 * 100).rounded()))%" } ?? "-",
+                (peer.probe_loss_ratio.flatMap { MeshMapPage.whole(($0 * 100).rounded()) }.map { "\($0)%" } ?? "-",
                  peer.probe_loss_ratio.map { $0 > 0 ? .red : nil } ?? nil),
                 (repair, nil),
             ])
@@ -66,7 +66,8 @@ public enum StatusTable {
 
     /// `45s`, `12m03s`, `3h07m`, `2d04h`.
     public static func duration(_ seconds: Double) -> String {
-        let s = max(0, Int(seconds.isFinite ? seconds : 0))
+        // Clamped before the conversion: a status document is input (a huge value must not trap).
+        let s = seconds.isFinite ? Int(min(max(seconds, 0), 1e15)) : 0
         if s < 60 { return "\(s)s" }
         if s < 3600 { return "\(s / 60)m" + NumberText.padded(s % 60, width: 2) + "s" }
         if s < 86400 { return "\(s / 3600)h" + NumberText.padded(s % 3600 / 60, width: 2) + "m" }

@@ -23,8 +23,14 @@ extension TincDumpState {
     /// timeout), or another sender's last HUP or ALRM did: hung, or stopped. Checked against the
     /// live pid, so a restarted tincd is not hung.
     public var daemonHung: Bool {
-        guard let hung = state.withLock({ $0.hungPid }) ?? unanswered?() else { return false }
-        if let process { return process() == hung }
+        // Either witness counts: the sampler's own timed-out dump, or another sender's unanswered
+        // signal (the sampler may still hold an older pid while a restarted tincd hangs).
+        let witnesses = [state.withLock({ $0.hungPid }), unanswered?()].compactMap { $0 }
+        guard !witnesses.isEmpty else { return false }
+        if let process {
+            guard let live = process() else { return false }
+            return witnesses.contains(live)
+        }
         return state.withLock { $0.running }
     }
 
