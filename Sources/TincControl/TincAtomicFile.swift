@@ -12,9 +12,11 @@ public enum TincAtomicFile {
     }
 
     /// Writes `content` to `path` atomically with `mode`; returns `.unchanged` without touching
-    /// the file when it already holds exactly these bytes.
+    /// the file when it already holds exactly these bytes. With `replacing: false` a file that
+    /// appears at `path` meanwhile is never replaced: the write fails with `link` and EEXIST.
     @discardableResult
-    public static func write(_ content: [UInt8], to path: String, mode: mode_t = 0o644) throws(TincFileError) -> Outcome {
+    public static func write(_ content: [UInt8], to path: String, mode: mode_t = 0o644,
+                             replacing: Bool = true) throws(TincFileError) -> Outcome {
         guard !path.isEmpty, !path.utf8.contains(0), !path.hasSuffix("/") else { throw .invalidName(path) }
         if let existing = try? RegularFile.read(path, limit: content.count), existing == content {
             return .unchanged
@@ -39,8 +41,13 @@ public enum TincAtomicFile {
         guard fchmod(handle.rawValue, mode) == 0 else { throw .system(path: temporary, call: "fchmod", errno: errno) }
         guard Syscall.retryingEINTR({ fsync(handle.rawValue) }) == 0 else { throw .system(path: temporary, call: "fsync", errno: errno) }
         handle.close()
-        guard rename(temporary, path) == 0 else { throw .system(path: path, call: "rename", errno: errno) }
-        installed = true
+        if replacing {
+            guard rename(temporary, path) == 0 else { throw .system(path: path, call: "rename", errno: errno) }
+            installed = true
+        } else {
+            // link(2) fails with EEXIST where rename(2) would replace; the temporary name goes in the defer.
+            guard link(temporary, path) == 0 else { throw .system(path: path, call: "link", errno: errno) }
+        }
         let directoryFD = Syscall.retryingEINTR { open(directory.isEmpty ? "/" : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
         guard directoryFD >= 0 else { throw .system(path: directory, call: "open", errno: errno) }
         let directoryHandle = FileDescriptor(directoryFD)
@@ -51,7 +58,8 @@ public enum TincAtomicFile {
     }
 
     @discardableResult
-    public static func write(_ text: String, to path: String, mode: mode_t = 0o644) throws(TincFileError) -> Outcome {
-        try write(Array(text.utf8), to: path, mode: mode)
+    public static func write(_ text: String, to path: String, mode: mode_t = 0o644,
+                             replacing: Bool = true) throws(TincFileError) -> Outcome {
+        try write(Array(text.utf8), to: path, mode: mode, replacing: replacing)
     }
 }

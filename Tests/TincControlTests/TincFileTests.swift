@@ -37,6 +37,23 @@ final class TincFileTests: XCTestCase {
         XCTAssertEqual(try TincAtomicFile.write("", to: directory + "/empty"), .unchanged)
     }
 
+    /// `replacing: false` (join's files): a file already there is never replaced, whatever it
+    /// holds, and no temporary file stays; an absent one is created with its mode.
+    func testAtomicWriteWithoutReplacingKeepsAFileThatIsThere() throws {
+        let path = directory + "/tinc.conf"
+        try "Name = theirs\n".write(toFile: path, atomically: false, encoding: .utf8)
+        XCTAssertThrowsError(try TincAtomicFile.write("Name = ours\n", to: path, replacing: false)) { error in
+            guard case .system(_, "link", EEXIST)? = error as? TincFileError else { return XCTFail("\(error)") }
+        }
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "Name = theirs\n")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory), ["tinc.conf"], "no temporary file left")
+        XCTAssertEqual(try TincAtomicFile.write("Name = ours\n", to: directory + "/new", mode: 0o600, replacing: false), .written)
+        var st = stat()
+        stat(directory + "/new", &st)
+        XCTAssertEqual(st.st_mode & 0o777, 0o600)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory).sorted(), ["new", "tinc.conf"])
+    }
+
     func testAtomicWriteErrors() {
         XCTAssertThrowsError(try TincAtomicFile.write("x", to: directory + "/missing-dir/file")) { error in
             guard case .system(_, "open", ENOENT)? = error as? TincFileError else { return XCTFail("\(error)") }

@@ -168,8 +168,10 @@ public enum Join {
             if dryRun { return "would create" }
             if item.path == s.configFile { try checkAgentConfig(content, s) }
             do {
-                try TincAtomicFile.write(content, to: item.path, mode: mode_t(mode))
+                // Never over a file that appeared since the check above (another join, the operator).
+                try TincAtomicFile.write(content, to: item.path, mode: mode_t(mode), replacing: false)
             } catch {
+                if case .system(_, "link", EEXIST) = error { return "kept" }
                 throw .failed(step: "writing \(item.path)", reason: "\(error)")
             }
             return "created"
