@@ -92,9 +92,14 @@ extension RegistrySync {
         var backoff = Backoff(base: .milliseconds(500), cap: .seconds(10))
         while !Task.isCancelled {
             do {
+                // Kept while reading under the same count limit as storeView's, so a flood of keys
+                // costs at most twice registry.max-nodes bounded values, not one per key.
                 var kvs: [EtcdKeyValue] = []
+                let cap = settings.maxNodes, known = Set(view.records.keys.map(\.rawValue)), prefix = viewsPrefix
                 let first = try await etcd.rangePages(.prefix(viewsPrefix), pageSize: Self.readPageSize) { page in
-                    kvs += page.map { Self.bounded($0, maxBytes: SignedView.maxBytes) }
+                    for kv in page where kvs.count < cap || (known.contains(String(kv.keyString.dropFirst(prefix.count))) && kvs.count < 2 * cap) {
+                        kvs.append(Self.bounded(kv, maxBytes: SignedView.maxBytes))
+                    }
                 }
                 viewStore.raw = [:]
                 for kv in kvs { storeView(kv) }
@@ -129,7 +134,11 @@ extension RegistrySync {
             logViewRefusal(name: name, revision: kv.modRevision, ViewRefusal("the key's name is not a tinc node name"))
             return
         }
-        guard viewStore.raw[name] != nil || viewStore.raw.count < settings.maxNodes else {
+        // registry.max-nodes views, and past it only names with a trusted record (up to twice the
+        // limit): junk keys with valid names cannot push real nodes' views off the map.
+        let known = TincNodeName(name).map { view.records[$0] != nil } ?? false
+        guard viewStore.raw[name] != nil || viewStore.raw.count < settings.maxNodes
+                || (known && viewStore.raw.count < 2 * settings.maxNodes) else {
             logViewRefusal(name: name, revision: kv.modRevision, ViewRefusal("more views than registry.max-nodes (\(settings.maxNodes))"))
             return
         }
