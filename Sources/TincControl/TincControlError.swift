@@ -32,6 +32,9 @@ public enum TincControlError: Error, Sendable, Equatable, CustomStringConvertibl
     case logRotated(path: String, detail: String)
     /// tincd exited while it was dumping.
     case daemonExited(pid: Int32, during: String)
+    /// A HUP or ALRM not sent: the same tincd did not answer the last signal within the dump
+    /// timeout (hung or stopped), so another wait would only delay the caller.
+    case unanswered(pid: Int32, signal: String)
     /// Another process holds the cross-process signal lock for too long.
     case lockTimeout(path: String, after: Duration)
     /// Connecting to the 1.1 control socket failed.
@@ -81,6 +84,8 @@ public enum TincControlError: Error, Sendable, Equatable, CustomStringConvertibl
             "tincd's log \(path) was rotated: \(detail)"
         case .daemonExited(let pid, let during):
             "tincd pid \(pid) exited during \(during)"
+        case .unanswered(let pid, let signal):
+            "\(signal) not sent: tincd pid \(pid) did not answer its last signal within the dump timeout (hung or stopped)"
         case .lockTimeout(let path, let after):
             "the tincd signal lock \(path) was held by another process for more than \(after)"
         case .connect(let path, let call, let code):

@@ -353,6 +353,13 @@ public final class TincDaemonClient: @unchecked Sendable {
 
     private func signalAndRead(_ number: Int32, _ name: String, pid: Int32, logPath: String?,
                                missing: (TincLogScan) -> [String], endMessage: String?) throws(TincControlError) -> LogRead {
+        // A HUP or ALRM (no dump) to a tincd that left the last signal unanswered fails at once: a
+        // stopped tincd would cost every queued caller (registry, repair loop) the whole dump
+        // timeout in turn, and the repair loop waiting in one of them cannot see tincd hung. A dump
+        // still goes through, and a dump it answers clears the mark.
+        if endMessage != nil, unanswered.withLock({ $0 == pid }) {
+            throw .unanswered(pid: pid, signal: "SIG\(name)")
+        }
         let lock = try acquireLock()
         defer { lock?.close() }
         if let lastSignalEnd {
