@@ -121,6 +121,9 @@ public final class TincDaemonClient: @unchecked Sendable {
     /// The pid whose last signal (a dump's USR2/USR1, HUP or ALRM) went unanswered within the
     /// dump timeout; nil after an answered one. Not confined to `queue`: read while it waits.
     private let unanswered = Mutex<Int32?>(nil)
+    /// When `unanswered` was last set: HUP and ALRM fail at once only for two dump timeouts after
+    /// it, so the mark cannot block them for good where no dump ever clears it (no sampler).
+    private let unansweredAt = Mutex<ContinuousClock.Instant?>(nil)
 
     public convenience init(configuration: Configuration, logger: Logger = Logger(label: "bgpmesh.tinc")) {
         self.init(configuration: configuration, logger: logger, probe: .system)
@@ -353,11 +356,12 @@ public final class TincDaemonClient: @unchecked Sendable {
 
     private func signalAndRead(_ number: Int32, _ name: String, pid: Int32, logPath: String?,
                                missing: (TincLogScan) -> [String], endMessage: String?) throws(TincControlError) -> LogRead {
-        // A HUP or ALRM (no dump) to a tincd that left the last signal unanswered fails at once: a
-        // stopped tincd would cost every queued caller (registry, repair loop) the whole dump
-        // timeout in turn, and the repair loop waiting in one of them cannot see tincd hung. A dump
-        // still goes through, and a dump it answers clears the mark.
-        if endMessage != nil, unanswered.withLock({ $0 == pid }) {
+        // A HUP or ALRM (no dump) to a tincd that left the last signal unanswered, within two dump
+        // timeouts, fails at once: a stopped tincd would cost every queued caller (registry, repair
+        // loop) the whole dump timeout in turn, and the repair loop waiting in one of them cannot
+        // see tincd hung. A dump still goes through, and a dump it answers clears the mark.
+        if endMessage != nil, unanswered.withLock({ $0 == pid }),
+           let since = unansweredAt.withLock({ $0 }), ContinuousClock.now - since < configuration.dumpTimeout * 2 {
             throw .unanswered(pid: pid, signal: "SIG\(name)")
         }
         let lock = try acquireLock()
@@ -424,6 +428,7 @@ public final class TincDaemonClient: @unchecked Sendable {
                 var scan = TincLogScanner.scan(buffer, pid: pid)
                 if let endMessage { scan.sawMessage = Self.contains(buffer, message: endMessage) }
                 unanswered.withLock { $0 = pid }
+                unansweredAt.withLock { $0 = .now }
                 throw .dumpTimeout(signal: "SIG\(name)", pid: pid, logfile: logPath, after: configuration.dumpTimeout,
                                    missing: missing(scan), bytesRead: buffer.count)
             }

@@ -123,6 +123,15 @@ final class TincLivenessTests: XCTestCase {
                 XCTAssertEqual(sent, signal)
             }
         }
+        // The mark holds for two dump timeouts only (where no dump clears it, signals are tried
+        // again): after that an ALRM is really sent, and times out again.
+        try await Task.sleep(for: .milliseconds(1_100))
+        do {
+            try await client.retry()
+            XCTFail("a stopped tincd answered ALRM")
+        } catch {
+            guard case .dumpTimeout = error else { return XCTFail("after the window the ALRM is sent again: \(error)") }
+        }
         kill(tincd.pid, SIGCONT)
         // A dump still goes through, and one that is answered clears the mark.
         _ = try await client.snapshot()
