@@ -39,7 +39,10 @@ extension AlertmanagerPayload.Alert {
         if status == .resolved { return .cancel(alertKey: key) }
         guard me != nil else { return .skipped("this node's name is not known yet (tinc.conf Name)") }
         guard let alertname = labels["alertname"], !alertname.isEmpty else { return .invalid("no alertname label") }
-        let target = labels["peer"] ?? labels["session"] ?? labels["name"]
+        // A BGP alert names its BIRD protocol (`name`, or `session`) and, since the exporter adds it,
+        // the peer too: the protocol is the precise target (the health problem it matches is named
+        // after it). Mesh alerts carry only `peer`.
+        let target = labels["session"] ?? labels["name"] ?? labels["peer"]
         if let target, !AlertTriage.isValidTarget(target) {
             return .invalid("target \"\(target)\" is not a tinc node or BIRD protocol name")
         }

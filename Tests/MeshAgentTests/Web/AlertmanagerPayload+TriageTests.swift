@@ -48,8 +48,11 @@ final class AlertTriageTests: XCTestCase {
             XCTAssertEqual(triage { $0.labels["peer"] = target },
                            .invalid("target \"\(target)\" is not a tinc node or BIRD protocol name"), target)
         }
-        // "peer" wins over "session" and "name"; an alert without any of them has no target.
-        XCTAssertEqual(triage { $0.labels["session"] = "bgp_node3" }.requestTarget, "node2")
+        // A BGP alert's protocol ("session", then "name") wins over "peer", which the exporter adds
+        // to BGP series too (the health problem is named after the protocol); an alert without any
+        // of them has no target.
+        XCTAssertEqual(triage { $0.labels["session"] = "bgp_node3" }.requestTarget, "bgp_node3")
+        XCTAssertEqual(triage { $0.labels["name"] = "bgpmesh_node2" }.requestTarget, "bgpmesh_node2")
         XCTAssertEqual(triage { $0.labels["peer"] = nil; $0.labels["name"] = "bgp_node3" }.requestTarget, "bgp_node3")
         guard case let .repair(request) = triage({ $0.labels["peer"] = nil }) else { return XCTFail("no repair") }
         XCTAssertNil(request.target)
