@@ -196,7 +196,9 @@ final class LabHungDaemonTests: XCTestCase {
         }
         let full = agentView()
         let temporaries = full.keys.filter { $0.contains(".tmp.") }
-        let damaged = before.filter { full[$0.key] != $0.value }.map(\.key)
+        // A file may change only by a whole, atomic write the disk still had room for (a small
+        // ConnectTo file can fit where a host file does not): changed and not complete is damage.
+        let damaged = before.filter { full[$0.key] != $0.value && !Self.isCompleteAgentFile($0.key, full[$0.key]) }.map(\.key)
         let partial = full["hosts/node4"]
         try LabHarness.labOK(["fault", "free-disk", "node1"], stateDir: dir)
         let freed = Date()
@@ -223,6 +225,16 @@ final class LabHungDaemonTests: XCTestCase {
         XCTAssertNotNil(expected)
         XCTAssertNotNil(written, "node1's agent did not write hosts/node4 (and clear the problem) within 60 s of free-disk")
         XCTAssertNotNil(back, "not converged within 90 s of free-disk")
+    }
+
+    /// The agent's ConnectTo file as a whole: its marker, comment lines and `ConnectTo = <name>`
+    /// lines, ending in a newline (anything truncated or garbled fails).
+    static func isCompleteAgentFile(_ path: String, _ bytes: Data?) -> Bool {
+        guard path == "conf.d/bgpmesh.conf", let bytes, let text = String(data: bytes, encoding: .utf8),
+              text.hasPrefix("# Managed by bgpmesh-agent"), text.hasSuffix("\n") else { return false }
+        return text.split(separator: "\n").allSatisfy { line in
+            line.hasPrefix("#") || (line.hasPrefix("ConnectTo = ") && line.dropFirst(12).allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" })
+        }
     }
 
     // MARK: repair off
